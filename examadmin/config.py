@@ -1,0 +1,86 @@
+"""Settings from environment variables, with safe defaults.
+
+Every setting the operator may change is read here and listed in README.md.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+#: The repository root: templates/ and migrations/ live beside the package.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("EXAMADMIN_INSTANCE", ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        # Written with 0600 so other local users cannot forge sessions.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` forms and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load() -> dict:
+    """Build the Flask config dict from the environment."""
+    instance = _instance_dir()
+    https = _flag("HTTPS")
+    idle_minutes = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'examadmin.db'}")
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "storage")),
+        "HUEY_SQLITE_PATH": os.environ.get("HUEY_SQLITE_PATH", str(instance / "huey.db")),
+        "HUEY_IMMEDIATE": _flag("HUEY_IMMEDIATE"),
+        # Flask's unsafe defaults, set explicitly.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "TRUST_PROXY": _flag("TRUST_PROXY"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
+        "SESSION_IDLE_MINUTES": idle_minutes,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_I18N_ENABLED": False,  # WTForms' own Chinese messages, see core.forms.BaseForm
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "BOOTSTRAP_BOOTSWATCH_THEME": None,
+        "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
+        "MAX_IMPORT_ROWS": int(os.environ.get("MAX_IMPORT_ROWS", "50000")),
+    }

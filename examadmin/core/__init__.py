@@ -1,0 +1,1 @@
+"""What every area uses, and nothing area-specific."""

@@ -1,0 +1,60 @@
+"""Forms of the core: sign-in, password, user administration, shared base form."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, PasswordField, SelectField, StringField, SubmitField)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from .roles import ROLE_LABELS, Role
+
+
+class BaseForm(FlaskForm):
+    """Every form: WTForms' built-in messages in Simplified Chinese."""
+
+    class Meta:
+        locales = ["zh"]
+
+
+class LoginForm(BaseForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=40)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
+    submit = SubmitField("登录")
+
+
+class ChangePasswordForm(BaseForm):
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
+    password = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=128)])
+    confirm = PasswordField("确认新密码", validators=[DataRequired("请再次输入新密码"),
+                                                 EqualTo("password", "两次输入的新密码不一致")])
+    submit = SubmitField("修改密码")
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class UserCreateForm(BaseForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(3, 40)])
+    name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
+    role = SelectField("角色", choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+                       validators=[DataRequired("请选择角色")])
+    province_id = SelectField("所属省份", coerce=_optional_int, validators=[Optional()])
+    city_id = SelectField("所属地市", coerce=_optional_int, validators=[Optional()])
+    school_id = SelectField("所属院校", coerce=_optional_int, validators=[Optional()])
+    phone = StringField("手机号码", validators=[Optional(), Length(max=20)])
+    is_signer = BooleanField("签发负责人（可确认证书第二阶段签发）")
+    password = PasswordField("初始密码", validators=[DataRequired("请设置初始密码"), Length(max=128)])
+    submit = SubmitField("创建用户")
+
+
+class UserEditForm(BaseForm):
+    name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
+    phone = StringField("手机号码", validators=[Optional(), Length(max=20)])
+    is_signer = BooleanField("签发负责人（可确认证书第二阶段签发）")
+    submit = SubmitField("保存")
+
+
+class ConfirmForm(BaseForm):
+    """A bare form for POST buttons: only the CSRF token."""
+
+    submit = SubmitField("确定")

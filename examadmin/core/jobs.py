@@ -1,0 +1,252 @@
+"""Background jobs: a Job record with progress, run by a Huey worker.
+
+A service calls `submit(...)` inside the caller's transaction; after the caller commits it
+calls `dispatch(job)`, so that the worker never looks for a job that is not yet stored.
+The job receives only the job id and loads what it needs. Work that can fail halfway
+runs in one transaction and is rolled back whole; the job then shows its error and keeps
+its input so that it can be run again.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Callable
+
+from flask import current_app, has_app_context
+from sqlalchemy import JSON, ForeignKey, String, Text, select, true, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from ..extensions import db, huey
+from . import clock, permissions
+from .columns import enum_type
+from .errors import DomainError
+from .roles import Role
+from .storage import get_storage
+from .workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+
+class JobState(StrEnum):
+    QUEUED = "排队中"
+    RUNNING = "运行中"
+    DONE = "已完成"
+    FAILED = "失败"
+
+
+S = JobState
+JOB = Workflow(
+    "job",
+    S,
+    moves=[
+        # (from,               action,   to,        who may)
+        (S.QUEUED,             "start",  S.RUNNING, "system"),
+        (S.RUNNING,            "finish", S.DONE,    "system"),
+        ((S.QUEUED, S.RUNNING), "fail",  S.FAILED,  "system"),
+    ],
+    action_labels={"start": "开始", "finish": "完成", "fail": "失败"},
+)
+
+
+class Job(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.QUEUED)
+    #: what the job was asked to do, kept so that a failed job can be run again
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    input_key: Mapped[str | None] = mapped_column(String(200))
+    input_name: Mapped[str | None] = mapped_column(String(200))
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str] = mapped_column(String(300), default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    #: the job's answer for its page, e.g. counts of an import
+    result: Mapped[dict | None] = mapped_column(JSON)
+    result_key: Mapped[str | None] = mapped_column(String(200))
+    result_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    owner = relationship("User")
+
+    @property
+    def percent(self) -> int:
+        if self.state == JobState.DONE:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.DONE, JobState.FAILED)
+
+    @classmethod
+    def scope_clause(cls, actor):
+        # A job and its result file belong to whoever started it; the sysadmin sees all.
+        if actor.role == Role.SYSADMIN:
+            return true()
+        return cls.owner_id == actor.id
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "title": self.title, "state": self.state.value,
+            "done": self.done, "total": self.total, "percent": self.percent,
+            "message": self.message, "error": self.error, "result": self.result,
+            "has_file": bool(self.result_key), "finished": self.finished,
+        }
+
+
+@dataclass
+class JobKind:
+    name: str
+    title: str
+    run: Callable[["JobContext"], None]
+
+
+HANDLERS: dict[str, JobKind] = {}
+
+
+def handler(name: str, title: str):
+    """Register the function that does the work of one kind of job."""
+    def register(fn: Callable[["JobContext"], None]):
+        HANDLERS[name] = JobKind(name, title, fn)
+        return fn
+    return register
+
+
+class JobContext:
+    """What a running job may use: its record, its owner as the acting user, progress."""
+
+    #: progress is written at most this often (seconds) so that it does not slow the work
+    PROGRESS_INTERVAL = 0.3
+
+    def __init__(self, job: Job, actor: Any):
+        self.job = job
+        self.actor = actor
+        self.params = job.params or {}
+        self.storage = get_storage()
+        self._last_write = 0.0
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None,
+                 *, force: bool = False) -> None:
+        """Report progress; readers see it at once, whatever the job's own transaction does."""
+        self.job.done = done
+        if total is not None:
+            self.job.total = total
+        if message is not None:
+            self.job.message = message[:300]
+        moment = time.monotonic()
+        if not force and moment - self._last_write < self.PROGRESS_INTERVAL:
+            return
+        self._last_write = moment
+        write_progress(self.job.id, self.job.done, self.job.total, self.job.message)
+
+    def input_path(self):
+        return self.storage.path(self.job.input_key) if self.job.input_key else None
+
+    def set_result_file(self, key: str, name: str) -> None:
+        self.job.result_key, self.job.result_name = key, name
+
+
+def write_progress(job_id: int, done: int, total: int, message: str) -> None:
+    """Write progress in a short transaction of its own, separate from the job's work."""
+    try:
+        with Session(bind=db.engine, join_transaction_mode="create_savepoint") as session:
+            session.execute(update(Job).where(Job.id == job_id).values(done=done, total=total, message=message))
+            session.commit()
+    except Exception:  # progress is a courtesy; a busy database must not fail the job
+        log.warning("could not write progress of job %s", job_id, exc_info=True)
+
+
+def submit(actor: Any, kind: str, params: dict | None = None, *, input_key: str | None = None,
+           input_name: str | None = None, title: str | None = None) -> Job:
+    """Record a job to run; the caller commits, then calls dispatch(job)."""
+    permissions.require(actor, "jobs.view")
+    spec = HANDLERS[kind]
+    job = Job(kind=kind, title=title or spec.title, owner_id=getattr(actor, "id", None),
+              params=params or {}, input_key=input_key, input_name=input_name)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def dispatch(job: Job | int) -> None:
+    """Hand a committed job to the worker (in tests and immediate mode it runs now)."""
+    run_job_task(job if isinstance(job, int) else job.id)
+
+
+def retry(actor: Any, job_id: int) -> Job:
+    """Run a failed job again with the same input, as a new job."""
+    old = permissions.get_for(actor, Job, job_id)
+    if old.state != JobState.FAILED:
+        raise DomainError("只有失败的任务可以重新运行")
+    return submit(actor, old.kind, dict(old.params), input_key=old.input_key,
+                  input_name=old.input_name, title=old.title)
+
+
+def list_jobs(actor: Any):
+    permissions.require(actor, "jobs.view")
+    return permissions.scoped(actor, select(Job)).order_by(Job.id.desc())
+
+
+def get_job(actor: Any, job_id: int) -> Job:
+    permissions.require(actor, "jobs.view")
+    return permissions.get_for(actor, Job, job_id)
+
+
+def execute(job_id: int) -> None:
+    """Run one job to its end: 已完成 with its result, or 失败 with its error, never half."""
+    from .auth import User
+
+    job = db.session.get(Job, job_id)
+    if job is None or job.state != JobState.QUEUED:
+        return
+    JOB.move(job, "start", None)
+    job.started_at = clock.now()
+    db.session.commit()
+    try:
+        spec = HANDLERS[job.kind]
+        actor = db.session.get(User, job.owner_id) if job.owner_id else None
+        if actor is None or not actor.active:
+            raise DomainError("任务的发起用户不存在或已停用")
+        spec.run(JobContext(job, actor))
+        JOB.move(job, "finish", None)
+        job.done = max(job.done, job.total)
+        job.finished_at = clock.now()
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        if not isinstance(exc, DomainError):
+            log.exception("job %s (%s) failed", job_id, job.kind)
+        job = db.session.get(Job, job_id)
+        job.error = exc.message if isinstance(exc, DomainError) else f"内部错误：{type(exc).__name__}: {exc}"
+        job.finished_at = clock.now()
+        JOB.move(job, "fail", None)
+        db.session.commit()
+
+
+_worker_app = None
+
+
+def _app():
+    """The Flask app a job runs in: the caller's in immediate mode, else one per worker."""
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from .. import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+@huey.task()
+def run_job_task(job_id: int) -> None:
+    # A fresh app context gives the job its own database session.
+    with _app().app_context():
+        execute(job_id)

@@ -1,0 +1,76 @@
+"""The navigation of each role, following the steps of the yearly workflow.
+
+Areas add their entries here as they are built; an entry whose endpoint does not exist
+is left out, so the menu never links to a page the system does not have.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+from . import permissions
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    endpoint: str
+    #: a permissions.ACTIONS key the user must be allowed
+    action: str
+    icon: str = "circle"
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str
+    items: list[Item] = field(default_factory=list)
+
+
+MENU: list[Section] = [
+    Section("基础数据", [
+        Item("院校", "catalog.schools", "catalog.view", "building"),
+        Item("专业目录", "catalog.majors", "catalog.view", "journal-text"),
+        Item("证书与等级", "catalog.certificates", "catalog.view", "award"),
+        Item("省份与地市", "catalog.provinces", "catalog.manage_places", "map"),
+    ]),
+    Section("系统", [
+        Item("用户管理", "users.index", "users.manage", "people"),
+        Item("审计日志", "audit.index", "audit.view", "clock-history"),
+        Item("后台任务", "jobs.index", "jobs.view", "hourglass-split"),
+    ]),
+]
+
+#: The twelve steps of DOMAIN.md's yearly workflow, shown on every dashboard. `endpoint`
+#: names the page of the step once the system has it.
+WORKFLOW_STEPS: list[dict[str, Any]] = [
+    {"no": 1, "label": "证书试点申报", "endpoint": "pilots.applications"},
+    {"no": 2, "label": "师资培训", "endpoint": None, "outside": True},
+    {"no": 3, "label": "考核站点申报", "endpoint": "sites.index"},
+    {"no": 4, "label": "考生管理", "endpoint": "candidates.index"},
+    {"no": 5, "label": "考试计划", "endpoint": "exams.plans"},
+    {"no": 6, "label": "报考与缴费", "endpoint": "registrations.index"},
+    {"no": 7, "label": "考场与排考", "endpoint": "scheduling.index"},
+    {"no": 8, "label": "准考证", "endpoint": "scheduling.tickets"},
+    {"no": 9, "label": "成绩与结果", "endpoint": "scores.index"},
+    {"no": 10, "label": "证书发放", "endpoint": "certificates.index"},
+    {"no": 11, "label": "证书查询", "endpoint": "portal.verify"},
+    {"no": 12, "label": "持证后管理", "endpoint": "certificates.holders"},
+]
+
+
+def menu_for(user: Any) -> list[Section]:
+    sections = []
+    for section in MENU:
+        items = [i for i in section.items
+                 if i.endpoint in current_app.view_functions and permissions.can(user, i.action)]
+        if items:
+            sections.append(Section(section.label, items))
+    return sections
+
+
+def workflow_steps() -> list[dict[str, Any]]:
+    """The steps with `available` telling whether the system has the step's page yet."""
+    return [{**step, "available": bool(step["endpoint"]) and step["endpoint"] in current_app.view_functions}
+            for step in WORKFLOW_STEPS]

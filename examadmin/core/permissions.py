@@ -1,0 +1,137 @@
+"""The one place that decides who may do what to which record.
+
+Two questions, asked by every view, CLI command and job (through the services):
+- `require(actor, action)`: may this role do this kind of thing at all? (403 otherwise)
+- `get_for(actor, Model, id)` / `scoped(actor, select(Model))`: is this record inside the
+  actor's scope? A record outside it answers 404, so its existence is not revealed.
+
+A model decides its scope by a `scope_clause(actor)` classmethod when it needs one;
+otherwise its scope columns decide: `school_id`, `city_id`, `province_id`, `candidate_id`,
+`owner_id`. A model with neither is a programming error, not a silent "visible to all".
+"""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, false, select, true
+from werkzeug.exceptions import Forbidden, NotFound
+
+from .roles import NATIONAL, STAFF, Role
+
+T = TypeVar("T")
+
+SA, ORG, PROV, CITY, SCHOOL, CAND = (
+    Role.SYSADMIN, Role.ORG, Role.PROVINCE, Role.CITY, Role.SCHOOL, Role.CANDIDATE,
+)
+
+#: action -> the roles that may perform it (scope is checked separately, per record)
+ACTIONS: dict[str, frozenset[Role]] = {
+    "users.manage": frozenset({SA}),
+    "catalog.view": STAFF,
+    "catalog.manage_places": frozenset({SA}),  # provinces, cities, schools, majors
+    "catalog.manage_certificates": frozenset({SA, ORG}),
+    "audit.view": STAFF,
+    "jobs.view": STAFF | {CAND},
+}
+
+
+class ForbiddenAction(Forbidden):
+    description = "您的角色无权执行此操作。"
+
+
+class NotInScope(NotFound):
+    description = "找不到该记录，或它不在您的管理范围内。"
+
+
+def can(actor: Any, action: str) -> bool:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    return actor.role in ACTIONS[action]
+
+
+def require(actor: Any, action: str) -> None:
+    """Raise 403 unless the actor's role may perform `action`."""
+    if action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}: declare it in core.permissions.ACTIONS")
+    if not can(actor, action):
+        raise ForbiddenAction()
+
+
+def scope_clause(actor: Any, model: type) -> Any:
+    """The SQL condition that limits `model` to the actor's scope."""
+    hook = getattr(model, "scope_clause", None)
+    if hook is not None:
+        return hook(actor)
+    role = actor.role
+    if role in NATIONAL:
+        return true()
+    columns = model.__table__.c
+    if role == CAND:
+        if "candidate_id" in columns:
+            return model.candidate_id == actor.candidate_id
+        if "owner_id" in columns:
+            return model.owner_id == actor.id
+        return false()
+    if "owner_id" in columns and not any(c in columns for c in ("school_id", "city_id", "province_id")):
+        return model.owner_id == actor.id
+    if role == SCHOOL:
+        return model.school_id == actor.school_id if "school_id" in columns else false()
+    from ..catalog.models import School
+
+    if role == CITY:
+        if "city_id" in columns:
+            return model.city_id == actor.city_id
+        if "school_id" in columns:
+            return model.school_id.in_(select(School.id).where(School.city_id == actor.city_id))
+        return false()
+    if role == PROV:
+        if "province_id" in columns:
+            return model.province_id == actor.province_id
+        if "school_id" in columns:
+            return model.school_id.in_(select(School.id).where(School.province_id == actor.province_id))
+        return false()
+    raise TypeError(f"{model.__name__} declares no scope: give it scope columns or scope_clause()")
+
+
+def scoped(actor: Any, query: Select, model: type | None = None) -> Select:
+    """Limit a select of `model` (default: the query's first entity) to the actor's scope."""
+    if model is None:
+        model = query.column_descriptions[0]["entity"]
+    return query.where(scope_clause(actor, model))
+
+
+def get_for(actor: Any, model: type[T], record_id: Any) -> T:
+    """The record with this id if it lies in the actor's scope; 404 otherwise."""
+    from ..extensions import db
+
+    try:
+        record_id = int(record_id)
+    except (TypeError, ValueError):
+        raise NotInScope()
+    record = db.session.scalar(
+        select(model).where(model.id == record_id).where(scope_clause(actor, model))
+    )
+    if record is None:
+        raise NotInScope()
+    return record
+
+
+def scope_of(entity: Any) -> dict[str, int | None]:
+    """The school, city and province an entity belongs to, for audit records."""
+    from ..catalog.models import School
+
+    if entity is None:
+        return {"school_id": None, "city_id": None, "province_id": None}
+    if isinstance(entity, School):
+        return {"school_id": entity.id, "city_id": entity.city_id, "province_id": entity.province_id}
+    school_id = getattr(entity, "school_id", None)
+    city_id = getattr(entity, "city_id", None)
+    province_id = getattr(entity, "province_id", None)
+    if school_id is not None and (city_id is None or province_id is None):
+        from ..extensions import db
+
+        school = db.session.get(School, school_id)
+        if school is not None:
+            city_id = city_id or school.city_id
+            province_id = province_id or school.province_id
+    return {"school_id": school_id, "city_id": city_id, "province_id": province_id}

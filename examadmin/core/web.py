@@ -1,0 +1,184 @@
+"""What every page shares: sign-in by default, security headers, errors in Chinese, paging."""
+from __future__ import annotations
+
+import time
+from functools import wraps
+from typing import Any, Callable
+
+from flask import (Flask, flash, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from .errors import DomainError
+
+#: endpoints reachable without signing in, besides those marked with @public
+PUBLIC_ENDPOINTS = {"static", "bootstrap.static"}
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+ERROR_TITLES = {
+    400: "请求无效", 403: "无权访问", 404: "页面不存在", 405: "不支持的操作",
+    413: "上传文件过大", 429: "操作过于频繁", 500: "系统内部错误",
+}
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without signing in (sign-in page, public lookups)."""
+    view._public = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_public(app: Flask, endpoint: str | None) -> bool:
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return True
+    return getattr(app.view_functions.get(endpoint), "_public", False)
+
+
+def wants_json() -> bool:
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+
+
+def _require_sign_in():
+    """Every endpoint needs a signed-in user unless marked public: new pages cannot forget it."""
+    from flask import current_app
+
+    if is_public(current_app, request.endpoint):
+        return None
+    if not current_user.is_authenticated:
+        if wants_json():
+            return jsonify(error="请先登录"), 401
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    last = session.get("seen", 0)
+    if last and time.time() - last > idle:
+        logout_user()
+        session.clear()
+        flash("长时间未操作，已自动退出，请重新登录。", "warning")
+        return redirect(url_for("auth.login"))
+    session["seen"] = int(time.time())
+    if current_user.must_change_password and request.endpoint not in ("auth.change_password", "auth.logout"):
+        flash("请先设置新密码。", "warning")
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    # Signed-in pages show personal data: never keep them in a shared browser's cache.
+    if current_user.is_authenticated and request.endpoint not in PUBLIC_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render_error(code: int, message: str | None = None):
+    title = ERROR_TITLES.get(code, "出错了")
+    if wants_json():
+        return jsonify(error=message or title), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def _handle_http(exc: HTTPException):
+    db.session.rollback()
+    code = exc.code or 500
+    message = None
+    if code in (403, 404) and exc.description and any("\u4e00" <= ch <= "\u9fff" for ch in exc.description):
+        message = exc.description
+    if code == 413:
+        from flask import current_app
+
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        message = f"上传的文件超过了 {limit} MB 的上限，请拆分后再上传。"
+    if code == 429:
+        message = "尝试次数过多，请稍后再试。"
+    return _render_error(code, message)
+
+
+def _handle_csrf(exc: CSRFError):
+    db.session.rollback()
+    return _render_error(400, "页面已过期或表单校验失败，请刷新页面后重新提交。")
+
+
+def _handle_unexpected(exc: Exception):
+    db.session.rollback()
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error")
+    return _render_error(500, "系统遇到了意外错误，已记录。您的数据没有被部分修改，请稍后重试。")
+
+
+def install(app: Flask) -> None:
+    app.before_request(_require_sign_in)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(HTTPException, _handle_http)
+    if not app.testing:
+        app.register_error_handler(Exception, _handle_unexpected)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        from .nav import menu_for
+
+        return {"menu": menu_for(current_user) if current_user.is_authenticated else []}
+
+
+def page_args(default_size: int | None = None) -> dict[str, int]:
+    from flask import current_app
+
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    return {"page": page, "per_page": default_size or current_app.config["PAGE_SIZE"]}
+
+
+def paginate(query):
+    """A page of a select, with the request's ?page=; no error for a page past the end."""
+    return db.paginate(query, error_out=False, **page_args())
+
+
+def flash_domain_error(exc: DomainError, form=None) -> None:
+    """Show a rule's message on the form field it names, else as a flash."""
+    if form is not None and exc.field and exc.field in form:
+        form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
+    else:
+        flash(exc.message, "danger")
+
+
+def commit_or_flash(fn: Callable, *args, form=None, **kwargs):
+    """Call a service, commit on success; on a DomainError roll back and show the message."""
+    try:
+        result = fn(*args, **kwargs)
+        db.session.commit()
+        return result, True
+    except DomainError as exc:
+        db.session.rollback()
+        flash_domain_error(exc, form)
+        return None, False
+
+
+def int_arg(name: str) -> int | None:
+    try:
+        return int(request.args.get(name) or 0) or None
+    except ValueError:
+        return None
+
+
+def service_view(fn: Callable) -> Callable:
+    """Turn DomainErrors of a POST-only action into a flash and a redirect back."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(request.referrer or url_for("dashboard.index"))
+    return wrapper

@@ -1,0 +1,20 @@
+"""The home page of each role: the yearly workflow, the user's scope, recent activity."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from ..core import audit, jobs, permissions
+from ..core.nav import workflow_steps
+from ..extensions import db
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/")
+def index():
+    recent = []
+    if permissions.can(current_user, "audit.view"):
+        recent = db.session.scalars(audit.list_entries(current_user).limit(8)).all()
+    my_jobs = db.session.scalars(jobs.list_jobs(current_user).limit(5)).all()
+    return render_template("dashboard/index.html", steps=workflow_steps(), recent=recent, jobs=my_jobs)

@@ -1,0 +1,40 @@
+// examadmin's own script: confirmations and live job progress. No inline scripts (CSP).
+(function () {
+  "use strict";
+
+  // <form data-confirm="..."> asks before submitting.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+    }
+  });
+
+  // A job page polls its JSON status until the job has finished.
+  var card = document.getElementById("job-card");
+  if (!card) { return; }
+  var url = card.getAttribute("data-job-status-url");
+  function field(name) { return card.querySelector('[data-job-field="' + name + '"]'); }
+  function show(job) {
+    field("state").textContent = job.state;
+    var bar = field("bar");
+    bar.setAttribute("data-pct", String(job.percent));
+    bar.textContent = job.percent + "%";
+    bar.parentElement.setAttribute("aria-valuenow", String(job.percent));
+    field("count").textContent = job.done + " / " + job.total;
+    field("message").textContent = job.message || "";
+    if (job.error) { field("error").textContent = job.error; field("error").classList.remove("d-none"); }
+    if (job.download_url) { field("download").classList.remove("d-none"); }
+    if (job.finished) {
+      bar.classList.remove("progress-bar-animated");
+      if (job.state === "失败") { window.location.reload(); }
+    }
+  }
+  function poll() {
+    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (job) { show(job); if (!job.finished) { setTimeout(poll, 700); } })
+      .catch(function () { setTimeout(poll, 3000); });
+  }
+  if (field("state").textContent !== "已完成" && field("state").textContent !== "失败") { poll(); }
+})();
