@@ -43,6 +43,7 @@ def test_config(**extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "STORAGE_DIR": os.path.join(_TMP, "storage"),
         "SERVER_NAME": "examadmin.test",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         **extra,
     }
 

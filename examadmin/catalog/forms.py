@@ -4,7 +4,7 @@ from __future__ import annotations
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..core.forms import BaseForm
+from ..core.forms import BaseForm, opts
 from .models import Level, SchoolType
 
 
@@ -29,7 +29,7 @@ class CityForm(BaseForm):
 class SchoolForm(BaseForm):
     code = StringField("学校标识码", validators=[DataRequired("请填写学校标识码"), Length(10, 10, "学校标识码为 10 位数字")])
     name = StringField("院校名称", validators=[DataRequired("请填写院校名称"), Length(max=80)])
-    type = SelectField("院校类型", choices=[(t.value, t.value) for t in SchoolType])
+    type = SelectField("院校类型", choices=opts((t.value, t.value) for t in SchoolType))
     province_id = SelectField("所属省份", coerce=_optional_int, validators=[DataRequired("请选择所属省份")])
     city_id = SelectField("所属地市", coerce=_optional_int, validators=[Optional()])
     address = StringField("地址", validators=[Optional(), Length(max=200)])
@@ -37,7 +37,7 @@ class SchoolForm(BaseForm):
 
 
 class MajorForm(BaseForm):
-    school_type = SelectField("适用院校类型", choices=[(t.value, t.value) for t in SchoolType])
+    school_type = SelectField("适用院校类型", choices=opts((t.value, t.value) for t in SchoolType))
     level = StringField("专业层次", validators=[DataRequired("请填写专业层次"), Length(max=20)])
     catalogue_version = StringField("目录版本", validators=[DataRequired("请填写目录版本"), Length(max=10)])
     code = StringField("专业代码", validators=[DataRequired("请填写专业代码"), Length(max=20)])
@@ -53,6 +53,6 @@ class CertificateForm(BaseForm):
 
 
 class LevelForm(BaseForm):
-    level = SelectField("等级", choices=[(lv.value, lv.value) for lv in Level])
+    level = SelectField("等级", choices=opts((lv.value, lv.value) for lv in Level))
     description = TextAreaField("等级说明", validators=[Optional(), Length(max=500)])
     submit = SubmitField("添加等级")

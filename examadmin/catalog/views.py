@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..core import permissions
-from ..core.forms import ConfirmForm
+from ..core.forms import ConfirmForm, opts
 from ..core.web import commit_or_flash, int_arg, paginate, service_view
 from ..extensions import db
 from . import services
@@ -20,7 +20,7 @@ def _form_data(form) -> dict:
 
 
 def _province_choices(form) -> None:
-    form.province_id.choices = [("", "请选择")] + [(p.id, p.name) for p in services.provinces()]
+    form.province_id.choices = opts([("", "请选择")] + [(p.id, p.name) for p in services.provinces()])
 
 
 # ---- provinces and cities ------------------------------------------------------------
@@ -85,7 +85,8 @@ def school_form(school_id: int | None = None):
     school = permissions.get_for(current_user, School, school_id) if school_id else None
     form = SchoolForm(obj=school)
     _province_choices(form)
-    form.city_id.choices = [("", "（无）")] + [(c.id, f"{c.province.name} {c.name}") for c in services.cities()]
+    form.city_id.choices = opts([("", "（无）")] + [(c.id, f"{c.province.name} {c.name}")
+                                                   for c in services.cities()])
     if form.validate_on_submit():
         _, ok = commit_or_flash(services.save_school, current_user, _form_data(form), school_id, form=form)
         if ok:

@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, func, or_, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -133,6 +134,11 @@ def sign_out(user: User) -> None:
     audit.record(user, "user.sign_out", user)
 
 
+def _hash(password: str) -> str:
+    # scrypt by default; the test suite sets a cheap method so that it stays fast.
+    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
 def _check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 位", field="password")
@@ -147,7 +153,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
     if current == new:
         raise DomainError("新密码不能与当前密码相同", field="password")
     _check_password_rules(new)
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = _hash(new)
     user.must_change_password = False
     user.session_version += 1
     audit.record(user, "user.change_password", user)
@@ -204,7 +210,7 @@ def create_user(
     _check_password_rules(password)
     user = User(
         username=username, name=name.strip(), role=role, phone=phone.strip(),
-        password_hash=generate_password_hash(password), is_signer=is_signer,
+        password_hash=_hash(password), is_signer=is_signer,
         must_change_password=must_change_password,
         **_resolve_scope(role, province_id, city_id, school_id),
     )
@@ -250,7 +256,7 @@ def reset_password(actor: Any, user_id: int, new_password: str | None = None) ->
     user = permissions.get_for(actor, User, user_id)
     password = new_password or generate_password()
     _check_password_rules(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
     user.must_change_password = True
     user.session_version += 1
     audit.record(actor, "user.reset_password", user)

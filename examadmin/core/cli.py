@@ -94,8 +94,11 @@ def workflows():
 @click.command(help="运行后台任务处理进程（Huey）。")
 @click.option("--workers", default=2, show_default=True)
 def worker(workers):
+    import logging
+
     from ..extensions import huey
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     consumer = huey.create_consumer(workers=workers, worker_type="thread")
     consumer.run()
 

@@ -2,10 +2,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from typing import Iterable
+
 from wtforms import (BooleanField, PasswordField, SelectField, StringField, SubmitField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from .roles import ROLE_LABELS, Role
+
+
+def opts(pairs: Iterable[tuple]) -> list[SelectChoice]:
+    """Choices for a SelectField from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class BaseForm(FlaskForm):
@@ -36,7 +44,7 @@ def _optional_int(value):
 class UserCreateForm(BaseForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(3, 40)])
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
-    role = SelectField("角色", choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+    role = SelectField("角色", choices=opts((r.value, ROLE_LABELS[r]) for r in Role),
                        validators=[DataRequired("请选择角色")])
     province_id = SelectField("所属省份", coerce=_optional_int, validators=[Optional()])
     city_id = SelectField("所属地市", coerce=_optional_int, validators=[Optional()])

@@ -5,6 +5,11 @@ calls `dispatch(job)`, so that the worker never looks for a job that is not yet 
 The job receives only the job id and loads what it needs. Work that can fail halfway
 runs in one transaction and is rolled back whole; the job then shows its error and keeps
 its input so that it can be run again.
+
+Live progress is kept in Huey's key-value store (the queue's SQLite file, or Redis), not in
+the job's row: a second writer to the application database while the job's transaction
+is open would, on SQLite, invalidate that transaction's snapshot. The row gets the final
+figures when the job ends.
 """
 from __future__ import annotations
 
@@ -16,8 +21,8 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from flask import current_app, has_app_context
-from sqlalchemy import JSON, ForeignKey, String, Text, select, true, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, String, Text, select, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db, huey
 from . import clock, permissions
@@ -130,21 +135,22 @@ class JobContext:
         self.actor = actor
         self.params = job.params or {}
         self.storage = get_storage()
+        self.done, self.total, self.message = 0, 0, ""
         self._last_write = 0.0
 
     def progress(self, done: int, total: int | None = None, message: str | None = None,
                  *, force: bool = False) -> None:
         """Report progress; readers see it at once, whatever the job's own transaction does."""
-        self.job.done = done
+        self.done = done
         if total is not None:
-            self.job.total = total
+            self.total = total
         if message is not None:
-            self.job.message = message[:300]
+            self.message = message[:300]
         moment = time.monotonic()
         if not force and moment - self._last_write < self.PROGRESS_INTERVAL:
             return
         self._last_write = moment
-        write_progress(self.job.id, self.job.done, self.job.total, self.job.message)
+        write_progress(self.job.id, self.done, self.total, self.message)
 
     def input_path(self):
         return self.storage.path(self.job.input_key) if self.job.input_key else None
@@ -153,14 +159,36 @@ class JobContext:
         self.job.result_key, self.job.result_name = key, name
 
 
+def _progress_key(job_id: int) -> str:
+    return f"examadmin:job-progress:{job_id}"
+
+
 def write_progress(job_id: int, done: int, total: int, message: str) -> None:
-    """Write progress in a short transaction of its own, separate from the job's work."""
+    """Publish a running job's progress where every web process can read it."""
     try:
-        with Session(bind=db.engine, join_transaction_mode="create_savepoint") as session:
-            session.execute(update(Job).where(Job.id == job_id).values(done=done, total=total, message=message))
-            session.commit()
-    except Exception:  # progress is a courtesy; a busy database must not fail the job
+        huey.put(_progress_key(job_id), {"done": done, "total": total, "message": message})
+    except Exception:  # progress is a courtesy; a busy store must not fail the job
         log.warning("could not write progress of job %s", job_id, exc_info=True)
+
+
+def live_progress(job: Job) -> None:
+    """Overlay the published progress on a running job (in memory, for display only)."""
+    if job.state != JobState.RUNNING:
+        return
+    try:
+        data = huey.get(_progress_key(job.id), peek=True)
+    except Exception:
+        log.warning("could not read progress of job %s", job.id, exc_info=True)
+        return
+    if data:
+        job.done, job.total, job.message = data["done"], data["total"], data["message"]
+
+
+def _clear_progress(job_id: int) -> None:
+    try:
+        huey.get(_progress_key(job_id))  # a get without peek removes the key
+    except Exception:
+        log.warning("could not clear progress of job %s", job_id, exc_info=True)
 
 
 def submit(actor: Any, kind: str, params: dict | None = None, *, input_key: str | None = None,
@@ -195,8 +223,11 @@ def list_jobs(actor: Any):
 
 
 def get_job(actor: Any, job_id: int) -> Job:
+    """A job in the actor's scope, with its live progress when it is running."""
     permissions.require(actor, "jobs.view")
-    return permissions.get_for(actor, Job, job_id)
+    job = permissions.get_for(actor, Job, job_id)
+    live_progress(job)
+    return job
 
 
 def execute(job_id: int) -> None:
@@ -209,14 +240,18 @@ def execute(job_id: int) -> None:
     JOB.move(job, "start", None)
     job.started_at = clock.now()
     db.session.commit()
+    ctx = None
     try:
         spec = HANDLERS[job.kind]
         actor = db.session.get(User, job.owner_id) if job.owner_id else None
         if actor is None or not actor.active:
             raise DomainError("任务的发起用户不存在或已停用")
-        spec.run(JobContext(job, actor))
+        ctx = JobContext(job, actor)
+        spec.run(ctx)
         JOB.move(job, "finish", None)
-        job.done = max(job.done, job.total)
+        job.total = ctx.total
+        job.done = max(ctx.done, ctx.total)
+        job.message = ctx.message
         job.finished_at = clock.now()
         db.session.commit()
     except Exception as exc:
@@ -225,9 +260,13 @@ def execute(job_id: int) -> None:
             log.exception("job %s (%s) failed", job_id, job.kind)
         job = db.session.get(Job, job_id)
         job.error = exc.message if isinstance(exc, DomainError) else f"内部错误：{type(exc).__name__}: {exc}"
+        if ctx is not None:
+            job.done, job.total, job.message = ctx.done, ctx.total, ctx.message
         job.finished_at = clock.now()
         JOB.move(job, "fail", None)
         db.session.commit()
+    finally:
+        _clear_progress(job_id)
 
 
 _worker_app = None

@@ -8,7 +8,7 @@ from ...catalog import services as catalog
 from ...catalog.models import School
 from ...extensions import db
 from .. import auth, permissions
-from ..forms import ConfirmForm, UserCreateForm, UserEditForm
+from ..forms import ConfirmForm, UserCreateForm, UserEditForm, opts
 from ..roles import ROLE_LABELS, Role
 from ..web import commit_or_flash, paginate, service_view
 
@@ -17,10 +17,10 @@ bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
 def _scope_choices(form: UserCreateForm) -> None:
     none = [("", "—")]
-    form.province_id.choices = none + [(p.id, p.name) for p in catalog.provinces()]
-    form.city_id.choices = none + [(c.id, f"{c.province.name} {c.name}") for c in catalog.cities()]
+    form.province_id.choices = opts(none + [(p.id, p.name) for p in catalog.provinces()])
+    form.city_id.choices = opts(none + [(c.id, f"{c.province.name} {c.name}") for c in catalog.cities()])
     schools = db.session.scalars(db.select(School).order_by(School.code)).all()
-    form.school_id.choices = none + [(s.id, f"{s.code} {s.name}") for s in schools]
+    form.school_id.choices = opts(none + [(s.id, f"{s.code} {s.name}") for s in schools])
 
 
 @bp.route("/")

@@ -1,0 +1,88 @@
+"""Background jobs and the audit log, as their users see them."""
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from examadmin.catalog import services as catalog
+from examadmin.catalog.models import Certificate
+from examadmin.core import audit, jobs
+from examadmin.core.auth import SYSTEM
+from examadmin.core.jobs import Job, JobState, handler
+from examadmin.extensions import db
+from tests.conftest import login_as, make_school, make_user
+
+
+def test_audit_record_keeps_who_what_before_after_and_ip(client):
+    org = make_user("org")
+    login_as(client, org)
+    cert = catalog.save_certificate(SYSTEM, {"code": "T-1", "name": "测试证书", "org_name": "测试组织"})
+    db.session.commit()
+    client.post(f"/catalog/certificates/{cert.id}/state", data={"enabled": "0"},
+                environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    entry = db.session.scalars(audit.list_entries(org, action="certificate.disable")).first()
+    assert entry.actor_name == org.name and entry.ip == "10.1.2.3"
+    assert entry.before == {"state": "启用"} and entry.after == {"state": "停用"}
+    body = client.get("/audit/?action=certificate.disable").get_data(as_text=True)
+    assert "停用证书" in body and "启用 → 停用" in body
+
+
+def test_audit_export_runs_as_a_job_and_gives_an_excel_file(client):
+    org = make_user("org")
+    school = make_school(name="导出测试学院")
+    catalog.save_school(SYSTEM, {"code": school.code, "name": "导出测试学院（改名）", "type": school.type,
+                                 "province_id": school.province_id, "city_id": school.city_id}, school.id)
+    login_as(client, org)
+    response = client.post("/audit/export", data={"action": "school.update"})
+    assert response.status_code == 302
+    job = db.session.scalars(jobs.list_jobs(org)).first()
+    assert job.state == JobState.DONE and job.result == {"rows": 1}
+    status = client.get(f"/jobs/{job.id}.json").get_json()
+    assert status["percent"] == 100 and status["finished"] and status["download_url"]
+    download = client.get(status["download_url"])
+    data = download.data
+    download.close()
+    assert "attachment" in download.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "时间" and len(rows) == 2
+    assert "导出测试学院（改名）" in rows[1][7]
+    assert "下载结果" in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+
+
+@handler("test_explode", "测试：会失败的任务")
+def _explode(ctx):
+    ctx.progress(1, 2, "做了一半")
+    catalog.save_certificate(ctx.actor, {"code": "HALF", "name": "半途证书", "org_name": "x"})
+    raise RuntimeError("磁盘已满")
+
+
+def test_a_failed_job_shows_its_error_keeps_its_input_and_writes_nothing_half(client):
+    org = make_user("org")
+    job = jobs.submit(org, "test_explode", {"file": "a.xlsx"}, input_key="uploads/a.xlsx", input_name="a.xlsx")
+    db.session.commit()
+    jobs.dispatch(job)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.state == JobState.FAILED and "磁盘已满" in job.error
+    assert job.params == {"file": "a.xlsx"} and job.input_key == "uploads/a.xlsx"
+    assert db.session.scalar(select(Certificate).where(Certificate.code == "HALF")) is None
+    login_as(client, org)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "磁盘已满" in page and "a.xlsx" in page and "重新运行" in page
+    again = client.post(f"/jobs/{job.id}/retry")
+    assert again.status_code == 302
+    new_job = db.session.scalars(jobs.list_jobs(org)).first()
+    assert new_job.id != job.id and new_job.input_key == "uploads/a.xlsx"
+
+
+def test_only_failed_jobs_can_be_retried():
+    org = make_user("org")
+    job = jobs.submit(org, "audit_export", {})
+    db.session.commit()
+    jobs.dispatch(job)
+    with pytest.raises(Exception, match="只有失败的任务"):
+        jobs.retry(org, job.id)
