@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..extensions import db
-from . import audit
+from . import audit, clock
 from .excel import write_table
 from .jobs import JobContext, handler
 
@@ -40,6 +40,6 @@ def export_audit_log(ctx: JobContext) -> None:
     key = ctx.storage.new_key("exports", ".xlsx")
     written = write_table(ctx.storage.path(key), "审计日志", EXPORT_HEADERS, rows(),
                           widths=[20, 14, 14, 14, 10, 10, 30, 60, 16])
-    ctx.set_result_file(key, f"审计日志_{date.today():%Y%m%d}.xlsx")
+    ctx.set_result_file(key, f"审计日志_{clock.now():%Y%m%d}.xlsx")
     ctx.job.result = {"rows": written}
     ctx.progress(written, total, f"已导出 {written} 条记录", force=True)

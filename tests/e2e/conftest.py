@@ -1,0 +1,81 @@
+"""A live server on a fresh SQLite database with the demo loaded, and a real Chromium.
+
+Chromium and chromedriver come from Debian (`.ci/run` installs them). Without them the
+browser tests are skipped locally, but fail when E2E_REQUIRED=1 (as in CI), so that a CI
+run can never pass without having driven the browser.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from examadmin import create_app
+from examadmin.config import ROOT
+from examadmin.demo import load_demo
+from examadmin.extensions import db
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.no_db_fixture)
+
+
+@pytest.fixture(scope="session")
+def live_url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/e2e.db", "STORAGE_DIR": str(tmp / "storage"),
+        "RATELIMIT_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        load_demo()
+        db.session.commit()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("E2E_REQUIRED") == "1":
+            pytest.fail("E2E_REQUIRED=1 but chromium/chromedriver are not installed")
+        pytest.skip("chromium and chromedriver are not installed (apt install chromium chromium-driver)")
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--window-size=1366,900", "--lang=zh-CN"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.implicitly_wait(3)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def shot(browser):
+    """Save a screenshot when E2E_SCREENSHOTS names a folder (for looking at the pages)."""
+    folder = os.environ.get("E2E_SCREENSHOTS")
+
+    def take(name: str) -> None:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            browser.save_screenshot(os.path.join(folder, f"{name}.png"))
+    return take
