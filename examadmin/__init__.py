@@ -49,28 +49,49 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
 
+#: The business areas, in the order of the yearly workflow. Each has models.py and
+#: views.py (with `bp`), and may have cli.py (with `register(app)`) and tasks.py (jobs).
+AREAS = ["catalog", "dashboard"]
+
+
+def _area_module(area: str, name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(f"{__name__}.{area}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{area}.{name}":
+            raise
+        return None
+
+
 def _import_models() -> None:
     """Every area's models and jobs, so that metadata and the job registry are complete."""
-    from .catalog import models as _catalog  # noqa: F401
     from .core import audit as _audit, auth as _auth, jobs as _jobs, tasks as _tasks  # noqa: F401
+
+    for area in AREAS:
+        _area_module(area, "models")
+        _area_module(area, "tasks")
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .catalog.views import bp as catalog_bp
     from .core.views import blueprints
-    from .dashboard.views import bp as dashboard_bp
 
-    for blueprint in [*blueprints, catalog_bp, dashboard_bp]:
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    for area in AREAS:
+        app.register_blueprint(_area_module(area, "views").bp)
 
 
 def _register_cli(app: Flask) -> None:
     from . import demo
-    from .catalog import cli as catalog_cli
     from .core import cli as core_cli
 
     core_cli.register(app)
-    catalog_cli.register(app)
+    for area in AREAS:
+        cli = _area_module(area, "cli")
+        if cli is not None:
+            cli.register(app)
     demo.register(app)
 
 
