@@ -83,7 +83,16 @@ def app():
         catalog.seed_reference_data(SYSTEM, ROOT / "sample_data")
         db.session.commit()
         db.session.remove()
-    return app
+    yield app
+    dispose(app)
+
+
+def dispose(app) -> None:
+    """Close every pooled connection of the app (PostgreSQL warns about open ones at exit)."""
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture(autouse=True)

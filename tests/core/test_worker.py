@@ -16,6 +16,7 @@ from examadmin.core import jobs
 from examadmin.core.auth import find_user
 from examadmin.core.jobs import Job, JobState
 from examadmin.extensions import db, huey
+from tests.conftest import dispose
 
 pytestmark = [pytest.mark.no_db_fixture, pytest.mark.worker]
 
@@ -58,3 +59,4 @@ def test_a_real_worker_process_runs_the_audit_export(tmp_path):
         worker.wait(timeout=30)
         worker.stdout.close()
         huey.immediate = True  # back to immediate mode (in-memory storage) for the other tests
+        dispose(app)

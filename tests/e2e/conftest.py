@@ -18,6 +18,7 @@ from examadmin import create_app
 from examadmin.config import ROOT
 from examadmin.demo import load_demo
 from examadmin.extensions import db
+from tests.conftest import dispose
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -47,6 +48,7 @@ def live_url(tmp_path_factory):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    dispose(app)
 
 
 @pytest.fixture(scope="session")
