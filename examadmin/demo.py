@@ -84,6 +84,11 @@ def load_demo(force: bool = False) -> dict[str, int]:
         auth.create_user(SYSTEM, username=username, name=name, role=role, password=DEMO_PASSWORD,
                          is_signer=signer, must_change_password=False, **scope)
         created += 1
+    db.session.flush()
+    from .pilots.demo import load_demo as load_pilots
+
+    load_pilots()
+
     return {"users": created}
 
 

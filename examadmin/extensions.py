@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextvars import ContextVar
 from pathlib import Path
 
 from flask import request
@@ -81,7 +82,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+#: Whether the current unit of work may write. On SQLite such a transaction takes the write
+#: lock at BEGIN (IMMEDIATE): a transaction that reads first and writes later cannot take it
+#: once another writer has committed in between (WAL snapshots), and would fail at once
+#: instead of waiting its turn. Read-only GET requests set this False so that they never
+#: queue behind a writer. PostgreSQL ignores it.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 import xlsxwriter
 
 
-def write_table(path: str | Path, sheet: str, headers: Sequence[str], rows: Iterable[Sequence],
+def write_table(path: str | Path | BinaryIO, sheet: str, headers: Sequence[str], rows: Iterable[Sequence],
                 widths: Sequence[int] | None = None) -> int:
     """Write one sheet with a bold, frozen header row; constant memory for large exports.
 
     Every cell is written as text or number as given: ID numbers must arrive as text so
     that Excel does not round them to 15 digits.
     """
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+    target = path if hasattr(path, "write") else str(path)  # a path or an in-memory buffer
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
                                                 "strings_to_formulas": False, "strings_to_urls": False})
     try:
         ws = workbook.add_worksheet(sheet)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from flask import current_app, has_app_context
-from sqlalchemy import JSON, ForeignKey, String, Text, select, true
+from sqlalchemy import JSON, ForeignKey, String, Text, inspect, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db, huey
@@ -205,7 +205,13 @@ def submit(actor: Any, kind: str, params: dict | None = None, *, input_key: str 
 
 def dispatch(job: Job | int) -> None:
     """Hand a committed job to the worker (in tests and immediate mode it runs now)."""
-    run_job_task(job if isinstance(job, int) else job.id)
+    # The identity, not job.id: reading an expired attribute would open a transaction.
+    job_id = job if isinstance(job, int) else inspect(job).identity[0]
+    if huey.immediate:
+        # The job runs on this thread with a session of its own; on SQLite a transaction
+        # left open here would hold the write lock it needs.
+        db.session.commit()
+    run_job_task(job_id)
 
 
 def retry(actor: Any, job_id: int) -> Job:

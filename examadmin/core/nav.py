@@ -29,6 +29,21 @@ class Section:
 
 
 MENU: list[Section] = [
+    Section("1 证书试点申报", [
+        Item("申报计划", "pilots.plans", "pilots.view", "calendar-event"),
+        Item("试点申报", "pilots.applications", "pilots.view", "file-earmark-text"),
+        Item("指标台账", "pilots.quota_ledger", "pilots.ledger", "clipboard-data"),
+    ]),
+    Section("3 考核站点申报", [
+        Item("考核站点", "sites.index", "sites.view", "geo-alt"),
+    ]),
+    Section("5 考试计划", [
+        Item("考试计划", "exams.plans", "exams.view", "calendar-week"),
+        Item("考试科目", "exams.subjects", "exams.view", "list-check"),
+    ]),
+    Section("7 考场与排考", [
+        Item("考场", "exams.rooms", "exams.rooms_view", "door-open"),
+    ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
         Item("专业目录", "catalog.majors", "catalog.view", "journal-text"),

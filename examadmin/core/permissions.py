@@ -32,6 +32,20 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "catalog.manage_certificates": frozenset({SA, ORG}),
     "audit.view": STAFF,
     "jobs.view": STAFF | {CAND},
+    "sites.view": STAFF,
+    "sites.apply": frozenset({SCHOOL}),
+    "sites.review": frozenset({SA, ORG}),
+    "exams.view": STAFF,  # drafts only for the org: ExamPlan.scope_clause
+    "exams.manage": frozenset({SA, ORG}),  # subjects, plans, sessions, publishing
+    "exams.rooms_view": frozenset({SA, ORG, SCHOOL}),
+    "exams.rooms_manage": frozenset({SCHOOL}),
+    # pilot applications and quota (DOMAIN.md §1)
+    "pilots.view": STAFF,
+    "pilots.manage_plans": frozenset({PROV}),
+    "pilots.apply": frozenset({SCHOOL}),
+    "pilots.review": frozenset({CITY, PROV}),
+    "pilots.approve": frozenset({PROV}),
+    "pilots.ledger": frozenset({SA, ORG, PROV, SCHOOL}),
 }
 
 

@@ -43,6 +43,15 @@ def wants_json() -> bool:
     return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _declare_write_intent():
+    from ..extensions import write_intent
+
+    write_intent.set(request.method not in SAFE_METHODS)
+
+
 def _require_sign_in():
     """Every endpoint needs a signed-in user unless marked public: new pages cannot forget it."""
     from flask import current_app
@@ -115,6 +124,7 @@ def _handle_unexpected(exc: Exception):
 
 
 def install(app: Flask) -> None:
+    app.before_request(_declare_write_intent)
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _handle_csrf)

@@ -24,6 +24,9 @@ def sign_in(browser, base, username, password=DEMO_PASSWORD):
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    # Wait for the answer page (the workspace, or the login page with its message).
+    WebDriverWait(browser, 5).until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "[data-testid=whoami], [data-testid=flash]")))
 
 
 def sign_out(browser):

@@ -1,0 +1,85 @@
+"""The quota ledger: approved, used and remaining places per school, year, level and major.
+
+A place is taken and given back with one conditional UPDATE each, so that two requests
+racing for the last place cannot both get it: the database decides, on SQLite (one
+writer at a time) and on PostgreSQL (the second UPDATE waits for the first and re-checks
+its condition). A CHECK constraint on the table backs this up.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
+
+from ..catalog.models import CertificateLevel, School
+from ..core import permissions
+from ..core.errors import DomainError
+from ..extensions import db
+from .models import Application, ApplicationLine
+from .states import ApplicationState
+
+
+def find_line(school_id: int, year: int, certificate_level_id: int, major_id: int | None) -> ApplicationLine | None:
+    """The approved line a student of this major uses: the major's own, or a 不分专业 line."""
+    query = (select(ApplicationLine).join(Application)
+             .where(Application.school_id == school_id, Application.year == year,
+                    Application.certificate_level_id == certificate_level_id,
+                    Application.state == ApplicationState.APPROVED)
+             .where(or_(ApplicationLine.major_id == major_id, ApplicationLine.major_id.is_(None)))
+             .order_by(ApplicationLine.major_id.is_(None)))  # the major's own line first
+    return db.session.scalars(query).first()
+
+
+def take_place(school_id: int, year: int, certificate_level_id: int, major_id: int | None) -> ApplicationLine:
+    """Use one place of the matching approved line, or refuse when none is left."""
+    line = find_line(school_id, year, certificate_level_id, major_id)
+    if line is None:
+        raise DomainError("该专业没有已审核通过的试点申报指标，不能以本校考生身份报考（可作为社会考生报考）")
+    taken = db.session.execute(
+        update(ApplicationLine)
+        .where(ApplicationLine.id == line.id, ApplicationLine.approved.is_not(None),
+               ApplicationLine.used < ApplicationLine.approved)
+        .values(used=ApplicationLine.used + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise DomainError(f"「{line.major_label}」的指标已用完（批准 {line.approved} 人），无法再报考")
+    db.session.refresh(line)
+    return line
+
+
+def give_back_place(line_id: int) -> None:
+    """Return one place to a line (a registration was cancelled or lapsed)."""
+    db.session.execute(
+        update(ApplicationLine).where(ApplicationLine.id == line_id, ApplicationLine.used > 0)
+        .values(used=ApplicationLine.used - 1).execution_options(synchronize_session=False)
+    )
+
+
+def ledger(actor: Any, *, year: int | None = None, school_id: int | None = None):
+    """A scoped select of ledger lines (approved counts set), with what the table shows loaded."""
+    permissions.require(actor, "pilots.ledger")
+    query = (select(ApplicationLine).join(Application)
+             .where(ApplicationLine.approved.is_not(None))
+             .where(permissions.scope_clause(actor, Application))
+             .options(joinedload(ApplicationLine.major),
+                      joinedload(ApplicationLine.application).joinedload(Application.school),
+                      joinedload(ApplicationLine.application).joinedload(Application.certificate_level)
+                      .joinedload(CertificateLevel.certificate))
+             .join(School, School.id == Application.school_id)
+             .order_by(Application.year.desc(), School.code, Application.certificate_level_id, ApplicationLine.id))
+    if year:
+        query = query.where(Application.year == year)
+    if school_id:
+        query = query.where(Application.school_id == school_id)
+    return query
+
+
+LEDGER_HEADERS = ["年度", "学校标识码", "院校", "证书", "等级", "专业", "批准人数", "已使用", "剩余"]
+
+
+def ledger_row(line: ApplicationLine) -> list:
+    app = line.application
+    return [app.year, app.school.code, app.school.name, app.certificate_level.certificate.name,
+            app.certificate_level.level.value, line.major_label, line.approved, line.used, line.remaining]
