@@ -88,7 +88,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .pilots.demo import load_demo as load_pilots
 
     load_pilots()
+    from .exams.demo import load_demo as load_exams_demo
 
+    load_exams_demo()  # subjects, an approved site, a published plan open for registration
     return {"users": created}
 
 
