@@ -52,7 +52,7 @@ def live_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(tmp_path_factory):
     if not (CHROMIUM and CHROMEDRIVER):
         if os.environ.get("E2E_REQUIRED") == "1":
             pytest.fail("E2E_REQUIRED=1 but chromium/chromedriver are not installed")
@@ -63,7 +63,9 @@ def browser():
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic", "--window-size=1366,900", "--lang=zh-CN"):
+                "--no-first-run", "--disable-quic", "--window-size=1366,900", "--lang=zh-CN",
+                # A profile of its own: two browsers on one profile (two test runs at once) hang.
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.implicitly_wait(3)
