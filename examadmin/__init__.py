@@ -51,7 +51,7 @@ def _init_login(app: Flask) -> None:
 
 #: The business areas, in the order of the yearly workflow. Each has models.py and
 #: views.py (with `bp`), and may have cli.py (with `register(app)`) and tasks.py (jobs).
-AREAS = ["catalog", "pilots", "sites", "exams", "dashboard"]
+AREAS = ["catalog", "pilots", "sites", "candidates", "exams", "dashboard"]
 
 
 def _area_module(area: str, name: str):
@@ -103,3 +103,5 @@ def _template_helpers(app: Flask) -> None:
         return value.strftime(fmt) if value else ""
 
     app.jinja_env.globals["now"] = now
+    # Links to pages of capabilities that may not be built yet are shown only when they exist.
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions

@@ -85,9 +85,11 @@ def load_demo(force: bool = False) -> dict[str, int]:
                          is_signer=signer, must_change_password=False, **scope)
         created += 1
     db.session.flush()
+    from .candidates.demo import load_demo as load_candidates
     from .pilots.demo import load_demo as load_pilots
 
     load_pilots()
+    load_candidates()
     from .exams.demo import load_demo as load_exams_demo
 
     load_exams_demo()  # subjects, an approved site, a published plan open for registration

@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):
     province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"), index=True)
     city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"), index=True)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    #: the candidate record a candidate account belongs to
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidate.id"), index=True)
     #: a school user who may confirm the second stage of certificate issuance (签发负责人)
     is_signer: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)

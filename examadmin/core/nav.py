@@ -44,6 +44,10 @@ MENU: list[Section] = [
     Section("7 考场与排考", [
         Item("考场", "exams.rooms", "exams.rooms_view", "door-open"),
     ]),
+    Section("4 考生管理", [
+        Item("考生", "candidates.index", "candidates.view", "person-vcard"),
+        Item("信息更正", "candidates.corrections", "candidates.view", "pencil-square"),
+    ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
         Item("专业目录", "catalog.majors", "catalog.view", "journal-text"),

@@ -46,6 +46,13 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "pilots.review": frozenset({CITY, PROV}),
     "pilots.approve": frozenset({PROV}),
     "pilots.ledger": frozenset({SA, ORG, PROV, SCHOOL}),
+    # candidates (DOMAIN.md §4)
+    "candidates.view": STAFF,
+    "candidates.manage": frozenset({SCHOOL}),
+    "candidates.restore": frozenset({SA, ORG}),
+    "candidates.verify": frozenset({SCHOOL}),
+    "candidates.correct": frozenset({SCHOOL}),
+    "candidates.review_corrections": frozenset({SA, ORG}),
 }
 
 
@@ -76,6 +83,11 @@ def scope_clause(actor: Any, model: type) -> Any:
     hook = getattr(model, "scope_clause", None)
     if hook is not None:
         return hook(actor)
+    return column_scope(actor, model)
+
+
+def column_scope(actor: Any, model: type) -> Any:
+    """The scope decided by the model's scope columns (models' own hooks may call this)."""
     role = actor.role
     if role in NATIONAL:
         return true()

@@ -185,6 +185,8 @@ def room_form(room_id: int | None = None):
         subjects = [room.subject, *subjects]
     form.subject_id.choices = opts([("", "请选择")] + [(s.id, f"{s.name}（{s.mode.value} · {s.room_type.value}）")
                                                      for s in subjects])
+    if room is None and request.method == "GET" and len(subjects) == 1:
+        form.subject_id.data = subjects[0].id
     if form.validate_on_submit():
         saved, ok = commit_or_flash(rooms.save_room, current_user, _form_data(form), room_id, form=form)
         if ok:

@@ -27,7 +27,8 @@
     if (job.download_url) { field("download").classList.remove("d-none"); }
     if (job.finished) {
       bar.classList.remove("progress-bar-animated");
-      if (job.state === "失败") { window.location.reload(); }
+      // Pages that show a job's outcome themselves reload to show it.
+      if (job.state === "失败" || card.getAttribute("data-reload-when-done")) { window.location.reload(); }
     }
   }
   function poll() {

@@ -30,9 +30,18 @@ def set_value(browser, name, value):
     browser.execute_script("arguments[0].value = arguments[1]", field, value)
 
 
+def submit(browser, selector):
+    """Click and wait until the next page has replaced this one (no reading the old page)."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    css(browser, selector).click()
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
+
+
 def click_and_confirm(browser, selector):
+    old = browser.find_element(By.TAG_NAME, "html")
     css(browser, selector).click()
     WebDriverWait(browser, 5).until(EC.alert_is_present()).accept()
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
 
 
 def fill(browser, name, value):
@@ -45,7 +54,7 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     # The school applies for a 中级 site and forgets the microphones.
     sign_in(browser, live_url, "school1")
     browser.get(f"{live_url}/sites/")
-    css(browser, "[data-testid=site-apply]").click()
+    submit(browser, "[data-testid=site-apply]")
     Select(browser.find_element(By.NAME, "certificate_level_id")).select_by_visible_text(
         "社会心理服务职业技能等级证书（中级）")
     fill(browser, "address", "重庆市沙坪坝区大学城中路 1 号 实训楼")
@@ -55,11 +64,11 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     fill(browser, "seats", 60)
     for name in ("has_cameras", "has_computers", "has_network", "has_headsets"):
         browser.find_element(By.NAME, name).click()
-    css(browser, "[data-testid=site-form] [type=submit]").click()
+    submit(browser, "[data-testid=site-form] [type=submit]")
     assert "缺少麦克风" in css(browser, "[data-testid=site-form]").text
     shot("site-form-error")
     browser.find_element(By.NAME, "has_microphones").click()
-    css(browser, "[data-testid=site-form] [type=submit]").click()
+    submit(browser, "[data-testid=site-form] [type=submit]")
     assert css(browser, "[data-testid=site-name]").text == SITE_NAME
     assert css(browser, "[data-testid=site-state]").text == "待审核"
     site_url = browser.current_url
@@ -71,9 +80,11 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     queue = css(browser, "[data-testid=sites-table]")
     assert SITE_NAME in queue.text
     shot("site-queue")
+    old = browser.find_element(By.TAG_NAME, "html")
     queue.find_element(By.LINK_TEXT, "审核").click()
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
     css(browser, "[data-testid=site-reject-reason]").send_keys("考位数量与机房数量不符，请核实")
-    css(browser, "[data-testid=site-reject]").click()
+    submit(browser, "[data-testid=site-reject]")
     assert css(browser, "[data-testid=site-state]").text == "已驳回"
     sign_out(browser)
 
@@ -81,9 +92,9 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     sign_in(browser, live_url, "school1")
     browser.get(site_url)
     assert "考位数量与机房数量不符" in css(browser, "[data-testid=site-reason]").text
-    css(browser, "[data-testid=site-edit]").click()
+    submit(browser, "[data-testid=site-edit]")
     fill(browser, "seats", 80)
-    css(browser, "[data-testid=site-form] [type=submit]").click()
+    submit(browser, "[data-testid=site-form] [type=submit]")
     assert "重新提交" in flash_text(browser)
     assert css(browser, "[data-testid=site-state]").text == "待审核" and browser.current_url == site_url
     sign_out(browser)
@@ -101,7 +112,7 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     day = (now() + timedelta(days=40)).date()
     at = lambda days, clock: f"{day + timedelta(days=days):%Y-%m-%d}T{clock}"  # noqa: E731
     browser.get(f"{live_url}/exams/plans")
-    css(browser, "[data-testid=plan-new]").click()
+    submit(browser, "[data-testid=plan-new]")
     fill(browser, "name", PLAN_NAME)
     Select(browser.find_element(By.NAME, "certificate_id")).select_by_visible_text("社会心理服务职业技能等级证书")
     for name, value in (("registration_start", at(-39, "09:00")), ("registration_end", at(-20, "17:00")),
@@ -109,14 +120,14 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
                         ("ticket_end", at(1, "17:00"))):
         set_value(browser, name, value)
     fill(browser, "fee_middle", "400")
-    css(browser, "[data-testid=plan-form] [type=submit]").click()
+    submit(browser, "[data-testid=plan-form] [type=submit]")
     for offset in (0, 1):
         set_value(browser, "date", f"{day + timedelta(days=offset):%Y-%m-%d}")
         set_value(browser, "start_time", "14:00")
         set_value(browser, "end_time", "16:00")
         Select(browser.find_element(By.NAME, "level")).select_by_visible_text("中级")
         Select(browser.find_element(By.NAME, "subject_id")).select_by_index(2)  # the 中级 subject
-        css(browser, "[data-testid=session-form] [type=submit]").click()
+        submit(browser, "[data-testid=session-form] [type=submit]")
         assert "已添加考试场次" in flash_text(browser)
     assert css(browser, "[data-testid=sessions-table]").text.count("14:00-16:00") == 2
     click_and_confirm(browser, "[data-testid=plan-publish]")
@@ -128,21 +139,24 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     # The school sees the plan read-only and sets up two rooms at its new site.
     sign_in(browser, live_url, "school1")
     browser.get(f"{live_url}/exams/plans")
+    old = browser.find_element(By.TAG_NAME, "html")
     css(browser, "[data-testid=plans-table]").find_element(By.LINK_TEXT, PLAN_NAME).click()
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
+    assert "400.00 元" in css(browser, "[data-testid=plan-facts]").text
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=session-form]")
     for name, seats in (("实训楼 301", 40), ("实训楼 302", 35)):
         browser.get(f"{live_url}/exams/rooms")
-        css(browser, "[data-testid=room-new]").click()
+        submit(browser, "[data-testid=room-new]")
         Select(browser.find_element(By.NAME, "plan_id")).select_by_visible_text(
             f"{PLAN_NAME}（社会心理服务职业技能等级证书）")
-        css(browser, "[data-testid=room-next]").click()
+        submit(browser, "[data-testid=room-next]")
         Select(browser.find_element(By.NAME, "site_id")).select_by_visible_text(SITE_NAME)
-        css(browser, "[data-testid=room-next]").click()
+        submit(browser, "[data-testid=room-next]")
         Select(browser.find_element(By.NAME, "subject_id")).select_by_index(1)
         assert "机房" in Select(browser.find_element(By.NAME, "subject_id")).first_selected_option.text
         fill(browser, "name", name)
         fill(browser, "seats", seats)
-        css(browser, "[data-testid=room-form] [type=submit]").click()
+        submit(browser, "[data-testid=room-form] [type=submit]")
         assert f"考场「{name}」已保存" in flash_text(browser)
     rooms = css(browser, "[data-testid=rooms-table]").text
     assert "实训楼 301" in rooms and "实训楼 302" in rooms

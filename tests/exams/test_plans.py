@@ -16,7 +16,7 @@ from examadmin.exams.models import ExamPlan, ExamSession, RoomType, Subject
 from examadmin.exams.services import plans
 from examadmin.exams.states import PlanState
 from examadmin.extensions import db
-from tests.conftest import login_as, the_certificate
+from tests.conftest import login_as
 from tests.exams.factories import EXAM_DAY, make_plan, make_room, make_subject, plan_data
 from tests.sites.factories import level_of, make_site, make_user
 
@@ -294,3 +294,30 @@ def test_cli_lists_and_publishes(cli):
     assert result.exit_code == 0 and "已发布" in result.output
     again = cli.invoke(args=["exams", "publish", str(plan.id)])
     assert again.exit_code == 1 and "不能执行「发布」" in again.output
+
+
+def test_org_manages_subjects_through_the_pages(client):
+    login_as(client, make_user("org"))
+    data = {"certificate_level_id": level_of(Level.MIDDLE).id, "name": "实操考核", "mode": "实操",
+            "full_mark": 100, "pass_mark": 120}
+    assert "及格分（120）不能高于满分（100）" in client.post("/exams/subjects/new", data=data).get_data(as_text=True)
+    assert client.post("/exams/subjects/new", data={**data, "pass_mark": 60}).status_code == 302
+    subject = db.session.scalar(select(Subject).where(Subject.name == "实操考核"))
+    page = client.get("/exams/subjects").get_data(as_text=True)
+    assert "实操考核" in page and "实训室" in page
+    client.post(f"/exams/subjects/{subject.id}/delete")
+    assert db.session.get(Subject, subject.id) is None
+
+
+def test_a_school_neither_sees_drafts_nor_adds_sessions(client):
+    subject = make_subject()
+    draft = make_plan(publish=False)
+    published = make_plan([(subject, "09:00", "11:00")])
+    db.session.commit()
+    login_as(client, make_user("school"))
+    assert client.get(f"/exams/plans/{draft.id}").status_code == 404
+    assert draft.name not in client.get("/exams/plans").get_data(as_text=True)
+    response = client.post(f"/exams/plans/{published.id}", data={"date": "2030-06-21", "start_time": "09:00",
+                                                                "end_time": "11:00", "subject_id": subject.id})
+    assert response.status_code == 403
+    assert client.post(f"/exams/plans/{published.id}/withdraw").status_code == 403

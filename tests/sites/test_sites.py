@@ -249,3 +249,13 @@ def test_another_schools_site_answers_404(client):
     assert client.get(f"/sites/{site.id}").status_code == 404
     assert client.get(f"/sites/{site.id}/edit").status_code == 404
     assert site.name not in client.get("/sites/").get_data(as_text=True)
+
+
+def test_a_school_cannot_review_its_own_site_through_the_pages(client):
+    site = make_site(approved=False)
+    db.session.commit()
+    login_as(client, make_user("school", school=site.school))
+    assert client.post(f"/sites/{site.id}/approve").status_code == 403
+    assert client.post(f"/sites/{site.id}/reject", data={"reason": "x"}).status_code == 403
+    assert db.session.get(ExamSite, site.id).state == SiteState.PENDING
+    assert "site-review" not in client.get(f"/sites/{site.id}").get_data(as_text=True)
