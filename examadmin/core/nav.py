@@ -37,16 +37,16 @@ MENU: list[Section] = [
     Section("3 考核站点申报", [
         Item("考核站点", "sites.index", "sites.view", "geo-alt"),
     ]),
+    Section("4 考生管理", [
+        Item("考生", "candidates.index", "candidates.view", "person-vcard"),
+        Item("信息更正", "candidates.corrections", "candidates.view", "pencil-square"),
+    ]),
     Section("5 考试计划", [
         Item("考试计划", "exams.plans", "exams.view", "calendar-week"),
         Item("考试科目", "exams.subjects", "exams.view", "list-check"),
     ]),
     Section("7 考场与排考", [
         Item("考场", "exams.rooms", "exams.rooms_view", "door-open"),
-    ]),
-    Section("4 考生管理", [
-        Item("考生", "candidates.index", "candidates.view", "person-vcard"),
-        Item("信息更正", "candidates.corrections", "candidates.view", "pencil-square"),
     ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
