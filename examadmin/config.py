@@ -83,4 +83,6 @@ def load() -> dict:
         "BOOTSTRAP_BOOTSWATCH_THEME": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         "MAX_IMPORT_ROWS": int(os.environ.get("MAX_IMPORT_ROWS", "50000")),
+        # builtin, a name registered in candidates.verification, or module:Class
+        "CANDIDATE_VERIFIER": os.environ.get("CANDIDATE_VERIFIER", "builtin"),
     }

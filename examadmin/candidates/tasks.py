@@ -27,3 +27,4 @@ def run_import(ctx: JobContext) -> None:
     ctx.job.result = result
     ctx.progress(report.rows, report.rows, "已导入" if report.imported else "有错误，未导入", force=True)
 
+from . import verify_tasks as _verify_tasks  # noqa: E402,F401

@@ -52,7 +52,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "candidates.restore": frozenset({SA, ORG}),
     "candidates.verify": frozenset({SCHOOL}),
     "candidates.correct": frozenset({SCHOOL}),
-    "candidates.review_corrections": frozenset({SA, ORG}),
+    "candidates.review_corrections": frozenset({ORG}),  # DOMAIN.md: the org approves corrections
 }
 
 

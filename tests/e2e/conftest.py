@@ -67,8 +67,12 @@ def browser(tmp_path_factory):
                 # A profile of its own: two browsers on one profile (two test runs at once) hang.
                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(arg)
+    downloads = tmp_path_factory.mktemp("downloads")
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.implicitly_wait(3)
+    driver.download_dir = downloads  # where files the journey downloads arrive
     yield driver
     driver.quit()
 

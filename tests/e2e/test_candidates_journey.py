@@ -1,0 +1,104 @@
+"""Issue 5 in the browser: download the template, import a sheet with a bad row (shown,
+nothing imported), fix it and import, and see the candidates in the list."""
+from __future__ import annotations
+
+import time
+
+import openpyxl
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from examadmin.core import idcard
+from tests.e2e.test_journey import sign_in, sign_out
+
+
+def make_id(born: str, seq: int) -> str:
+    first17 = f"500106{born}{seq:03d}"
+    return first17 + idcard.check_char(first17)
+
+
+def wait_for_download(folder, pattern: str, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [p for p in folder.glob(pattern) if not p.name.endswith(".crdownload")]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {pattern} downloaded")
+
+
+def upload(browser, live_url, path):
+    browser.get(f"{live_url}/candidates/import")
+    browser.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(path))
+    browser.find_element(By.CSS_SELECTOR, "#import-form [type=submit]").click()
+    return WebDriverWait(browser, 20).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=import-summary]"))).text
+
+
+def test_candidates_import_journey(browser, live_url, shot, tmp_path):
+    sign_in(browser, live_url, "school1")
+    browser.get(f"{live_url}/candidates/")
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=download-template]").click()
+    template = wait_for_download(browser.download_dir, "考生导入模板_5150000001*.xlsx")
+
+    workbook = openpyxl.load_workbook(template)
+    sheet = workbook["考生信息"]
+    good, bad = make_id("20040808", 101), make_id("20040909", 202)
+    rows = [["马小云", "居民身份证", good, "", "汉族", "13912345678", "本校考生", "570116K", "心理健康教育", "心理2301",
+             "2023101", "2023"],
+            ["牛一鸣", "居民身份证", bad[:-1] + ("0" if bad[-1] != "0" else "1"), "", "汉族", "", "本校考生",
+             "570116K", "心理健康教育", "心理2301", "2023102", "2023"]]
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            sheet.cell(row=r, column=c, value=value)
+    first = tmp_path / "第一次.xlsx"
+    workbook.save(first)
+
+    summary = upload(browser, live_url, first)
+    assert "未导入任何数据" in summary
+    errors = browser.find_element(By.CSS_SELECTOR, "[data-testid=import-errors]").text
+    assert "3" in errors and "证件号码" in errors and "校验位" in errors
+    shot("import-refused")
+
+    sheet.cell(row=3, column=3, value=bad)
+    fixed = tmp_path / "改正后.xlsx"
+    workbook.save(fixed)
+    summary = upload(browser, live_url, fixed)
+    assert "已导入" in summary and "新增 2" in summary
+
+    browser.get(f"{live_url}/candidates/?q=马小云")
+    table = browser.find_element(By.CSS_SELECTOR, "[data-testid=candidates-table]").text
+    assert "马小云" in table and "信息待认证" in table and good not in table  # the ID is masked in lists
+    verify_and_confirm(browser, live_url, shot)
+    sign_out(browser)
+
+
+def open_candidate(browser, live_url, name):
+    browser.get(f"{live_url}/candidates/?q={name}")
+    browser.find_element(By.LINK_TEXT, "查看").click()
+    return WebDriverWait(browser, 5).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=candidate-state]")))
+
+
+def click(browser, testid):
+    element = browser.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]")
+    browser.execute_script("window.confirm = () => true;")  # the user answers 确定 to the page's question
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+
+
+def verify_and_confirm(browser, live_url, shot):
+    """Without a photo the built-in check fails with its reasons; the school confirms by hand."""
+    open_candidate(browser, live_url, "牛一鸣")
+    click(browser, "verify")
+    state = WebDriverWait(browser, 10).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=candidate-state]"), "需人工确认"))
+    assert state
+    reasons = browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-reasons]").text
+    assert "照片" in reasons
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=confirm-note-input]").send_keys("照片已线下核验，与本人一致")
+    click(browser, "confirm")
+    WebDriverWait(browser, 10).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=candidate-state]"), "信息准确"))
+    assert "人工确认" in browser.find_element(By.CSS_SELECTOR, "[data-testid=confirm-note]").text
+    shot("candidate-confirmed")
