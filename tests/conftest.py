@@ -18,6 +18,7 @@ os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from flask import g, has_app_context  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
@@ -30,6 +31,12 @@ from examadmin.config import ROOT, normalise_database_url  # noqa: E402
 from examadmin.core import auth  # noqa: E402
 from examadmin.core.auth import SYSTEM  # noqa: E402
 from examadmin.extensions import db, limiter  # noqa: E402
+
+# CI explores the same examples every run (a red run must be reproducible); locally each run
+# explores new ones.
+settings.register_profile("ci", derandomize=True, max_examples=300)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PASSWORD = "test1234"
 TEST_DATABASE_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db")

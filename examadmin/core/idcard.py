@@ -27,12 +27,17 @@ def normalise(text: str | None) -> str:
     if text is None:
         return ""
     text = str(text)
-    # Twice: NFKC may turn a character into a space plus a combining mark (¸ → " ̧"), and
-    # once the space is gone the mark composes with its neighbour.
-    for _ in range(2):
-        text = unicodedata.normalize("NFKC", text)
-        text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs"))
-    return text.upper()
+    # Until nothing changes: NFKC may turn a character into a space plus a combining mark
+    # (¸ → " ̧"), and once the space is gone, or a letter upper-cased (ß → SS), the mark
+    # composes with its new neighbour.
+    for _ in range(4):
+        cleaned = unicodedata.normalize("NFKC", text)
+        cleaned = "".join(ch for ch in cleaned
+                          if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs")).upper()
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
 
 
 def check_char(first17: str) -> str:

@@ -18,6 +18,7 @@ from examadmin.extensions import db
 from tests.candidates.helpers import id_number
 from tests.candidates.test_verification import add, photo_bytes
 from tests.conftest import login_as, make_user
+from tests.workflow_table import check_move
 
 C = CorrectionState
 ROLES = ["sysadmin", "org", "province", "city", "school", "candidate", None]
@@ -31,19 +32,8 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 @pytest.mark.parametrize("state,action,role",
                          [(s, a, r) for s in C for a in ("approve", "reject") for r in ROLES])
 def test_every_move_of_the_correction_machine(state, action, role, monkeypatch):
-    recorded = []
-    monkeypatch.setattr("examadmin.core.audit.record", lambda *a, **k: recorded.append((a, k)))
-    record = SimpleNamespace(state=state, id=1)
-    actor = SimpleNamespace(role=role, id=1, name="t") if role else None
-    expected = ALLOWED.get((state, action, role))
-    if expected is None:
-        with pytest.raises(DomainError, match="不能执行"):
-            CORRECTION.move(record, action, actor)
-        assert record.state == state and not recorded
-    else:
-        CORRECTION.move(record, action, actor)
-        assert record.state == expected
-        assert recorded and recorded[0][0][1] == f"correction.{action}"
+    check_move(CORRECTION, SimpleNamespace(state=state, id=1), action, role, ALLOWED.get((state, action, role)),
+               monkeypatch)
 
 
 # ---- factories ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from examadmin.core.storage import get_storage
 from examadmin.extensions import db
 from tests.candidates.helpers import id_number
 from tests.conftest import login_as, make_user
+from tests.workflow_table import check_move
 
 S = CandidateState
 ROLES = ["sysadmin", "org", "province", "city", "school", "candidate", None]  # None: the system
@@ -45,19 +46,8 @@ def _cases():
 
 @pytest.mark.parametrize("state,action,role", list(_cases()))
 def test_every_move_of_the_candidate_machine(state, action, role, monkeypatch):
-    recorded = []
-    monkeypatch.setattr("examadmin.core.audit.record", lambda *a, **k: recorded.append((a, k)))
-    record = SimpleNamespace(state=state, id=1)
-    actor = SimpleNamespace(role=role, id=1, name="t") if role else None
-    expected = ALLOWED.get((state, action, role))
-    if expected is None:
-        with pytest.raises(DomainError, match="不能执行"):
-            CANDIDATE.move(record, action, actor)
-        assert record.state == state and not recorded
-    else:
-        CANDIDATE.move(record, action, actor)
-        assert record.state == expected
-        assert recorded and recorded[0][0][1] == f"candidate.{action}"
+    check_move(CANDIDATE, SimpleNamespace(state=state, id=1), action, role, ALLOWED.get((state, action, role)),
+               monkeypatch)
 
 
 # ---- factories --------------------------------------------------------------------------------

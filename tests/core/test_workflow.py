@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 
 from examadmin.catalog.states import CERTIFICATE, CertificateState
-from examadmin.core.errors import DomainError
 from examadmin.core.jobs import JOB, JobState
 from examadmin.core.workflow import REGISTRY
+from tests.workflow_table import check_move
 
 ROLES = ["sysadmin", "org", "province", "city", "school", "candidate", None]  # None: the system
 
@@ -37,20 +37,8 @@ def _cases():
 
 @pytest.mark.parametrize("name,state,action,role", list(_cases()))
 def test_every_move(name, state, action, role, monkeypatch):
-    recorded = []
-    monkeypatch.setattr("examadmin.core.audit.record", lambda *a, **k: recorded.append((a, k)))
-    machine = MACHINES[name]
-    record = SimpleNamespace(state=state, id=1)
-    actor = SimpleNamespace(role=role, id=1, name="t") if role else None
-    expected = ALLOWED.get((name, state, action, role))
-    if expected is None:
-        with pytest.raises(DomainError, match="不能执行"):
-            machine.move(record, action, actor)
-        assert record.state == state and not recorded
-    else:
-        machine.move(record, action, actor)
-        assert record.state == expected
-        assert recorded and recorded[0][0][1] == f"{name}.{action}"  # the move is audited
+    check_move(MACHINES[name], SimpleNamespace(state=state, id=1), action, role,
+               ALLOWED.get((name, state, action, role)), monkeypatch)
 
 
 def test_workflows_command_prints_every_machine(cli):

@@ -8,6 +8,7 @@ import pytest
 from examadmin.core.errors import DomainError
 from examadmin.exams.states import EXAM_PLAN, PlanState
 from examadmin.sites.states import EXAM_SITE, SiteState
+from tests.workflow_table import check_move
 
 ROLES = ["sysadmin", "org", "province", "city", "school", "candidate", None]  # None: the system
 S, P = SiteState, PlanState
@@ -42,19 +43,8 @@ def _record(name, state, **guards):
 
 @pytest.mark.parametrize("name,state,action,role", list(_cases()))
 def test_every_move(name, state, action, role, monkeypatch):
-    recorded = []
-    monkeypatch.setattr("examadmin.core.audit.record", lambda *a, **k: recorded.append((a, k)))
-    record = _record(name, state)
-    actor = SimpleNamespace(role=role, id=1, name="t") if role else None
-    expected = ALLOWED.get((name, state, action, role))
-    if expected is None:
-        with pytest.raises(DomainError, match="不能执行"):
-            MACHINES[name].move(record, action, actor)
-        assert record.state == state and not recorded
-    else:
-        MACHINES[name].move(record, action, actor)
-        assert record.state == expected
-        assert recorded and recorded[0][0][1] == f"{name}.{action}"
+    check_move(MACHINES[name], _record(name, state), action, role, ALLOWED.get((name, state, action, role)),
+               monkeypatch)
 
 
 @pytest.mark.parametrize("state,action,guards", [

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from examadmin.catalog.models import Level, Major, SchoolType
 from examadmin.core import clock
 from examadmin.pilots import services
 from examadmin.pilots.services import LineInput
-from tests.conftest import make_user, province, the_certificate
+from tests.conftest import make_user, the_certificate
 
 
 def make_plan(province_code="50", *, open_now=True, city_review=False, requires_majors=True, year=2026):
@@ -37,7 +36,3 @@ def apply(school_user, plan, *, lvl=None, lines=None, submit=False):
     return services.save_application(school_user, plan_id=plan.id, certificate_level_id=(lvl or level()).id,
                                      explanation="测试", lines=lines, submit=submit)
 
-
-@pytest.fixture
-def reviewers():
-    return {"city": None, "province": make_user("province", province_code="50")}
