@@ -91,3 +91,37 @@ def import_command(school_code, valid_only, as_json, file):
     lines += [f"第 {p.row} 行 {p.column}：{p.message}" for p in report.errors]
     lines += [f"提示 第 {p.row} 行 {p.column}：{p.message}" for p in report.warnings]
     finish(report.as_dict(), as_json, report.imported, "\n".join(lines))
+
+
+@candidates.command("photos")
+@click.option("--school", "school_code", required=True, help="学校标识码")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+@click.argument("zip_file", metavar="ZIP", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def photos_command(school_code, as_json, zip_file):
+    """从 zip 压缩包导入考生照片（文件名为证件号码）。"""
+    from pathlib import Path
+
+    from .photos import PhotoReport, import_photos
+
+    name = Path(zip_file).name
+    try:
+        actor = operator_for(school_code)
+        report = import_photos(actor, actor.school_id, zip_file, file_name=name)
+    except DomainError as exc:
+        db.session.rollback()
+        result = {**PhotoReport().as_dict(),
+                  "errors": [{"file": getattr(exc, "file", name), "message": exc.message}]}
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            click.echo(f"错误：{exc.message}", err=True)
+        sys.exit(1)
+    if report.ok:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    lines = [f"共 {report.files} 个照片文件：新上传 {report.attached}，替换 {report.replaced}，未导入 {report.skipped}"]
+    lines += [f"{p.file}：{p.message}" for p in report.errors]
+    lines += [f"提示：{n}" for n in report.notices]
+    finish(report.as_dict(), as_json, report.ok, "\n".join(lines))

@@ -28,3 +28,4 @@ def run_import(ctx: JobContext) -> None:
     ctx.progress(report.rows, report.rows, "已导入" if report.imported else "有错误，未导入", force=True)
 
 from . import verify_tasks as _verify_tasks  # noqa: E402,F401
+from . import photo_tasks as _photo_tasks  # noqa: E402,F401

@@ -155,3 +155,4 @@ def import_result(job_id: int):
     return render_template("candidates/import_result.html", job=job, result=result, errors=errors,
                            columns=columns, column=column)
 from . import views_review  # noqa: E402,F401
+from . import views_photos  # noqa: E402,F401

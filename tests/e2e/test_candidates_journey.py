@@ -1,10 +1,13 @@
 """Issue 5 in the browser: download the template, import a sheet with a bad row (shown,
-nothing imported), fix it and import, and see the candidates in the list."""
+nothing imported), fix it and import, upload photos, verify, confirm a failure by hand."""
 from __future__ import annotations
 
+import io
 import time
+import zipfile
 
 import openpyxl
+from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -70,8 +73,29 @@ def test_candidates_import_journey(browser, live_url, shot, tmp_path):
     browser.get(f"{live_url}/candidates/?q=马小云")
     table = browser.find_element(By.CSS_SELECTOR, "[data-testid=candidates-table]").text
     assert "马小云" in table and "信息待认证" in table and good not in table  # the ID is masked in lists
+    upload_photos(browser, live_url, tmp_path, good, shot)
     verify_and_confirm(browser, live_url, shot)
     sign_out(browser)
+
+
+def upload_photos(browser, live_url, tmp_path, number, shot):
+    """A zip as schools make it: the photo named by the ID number, plus Mac debris."""
+    photo = io.BytesIO()
+    Image.new("RGB", (600, 800), (200, 180, 170)).save(photo, "JPEG", quality=90)
+    archive = tmp_path / "照片.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"{number}.JPG", photo.getvalue())
+        z.writestr("__MACOSX/._x.jpg", b"junk")
+        z.writestr("123456789012345678.jpg", photo.getvalue())  # nobody of this school
+    browser.get(f"{live_url}/candidates/")
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=photos-link]").click()
+    browser.find_element(By.CSS_SELECTOR, "#photos-form input[type=file]").send_keys(str(archive))
+    browser.find_element(By.CSS_SELECTOR, "#photos-form [type=submit]").click()
+    summary = WebDriverWait(browser, 30).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=photos-summary]"))).text
+    assert "1" in summary
+    assert "123456789012345678" in browser.find_element(By.CSS_SELECTOR, "[data-testid=photos-errors]").text
+    shot("photos-result")
 
 
 def open_candidate(browser, live_url, name):
@@ -88,9 +112,15 @@ def click(browser, testid):
 
 
 def verify_and_confirm(browser, live_url, shot):
-    """Without a photo the built-in check fails with its reasons; the school confirms by hand."""
-    open_candidate(browser, live_url, "牛一鸣")
-    click(browser, "verify")
+    """Verify everyone waiting: with a photo the built-in check passes; without one it fails
+    with its reasons, and the school confirms by hand."""
+    browser.get(f"{live_url}/candidates/")
+    click(browser, "verify-pending")
+    WebDriverWait(browser, 30).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=job-state]"), "已完成"))
+    assert open_candidate(browser, live_url, "马小云").text == "信息准确"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=photo]").is_displayed()
+    assert open_candidate(browser, live_url, "牛一鸣").text == "需人工确认"
     state = WebDriverWait(browser, 10).until(
         EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=candidate-state]"), "需人工确认"))
     assert state

@@ -1,0 +1,15 @@
+"""The background job of the photo import: a zip of photos, processed on both cores."""
+from __future__ import annotations
+
+from ..core.jobs import JobContext, handler
+from .photos import import_photos
+
+
+@handler("candidate_photos", "导入考生照片")
+def run_photo_import(ctx: JobContext) -> None:
+    report = import_photos(ctx.actor, ctx.params["school_id"], ctx.input_path(),
+                           file_name=ctx.job.input_name or "",
+                           progress=lambda done, total: ctx.progress(done, total, "正在处理照片"))
+    ctx.job.result = report.as_dict()
+    used = report.attached + report.replaced
+    ctx.progress(report.files, report.files, f"已导入 {used} 张照片" if used else "没有导入照片", force=True)
