@@ -108,6 +108,7 @@ def worker(workers):
 @click.option("--port", default=5000, show_default=True)
 def serve(host, port):
     from flask import current_app
+    from werkzeug.serving import run_simple
 
     from ..extensions import huey
 
@@ -119,6 +120,7 @@ def serve(host, port):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     click.echo(f"考试管理系统已启动：http://{host}:{port}/  （Ctrl+C 退出）")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # werkzeug directly: Flask ignores app.run() inside its own CLI.
+        run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         consumer.stop(graceful=True)
