@@ -70,7 +70,7 @@ WORKFLOW_STEPS: list[dict[str, Any]] = [
     {"no": 4, "label": "考生管理", "endpoint": "candidates.index"},
     {"no": 5, "label": "考试计划", "endpoint": "exams.plans"},
     {"no": 6, "label": "报考与缴费", "endpoint": "registrations.index"},
-    {"no": 7, "label": "考场与排考", "endpoint": "scheduling.index"},
+    {"no": 7, "label": "考场与排考", "endpoint": "exams.rooms"},
     {"no": 8, "label": "准考证", "endpoint": "scheduling.tickets"},
     {"no": 9, "label": "成绩与结果", "endpoint": "scores.index"},
     {"no": 10, "label": "证书发放", "endpoint": "certificates.index"},
@@ -89,7 +89,14 @@ def menu_for(user: Any) -> list[Section]:
     return sections
 
 
-def workflow_steps() -> list[dict[str, Any]]:
-    """The steps with `available` telling whether the system has the step's page yet."""
-    return [{**step, "available": bool(step["endpoint"]) and step["endpoint"] in current_app.view_functions}
-            for step in WORKFLOW_STEPS]
+def workflow_steps(user: Any) -> list[dict[str, Any]]:
+    """The steps with `available` telling whether this user can open the step's page:
+    the system has it, and the user may use the menu item that leads there."""
+    actions = {item.endpoint: item.action for section in MENU for item in section.items}
+
+    def available(endpoint: str | None) -> bool:
+        if not endpoint or endpoint not in current_app.view_functions:
+            return False
+        return endpoint not in actions or permissions.can(user, actions[endpoint])
+
+    return [{**step, "available": available(step["endpoint"])} for step in WORKFLOW_STEPS]

@@ -17,4 +17,4 @@ def index():
     if permissions.can(current_user, "audit.view"):
         recent = db.session.scalars(audit.list_entries(current_user).limit(8)).all()
     my_jobs = db.session.scalars(jobs.list_jobs(current_user).limit(5)).all()
-    return render_template("dashboard/index.html", steps=workflow_steps(), recent=recent, jobs=my_jobs)
+    return render_template("dashboard/index.html", steps=workflow_steps(current_user), recent=recent, jobs=my_jobs)

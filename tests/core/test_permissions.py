@@ -134,3 +134,16 @@ def test_audit_log_is_scoped(client):
 def test_unknown_action_is_a_programming_error():
     with pytest.raises(KeyError):
         permissions.require(make_user("org"), "no.such.action")
+
+
+def _steps(page: str) -> str:
+    return page.split('data-testid="workflow-steps"', 1)[1].split("</ol>", 1)[0]
+
+
+def test_dashboard_links_only_steps_the_user_may_open(client):
+    login_as(client, make_user("province"))
+    steps = _steps(client.get("/").get_data(as_text=True))
+    assert 'href="/exams/plans"' in steps and 'href="/exams/rooms"' not in steps  # rooms: not for provinces
+    login_as(client, make_user("school"))
+    steps = _steps(client.get("/").get_data(as_text=True))
+    assert 'href="/exams/rooms"' in steps and 'href="/candidates/"' in steps
