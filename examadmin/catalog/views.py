@@ -44,7 +44,7 @@ def province_form(province_id: int | None = None):
         if ok:
             flash("省份已保存。", "success")
             return redirect(url_for("catalog.provinces"))
-    return render_template("catalog/form.html", form=form, title="编辑省份" if province else "新增省份",
+    return render_template("form.html", form=form, title="编辑省份" if province else "新增省份",
                            back=url_for("catalog.provinces"))
 
 
@@ -62,7 +62,7 @@ def city_form(city_id: int | None = None):
         if ok:
             flash("地市已保存。", "success")
             return redirect(url_for("catalog.provinces", province_id=saved.province_id))
-    return render_template("catalog/form.html", form=form, title="编辑地市" if city else "新增地市",
+    return render_template("form.html", form=form, title="编辑地市" if city else "新增地市",
                            back=url_for("catalog.provinces"))
 
 
@@ -92,7 +92,7 @@ def school_form(school_id: int | None = None):
         if ok:
             flash("院校已保存。", "success")
             return redirect(url_for("catalog.schools"))
-    return render_template("catalog/form.html", form=form, title="编辑院校" if school else "新增院校",
+    return render_template("form.html", form=form, title="编辑院校" if school else "新增院校",
                            back=url_for("catalog.schools"))
 
 
@@ -119,7 +119,7 @@ def major_form(major_id: int | None = None):
         if ok:
             flash("专业已保存。", "success")
             return redirect(url_for("catalog.majors"))
-    return render_template("catalog/form.html", form=form, title="编辑专业" if major else "新增专业",
+    return render_template("form.html", form=form, title="编辑专业" if major else "新增专业",
                            back=url_for("catalog.majors"))
 
 

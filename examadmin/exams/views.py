@@ -50,7 +50,7 @@ def subject_form(subject_id: int | None = None):
         if ok:
             flash("考试科目已保存。", "success")
             return redirect(url_for("exams.subjects"))
-    return render_template("exams/form.html", form=form, title="编辑考试科目" if subject else "新增考试科目",
+    return render_template("form.html", form=form, title="编辑考试科目" if subject else "新增考试科目",
                            back=url_for("exams.subjects"))
 
 
