@@ -78,7 +78,9 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # A writer waits this long for the lock (ms): a long import job holds it while it runs,
+    # and a school's other saves should wait for it rather than fail.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
