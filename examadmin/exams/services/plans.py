@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ...catalog.models import Certificate, CertificateLevel, Level
@@ -283,7 +283,7 @@ def list_plans(actor: Any, *, state: str = "", certificate_id: int | None = None
     if certificate_id:
         query = query.where(ExamPlan.certificate_id == certificate_id)
     if q:
-        query = query.where(or_(ExamPlan.name.ilike(f"%{q.strip()}%")))
+        query = query.where(ExamPlan.name.ilike(f"%{q.strip()}%"))
     return query
 
 
