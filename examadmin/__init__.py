@@ -72,6 +72,7 @@ def _import_models() -> None:
     for area in AREAS:
         _area_module(area, "models")
         _area_module(area, "tasks")
+        _area_module(area, "audit_labels")  # the audit log's Chinese field names (core.audit.register_fields)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
+from ..core.roles import Role
 from ..core.storage import get_storage
 from ..extensions import db
 from .fields import LABELS, SchoolContext, check_fields
@@ -248,7 +249,13 @@ def letter_file(actor: Any, correction_id: int) -> tuple[str, str, str]:
         request.letter_name
 
 
-def describe(values: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(Chinese label, value) pairs for pages."""
+def shows_whole_id(actor: Any, request: CorrectionRequest) -> bool:
+    """The correction review shows whole ID numbers to the org and the owning school only (DOMAIN.md)."""
+    return actor.role == Role.ORG or (actor.role == Role.SCHOOL and actor.school_id == request.school_id)
+
+
+def describe(values: dict[str, Any], *, whole_id: bool = False) -> list[tuple[str, Any]]:
+    """(Chinese label, value) pairs for pages; the ID number masked unless `whole_id`."""
     order = [*CORRECTABLE, *FOLLOWING]
-    return [(FIELD_LABELS.get(k, k), values[k]) for k in order if k in values]
+    return [(FIELD_LABELS.get(k, k), values[k] if whole_id or k != "id_number" else idcard.mask(values[k]))
+            for k in order if k in values]

@@ -15,7 +15,7 @@ from ..extensions import db
 from . import corrections, verification
 from .models import IdType
 from .states import CORRECTION, CorrectionState
-from .views import bp
+from .views import bp, posted_search, search_text
 
 
 class CorrectionForm(BaseForm):
@@ -72,12 +72,16 @@ def confirm(candidate_id: int):
 
 # ---- corrections -----------------------------------------------------------------------------
 
-@bp.route("/corrections", endpoint="corrections")
+@bp.route("/corrections", endpoint="corrections", methods=["GET", "POST"])
 def corrections_index():
+    if request.method == "POST":
+        return posted_search("candidates.corrections", ("state",))
     args = request.args
-    query = corrections.list_corrections(current_user, state=args.get("state", ""), q=args.get("q", ""),
+    q = search_text("candidates.corrections")
+    query = corrections.list_corrections(current_user, state=args.get("state", ""), q=q,
                                          school_id=int_arg("school_id"), candidate_id=int_arg("candidate_id"))
-    return render_template("candidates/corrections.html", page=paginate(query), states=list(CorrectionState),
+    return render_template("candidates/corrections.html", page=paginate(query), states=list(CorrectionState), q=q,
+                           confirm=ConfirmForm(),
                            counts=corrections.counts(current_user),
                            can_review=permissions.can(current_user, "candidates.review_corrections"))
 
@@ -110,8 +114,10 @@ def correction_show(correction_id: int):
     item = corrections.get_correction(current_user, correction_id)
     can_decide = bool(CORRECTION.actions_for(item, current_user))
     is_image = item.letter_key.endswith((".jpg", ".png"))
+    whole = corrections.shows_whole_id(current_user, item)
     return render_template("candidates/correction_show.html", item=item, c=item.candidate,
-                           old=corrections.describe(item.old_values), new=corrections.describe(item.new_values),
+                           old=corrections.describe(item.old_values, whole_id=whole),
+                           new=corrections.describe(item.new_values, whole_id=whole),
                            can_decide=can_decide, is_image=is_image, decision=DecisionForm(),
                            history=audit.history(item))
 

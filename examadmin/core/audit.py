@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, ForeignKey, Index, String, select
+from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from . import clock
+from .personal import MaskedJSON, MaskedText, mask_text, mask_value
 from .roles import ROLE_LABELS, Role
 
 #: Chinese names of audited actions, for the log page; unknown ones show as they are
@@ -110,9 +112,11 @@ class AuditLog(db.Model):
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None]
     #: a short human description of the record, e.g. a school's name
-    entity_label: Mapped[str] = mapped_column(String(200), default="")
-    before: Mapped[dict | None] = mapped_column(JSON)
-    after: Mapped[dict | None] = mapped_column(JSON)
+    #: ID numbers and phone numbers in it are masked on write and on read (PIPL), so that no
+    #: audit row holds them whole and rows written before the rule show masked too
+    entity_label: Mapped[str] = mapped_column(MaskedText(200), default="")
+    before: Mapped[dict | None] = mapped_column(MaskedJSON)
+    after: Mapped[dict | None] = mapped_column(MaskedJSON)
     ip: Mapped[str] = mapped_column(String(45), default="")
     #: the scope the change belongs to, so each role sees the log of its own scope
     school_id: Mapped[int | None] = mapped_column(index=True)
@@ -184,9 +188,10 @@ def record(actor: Any, action: str, entity: Any = None, before: dict | None = No
         action=action,
         entity_type=entity_type or (entity_type_of(entity) if entity is not None else ""),
         entity_id=entity_id if entity_id is not None else getattr(entity, "id", None),
-        entity_label=_label_of(entity) if entity is not None else "",
-        before=_plain(before) if before is not None else None,
-        after=_plain(after) if after is not None else None,
+        # Masked here as well as by the column type, so the record in the session reads as stored.
+        entity_label=mask_text(_label_of(entity)) if entity is not None else "",
+        before=mask_value(_plain(before)) if before is not None else None,
+        after=mask_value(_plain(after)) if after is not None else None,
         ip=(request.remote_addr or "") if has_request_context() else "",
         **scope,
     )
@@ -203,19 +208,115 @@ def history(entity: Any) -> list[AuditLog]:
     ))
 
 
+# ---- reading the log: Chinese field labels and values as users know them ----------------
+
+#: value -> the text a user knows (a name for an id, say)
+Show = Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class FieldLabel:
+    label: str
+    show: Show | None = None
+
+
+#: entity type -> field -> label; each area registers the fields of its own records
+_FIELDS: dict[str, dict[str, FieldLabel]] = {}
+#: fields that mean the same in every record (workflow moves, imports, deletions)
+COMMON_FIELDS = {
+    "state": FieldLabel("状态"), "reason": FieldLabel("原因/说明"), "hidden": FieldLabel("已删除"),
+    "source": FieldLabel("来源"), "file": FieldLabel("文件"), "name": FieldLabel("名称"),
+    "code": FieldLabel("代码"), "note": FieldLabel("说明"),
+}
+
+
+def register_fields(entity_type: str, fields: dict[str, str | tuple[str, Show]]) -> None:
+    """Name the audited fields of one kind of record in Chinese, with how to show a value.
+
+    Each area calls it for its own models (core never imports the areas), e.g.
+    `register_fields("candidate", {"major_id": ("专业", lookup(Major)), "phone": "手机号码"})`.
+    """
+    mapping = _FIELDS.setdefault(entity_type, {})
+    for key, spec in fields.items():
+        mapping[key] = FieldLabel(spec) if isinstance(spec, str) else FieldLabel(*spec)
+
+
+def lookup(model: Any, attr: str | Callable[[Any], str] = "name") -> Show:
+    """A Show for an id column: the record's name (session.get: one query per distinct id)."""
+    def show(value: Any) -> str:
+        try:
+            record = db.session.get(model, int(value))
+        except (TypeError, ValueError):
+            return str(value)
+        if record is None:
+            return f"#{value}（已不存在）"
+        return attr(record) if callable(attr) else str(getattr(record, attr))
+    return show
+
+
+def choices(mapping: dict[Any, str]) -> Show:
+    """A Show for a coded value: its label from `mapping` (an enum's value is already Chinese)."""
+    return lambda value: mapping.get(value, str(value))
+
+
+def field_label(entity_type: str, key: str) -> FieldLabel:
+    return _FIELDS.get(entity_type, {}).get(key) or COMMON_FIELDS.get(key) or FieldLabel(key)
+
+
+def show_value(value: Any, entity_type: str = "", show: Show | None = None) -> str:
+    """A stored value as users know it: 是/否, names for ids, nested rows with their labels."""
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if show is not None and not isinstance(value, (dict, list)):
+        return show(value)
+    if isinstance(value, dict):
+        return "，".join(f"{field_label(entity_type, str(k)).label}：{show_value(v, entity_type, field_label(entity_type, str(k)).show)}"
+                        for k, v in value.items())
+    if isinstance(value, list):
+        joiner = "；" if any(isinstance(v, dict) for v in value) else "、"
+        return joiner.join(show_value(v, entity_type, show) for v in value) or "（空）"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    #: None when the record had no value before (created) ...
+    before: str | None
+    #: ... or has none after (deleted)
+    after: str | None
+
+    def text(self) -> str:
+        if self.before is None:
+            return f"{self.label}：{self.after}"
+        if self.after is None:
+            return f"{self.label}：{self.before}（删除前）"
+        return f"{self.label}：{self.before} → {self.after}"
+
+
+def changes(entry: AuditLog) -> list[Change]:
+    """What an entry changed, field by field, in Chinese; fields that stayed the same are left out."""
+    before, after = entry.before or {}, entry.after or {}
+    out = []
+    for key in dict.fromkeys([*before.keys(), *after.keys()]):
+        spec = field_label(entry.entity_type, key)
+        if key in before and key in after:
+            if before[key] == after[key]:
+                continue
+            out.append(Change(spec.label, show_value(before[key], entry.entity_type, spec.show),
+                              show_value(after[key], entry.entity_type, spec.show)))
+        elif key in after:
+            out.append(Change(spec.label, None, show_value(after[key], entry.entity_type, spec.show)))
+        else:
+            out.append(Change(spec.label, show_value(before[key], entry.entity_type, spec.show), None))
+    return out
+
+
 def describe_change(entry: AuditLog) -> str:
     """One line of text for before → after, for tables and exports."""
-    parts = []
-    before, after = entry.before or {}, entry.after or {}
-    for key in list(dict.fromkeys([*before.keys(), *after.keys()])):
-        b, a = before.get(key), after.get(key)
-        if key in before and key in after:
-            parts.append(f"{key}: {b} → {a}")
-        elif key in after:
-            parts.append(f"{key}: {a}")
-        else:
-            parts.append(f"{key}: {b} →（删除）")
-    return "；".join(parts)
+    return "；".join(change.text() for change in changes(entry))
 
 
 def dumps(value: Any) -> str:
@@ -244,3 +345,10 @@ def list_entries(actor: Any, *, action: str = "", entity_type: str = "", actor_q
     if date_to:
         query = query.where(AuditLog.at < datetime.combine(date_to + timedelta(days=1), datetime.min.time()))
     return query
+
+
+register_fields("user", {
+    "username": "用户名", "name": "姓名", "phone": "手机号码",
+    "role": ("角色", choices({role.value: label for role, label in ROLE_LABELS.items()})),
+    "is_signer": "签发负责人", "active": "启用", "candidate_id": "考生账号",
+})

@@ -82,9 +82,34 @@ def parse(number: str, *, today: date | None = None) -> IdInfo:
 
 
 def mask(number: str | None) -> str:
-    """500107********123X: region and the last four kept, the birth date hidden."""
+    """An ID number with only a prefix and a suffix visible, whatever the paper.
+
+    居民身份证 (18): 500107********123X, region and the last four kept, the birth date hidden.
+    Other papers (passports, 港澳台 permits): at most a third of the characters show, as a
+    short prefix and suffix, so that a 9-character passport number never shows whole.
+    """
     if not number:
         return ""
-    if len(number) <= 8:
-        return number[:2] + "*" * max(len(number) - 2, 0)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    number = str(number)
+    n = len(number)
+    if n == 18:
+        return number[:6] + "*" * 8 + number[-4:]
+    if n <= 4:
+        return "*" * n
+    head = 1 if n < 9 else 2 if n < 15 else 3
+    tail = 1 if n < 9 else 2 if n < 15 else 3
+    return number[:head] + "*" * (n - head - tail) + number[-tail:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****1234 for a mobile number; other numbers keep about a third visible."""
+    if not phone:
+        return ""
+    phone = str(phone)
+    n = len(phone)
+    if n == 11 and phone.isdigit():
+        return phone[:3] + "****" + phone[-4:]
+    if n <= 4:
+        return "*" * n
+    head, tail = max(1, n // 4), max(1, n // 6)
+    return phone[:head] + "*" * (n - head - tail) + phone[-tail:]

@@ -28,6 +28,7 @@ from ..extensions import db, huey
 from . import clock, permissions
 from .columns import enum_type
 from .errors import DomainError
+from .personal import MaskedJSON
 from .roles import Role
 from .storage import get_storage
 from .workflow import Workflow
@@ -70,8 +71,9 @@ class Job(db.Model):
     total: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(String(300), default="")
     error: Mapped[str | None] = mapped_column(Text)
-    #: the job's answer for its page, e.g. counts of an import
-    result: Mapped[dict | None] = mapped_column(JSON)
+    #: the job's answer for its page, e.g. counts of an import; ID and phone numbers in it are
+    #: masked when stored (PIPL: a job's result is not a candidate's detail page)
+    result: Mapped[dict | None] = mapped_column(MaskedJSON)
     result_key: Mapped[str | None] = mapped_column(String(200))
     result_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

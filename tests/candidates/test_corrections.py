@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from examadmin.candidates import corrections, services, verification
 from examadmin.candidates.models import Candidate, CorrectionRequest
 from examadmin.candidates.states import CORRECTION, CandidateState, CorrectionState
-from examadmin.core import audit
+from examadmin.core import audit, idcard
 from examadmin.core.errors import DomainError
 from examadmin.core.permissions import ForbiddenAction, NotInScope
 from examadmin.extensions import db
@@ -159,7 +159,10 @@ def test_approval_changes_the_data_and_audits_before_and_after(school_user, org)
         "张珊", new_number, "女", date(2004, 1, 1))
     assert candidate.state == CandidateState.ACCURATE  # still locked
     change = [e for e in audit.history(candidate) if e.action == "candidate.correct"][0]
-    assert change.before == {"name": "张三", "id_number": old_number, "gender": "男", "birth_date": "2003-05-12"}
+    # PIPL: the audit log keeps the ID numbers masked (the correction request itself keeps them whole)
+    assert change.before == {"name": "张三", "id_number": idcard.mask(old_number), "gender": "男",
+                             "birth_date": "2003-05-12"}
+    assert change.after["id_number"] == idcard.mask(new_number)
     assert change.after["name"] == "张珊" and change.after["correction_id"] == request.id
     assert change.actor_role == "org"
     with pytest.raises(DomainError, match="状态为「已通过」，不能再审核"):

@@ -36,7 +36,7 @@ def _filters(source) -> dict:
 def index():
     query = audit.list_entries(current_user, **_filters(request.args))
     return render_template("audit/index.html", page=paginate(query), actions=audit.ACTION_LABELS,
-                           entities=audit.ENTITY_LABELS, describe=audit.describe_change,
+                           entities=audit.ENTITY_LABELS, changes=audit.changes,
                            export_form=ConfirmForm())
 
 

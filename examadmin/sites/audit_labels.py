@@ -1,0 +1,10 @@
+"""The audit log's Chinese names for exam sites."""
+from __future__ import annotations
+
+from ..core import audit
+from .models import FACILITIES
+
+audit.register_fields("exam_site", {
+    "name": "站点名称", "address": "地址", "contact_name": "联系人", "contact_phone": "联系电话",
+    "computer_rooms": "机房数", "seats": "座位数", **FACILITIES,
+})
