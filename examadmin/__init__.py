@@ -1,6 +1,7 @@
 """examadmin: administration of 1+X vocational skill-certificate exams."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -13,6 +14,9 @@ from .extensions import bootstrap, csrf, db, huey, limiter, login_manager, migra
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings from the environment, then `config` on top (tests)."""
+    # Everything the process creates (the SQLite database and its journal, Huey's queue, photos,
+    # letters, exports written by xlsxwriter or reportlab) is readable by the app's user alone.
+    os.umask(config_module.UMASK)
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static")
     app.config.update(config_module.load())
     if config:

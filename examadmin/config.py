@@ -20,9 +20,20 @@ def _flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: files written by the app (database, photos, letters, exports, uploads) are its own alone
+UMASK = 0o077
+
+
 def _instance_dir() -> Path:
+    """The instance folder, 0700: it holds the database and the stored files (personal data)."""
     path = Path(os.environ.get("EXAMADMIN_INSTANCE", ROOT / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        # mkdir's mode is cut by the umask, and an instance folder made before this rule is 0755.
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except PermissionError:  # a folder someone else owns: the operator's choice, left as it is
+        pass
     return path
 
 

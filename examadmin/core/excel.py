@@ -11,12 +11,23 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 
+#: a text beginning with one of these would run as a formula once the sheet is edited or saved as CSV
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """OWASP's CSV-injection advice: a text that a spreadsheet would take for a formula gets a
+    leading single quote, so that it stays text when the export is edited or saved as CSV."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_table(path: str | Path | BinaryIO, sheet: str, headers: Sequence[str], rows: Iterable[Sequence],
                 widths: Sequence[int] | None = None) -> int:
     """Write one sheet with a bold, frozen header row; constant memory for large exports.
 
     Every cell is written as text or number as given: ID numbers must arrive as text so
-    that Excel does not round them to 15 digits.
+    that Excel does not round them to 15 digits. Texts pass through `safe_text` (every export
+    writes here, so no user-supplied text becomes a formula).
     """
     target = path if hasattr(path, "write") else str(path)  # a path or an in-memory buffer
     workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
@@ -25,7 +36,7 @@ def write_table(path: str | Path | BinaryIO, sheet: str, headers: Sequence[str],
         ws = workbook.add_worksheet(sheet)
         bold = workbook.add_format({"bold": True, "bg_color": "#E9ECEF", "border": 1})
         for col, header in enumerate(headers):
-            ws.write_string(0, col, header, bold)
+            ws.write_string(0, col, safe_text(str(header)), bold)
             ws.set_column(col, col, (widths[col] if widths else max(10, len(header) * 2 + 2)))
         ws.freeze_panes(1, 0)
         count = 0
@@ -36,7 +47,7 @@ def write_table(path: str | Path | BinaryIO, sheet: str, headers: Sequence[str],
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     ws.write_number(count, col, value)
                 else:
-                    ws.write_string(count, col, str(value))
+                    ws.write_string(count, col, safe_text(str(value)))
         return count
     finally:
         workbook.close()

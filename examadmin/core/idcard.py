@@ -62,7 +62,7 @@ class IdCardError(ValueError):
 def parse(number: str, *, today: date | None = None) -> IdInfo:
     """Check a normalised 18-character number and read its birth date and gender."""
     if len(number) != 18:
-        raise IdCardError(f"身份证号码应为 18 位，「{number}」为 {len(number)} 位")
+        raise IdCardError(f"身份证号码应为 18 位，填写的为 {len(number)} 位")  # the digits stay out of messages (PIPL)
     if not BODY.match(number):
         raise IdCardError("身份证号码前 17 位应为数字，最后一位为数字或 X")
     if number[:2] not in PROVINCE_CODES:
@@ -106,6 +106,8 @@ def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
     phone = str(phone)
+    if "*" in phone:  # already masked (a row read back, then written again)
+        return phone
     n = len(phone)
     if n == 11 and phone.isdigit():
         return phone[:3] + "****" + phone[-4:]

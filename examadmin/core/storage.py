@@ -5,6 +5,7 @@ file can later move to object storage by changing only this module.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path, PurePosixPath
@@ -13,9 +14,28 @@ from typing import BinaryIO
 from flask import current_app
 
 
+#: stored files hold personal data (photos, letters, exports): readable by the app's user alone
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
 class LocalStorage:
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
+
+    def _folder(self, path: Path) -> None:
+        """Create the folders down to `path` as 0700 (mkdir's mode is cut by the umask; chmod is not)."""
+        missing = []
+        folder = path
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=DIR_MODE)
+            except FileExistsError:  # another process made it meanwhile
+                continue
+            os.chmod(folder, DIR_MODE)
 
     def _path(self, key: str) -> Path:
         pure = PurePosixPath(key)
@@ -28,9 +48,11 @@ class LocalStorage:
 
     def save(self, key: str, data: bytes | BinaryIO) -> str:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(path.parent)
         tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as out:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # also when a stale .part with other bits was left behind
+        with os.fdopen(fd, "wb") as out:
             if isinstance(data, (bytes, bytearray)):
                 out.write(data)
             else:
@@ -39,9 +61,12 @@ class LocalStorage:
         return key
 
     def path(self, key: str) -> Path:
-        """A local path for libraries that want one (reportlab, xlsxwriter)."""
+        """A local path for libraries that want one (reportlab, xlsxwriter).
+
+        A library that writes there creates the file itself: the app's umask (077, set in
+        create_app) makes it 0600."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(path.parent)
         return path
 
     def exists(self, key: str) -> bool:
