@@ -155,3 +155,16 @@ def test_a_candidates_changes_read_in_chinese_with_names_not_ids(client):
     assert "专业：570116K 心理健康教育" in created and "出生日期：" in created
     for code_name in ("major_id", "birth_date", "enrolment_year", "None", "phone"):
         assert code_name not in created
+
+
+@pytest.mark.parametrize("role, whole", [("school", True), ("org", True), ("sysadmin", False), ("city", False)])
+def test_the_detail_page_shows_the_whole_id_to_the_owning_school_and_the_org_only(client, role, whole):
+    owner = make_user("school")
+    number = id_number()
+    candidate = services.add_candidate(owner, {"name": "详情人", "id_type": "居民身份证", "id_number": number,
+                                               "gender": "", "ethnicity": "汉族", "phone": "", "kind": "社会考生"})
+    viewer = owner if role == "school" else (make_user("city", city=owner.school.city) if role == "city"
+                                             else make_user(role))
+    login_as(client, viewer)
+    body = client.get(f"/candidates/{candidate.id}").get_data(as_text=True)
+    assert (number in body) is whole and (idcard.mask(number) in body or whole)
