@@ -305,12 +305,37 @@ def changes(entry: AuditLog) -> list[Change]:
         if key in before and key in after:
             if before[key] == after[key]:
                 continue
+            if _rows_alike(before[key], after[key]):
+                out.extend(_row_changes(entry.entity_type, spec.label, before[key], after[key]))
+                continue
             out.append(Change(spec.label, show_value(before[key], entry.entity_type, spec.show),
                               show_value(after[key], entry.entity_type, spec.show)))
         elif key in after:
-            out.append(Change(spec.label, None, show_value(after[key], entry.entity_type, spec.show)))
-        else:
+            if after[key] not in (None, "", [], {}):  # a new record's empty fields say nothing
+                out.append(Change(spec.label, None, show_value(after[key], entry.entity_type, spec.show)))
+        elif before[key] not in (None, "", [], {}):
             out.append(Change(spec.label, show_value(before[key], entry.entity_type, spec.show), None))
+    return out
+
+
+def _rows_alike(before: Any, after: Any) -> bool:
+    """Two lists of rows (an application's major lines, say) that can be compared row by row."""
+    return (isinstance(before, list) and isinstance(after, list) and len(before) == len(after) and before
+            and all(isinstance(r, dict) for r in [*before, *after])
+            and all(next(iter(b.items()), None) == next(iter(a.items()), None) for b, a in zip(before, after)))
+
+
+def _row_changes(entity_type: str, label: str, before: list[dict], after: list[dict]) -> list[Change]:
+    """Only the changed cells of each row, named by the row's first value: 拟申报专业「护理」· 批准人数."""
+    out = []
+    for b, a in zip(before, after):
+        first_key, first_value = next(iter(a.items()))
+        row_name = show_value(first_value, entity_type, field_label(entity_type, first_key).show)
+        for key in dict.fromkeys([*b.keys(), *a.keys()]):
+            if b.get(key) != a.get(key):
+                spec = field_label(entity_type, key)
+                out.append(Change(f"{label}「{row_name}」{spec.label}", show_value(b.get(key), entity_type, spec.show),
+                                  show_value(a.get(key), entity_type, spec.show)))
     return out
 
 

@@ -269,3 +269,13 @@ def test_a_formula_typed_into_a_record_leaves_the_audit_export_as_text(client):
     download.close()
     labels = [row[6] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert labels and all(not str(v).startswith("=") for v in labels) and "'=HYPERLINK" in labels[0]
+
+
+def test_rows_of_a_list_show_only_their_changed_cells():
+    entry = AuditLog(entity_type="application", action="application.quota",
+                     before={"lines": [{"major": "520201 护理", "requested": 40, "approved": None},
+                                       {"major": "570116K 心理健康教育", "requested": 60, "approved": None}]},
+                     after={"lines": [{"major": "520201 护理", "requested": 40, "approved": 40},
+                                      {"major": "570116K 心理健康教育", "requested": 60, "approved": None}],
+                            "quota": 40})
+    assert audit.describe_change(entry) == "拟申报专业「520201 护理」批准人数：（空） → 40；核定指标：40"
