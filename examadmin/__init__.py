@@ -9,7 +9,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from .config import ROOT
-from .extensions import bootstrap, csrf, db, huey, limiter, login_manager, migrate
+
+# The app's files are its own from the first one: Huey's SQLite queue is created when
+# extensions.py is imported, before create_app runs (which sets the umask again).
+os.umask(config_module.UMASK)
+
+from .extensions import bootstrap, csrf, db, huey, limiter, login_manager, migrate  # noqa: E402
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

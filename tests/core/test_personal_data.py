@@ -207,6 +207,11 @@ def test_the_instance_folder_is_created_0700_and_an_old_0755_one_is_tightened(tm
         os.umask(old_umask)
 
 
+def test_hueys_queue_created_when_the_package_is_imported_is_0600():
+    # conftest imported examadmin with the shell's umask; the queue file was made at that import
+    assert _mode(os.environ["HUEY_SQLITE_PATH"]) == 0o600
+
+
 def test_stored_files_are_0600_and_their_folders_0700_whatever_the_umask(tmp_path):
     old_umask = os.umask(0o022)
     try:
