@@ -284,3 +284,31 @@ def test_rows_of_a_list_show_only_their_changed_cells():
                                       {"major": "570116K 心理健康教育", "requested": 60, "approved": None}],
                             "quota": 40})
     assert audit.describe_change(entry) == "拟申报专业「520201 护理」批准人数：（空） → 40；核定指标：40"
+
+
+def test_the_migration_masks_rows_written_before_the_rule():
+    import importlib.util
+
+    from examadmin.config import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "mask_migration", ROOT / "migrations" / "versions" / "0005_mask_personal_data.py")
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    school = make_school()
+    number = id_number()
+    _old_row_with_whole_numbers(school, number, "13812345678")
+    job = jobs.submit(make_user("org"), "audit_export", {})
+    db.session.flush()
+    db.session.execute(text("UPDATE job SET result = :r WHERE id = :id"),
+                       {"r": json.dumps({"errors": [{"file": f"{number}.jpg"}]}), "id": job.id})
+    assert migration.mask_rows(db.session.connection()) >= 2
+    stored = _raw_audit_text() + _stored_job(job.id)
+    assert number not in stored and "13812345678" not in stored and "E11112222" not in stored
+    assert idcard.mask(number) in stored
+    assert migration.mask_rows(db.session.connection()) == 0  # nothing left to mask
+
+
+def _stored_job(job_id: int) -> str:
+    value = db.session.execute(text("SELECT result FROM job WHERE id = :id"), {"id": job_id}).scalar_one()
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
