@@ -10,13 +10,26 @@ Live progress is kept in Huey's key-value store (the queue's SQLite file, or Red
 the job's row: a second writer to the application database while the job's transaction
 is open would, on SQLite, invalidate that transaction's snapshot. The row gets the final
 figures when the job ends.
+
+A job whose process dies (killed, out of memory) cannot record its own end. The row keeps
+the host and pid of the process running it, and that process publishes a heartbeat in the
+same store while the job runs; a 运行中 job whose process is gone, or whose heartbeat is
+stale, is marked 失败 when it is looked at and when a worker starts (`reap_dead_jobs`).
+
+Users never see an exception's text: an unexpected error fails the job with a Chinese
+message and a reference (the job number); the traceback goes to the log and to the job's
+`error_detail`, which only the sysadmin sees.
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
+import traceback
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Callable
 
@@ -69,7 +82,17 @@ class Job(db.Model):
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(String(300), default="")
+    #: what the user is told when the job failed: always Chinese, never an exception's text
     error: Mapped[str | None] = mapped_column(Text)
+    #: the traceback of an unexpected failure, shown to the sysadmin only
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    #: how a finished job turned out when 已完成 alone would mislead, e.g. 未导入 for an
+    #: import refused for its errors; `outcome_level` colours it (success, warning, danger)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_level: Mapped[str | None] = mapped_column(String(10))
+    #: the process running the job, so that a job whose process died can be told apart
+    worker_host: Mapped[str | None] = mapped_column(String(100))
+    worker_pid: Mapped[int | None]
     #: the job's answer for its page, e.g. counts of an import
     result: Mapped[dict | None] = mapped_column(JSON)
     result_key: Mapped[str | None] = mapped_column(String(200))
@@ -90,6 +113,19 @@ class Job(db.Model):
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.FAILED)
 
+    @property
+    def state_label(self) -> str:
+        """The state users read: the outcome of a finished job where it says more."""
+        if self.state == JobState.DONE and self.outcome:
+            return self.outcome
+        return self.state.value
+
+    @property
+    def state_level(self) -> str:
+        if self.state == JobState.DONE:
+            return self.outcome_level or "success"
+        return {JobState.FAILED: "danger", JobState.RUNNING: "primary"}.get(self.state, "secondary")
+
     @classmethod
     def scope_clause(cls, actor):
         # A job and its result file belong to whoever started it; the sysadmin sees all.
@@ -100,6 +136,7 @@ class Job(db.Model):
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "title": self.title, "state": self.state.value,
+            "state_label": self.state_label, "state_level": self.state_level, "file": self.input_name,
             "done": self.done, "total": self.total, "percent": self.percent,
             "message": self.message, "error": self.error, "result": self.result,
             "has_file": bool(self.result_key), "finished": self.finished,
@@ -158,6 +195,13 @@ class JobContext:
     def set_result_file(self, key: str, name: str) -> None:
         self.job.result_key, self.job.result_name = key, name
 
+    def set_outcome(self, summary: str, label: str | None = None, level: str = "success") -> None:
+        """The one line the job's page and list show, e.g. 导入 0 行，6 处错误, and a state
+        label for an outcome that 已完成 would hide (未导入, 部分导入, 需人工确认)."""
+        self.message = summary[:300]
+        self.job.outcome = label
+        self.job.outcome_level = level
+
 
 def _progress_key(job_id: int) -> str:
     return f"examadmin:job-progress:{job_id}"
@@ -189,6 +233,137 @@ def _clear_progress(job_id: int) -> None:
         huey.get(_progress_key(job_id))  # a get without peek removes the key
     except Exception:
         log.warning("could not clear progress of job %s", job_id, exc_info=True)
+
+
+# ---- a job whose process died -----------------------------------------------------------
+
+#: the running process writes its heartbeat this often (seconds)
+HEARTBEAT_INTERVAL = 10.0
+#: a running job whose last sign of life is older than this (seconds) is taken for dead
+HEARTBEAT_STALE = 120.0
+DIED_MESSAGE = "处理进程意外退出，请重试"
+
+
+def _heartbeat_key(job_id: int) -> str:
+    return f"examadmin:job-heartbeat:{job_id}"
+
+
+def _this_host() -> str:
+    return socket.gethostname()[:100]
+
+
+class _Heartbeat:
+    """A thread that publishes 'this job's process is alive' until the job ends."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        try:
+            huey.put(_heartbeat_key(self.job_id), time.time())
+        except Exception:  # a missed beat is tolerated; many in a row make the job look dead
+            log.warning("could not write the heartbeat of job %s", self.job_id, exc_info=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_INTERVAL):
+            self._beat()
+
+    def __enter__(self):
+        self._beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            huey.get(_heartbeat_key(self.job_id))  # removes the key
+        except Exception:
+            log.warning("could not clear the heartbeat of job %s", self.job_id, exc_info=True)
+
+
+def _last_heartbeat(job: Job) -> float | None:
+    try:
+        return huey.get(_heartbeat_key(job.id), peek=True)
+    except Exception:
+        log.warning("could not read the heartbeat of job %s", job.id, exc_info=True)
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    except OSError:
+        return False
+    if os.path.exists(f"/proc/{pid}/stat"):
+        # A killed child not yet reaped by its parent is a zombie: dead for our purposes.
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    return True
+
+
+def process_gone(job: Job) -> bool:
+    """Whether a 运行中 job's process is known dead or has stopped showing signs of life."""
+    if job.state != JobState.RUNNING:
+        return False
+    if job.worker_pid and job.worker_host == _this_host() and not _pid_alive(job.worker_pid):
+        return True
+    beat = _last_heartbeat(job)
+    if beat is not None:
+        return time.time() - beat > HEARTBEAT_STALE
+    # No heartbeat was ever read (a store flushed, a job from an older version): the start
+    # time is its last sign of life.
+    started = job.started_at or job.created_at
+    return started is not None and clock.now() - started > timedelta(seconds=HEARTBEAT_STALE)
+
+
+def _fail_dead(job: Job) -> None:
+    log.error("job %s (%s) marked failed: its process %s on %s is gone",
+              job.id, job.kind, job.worker_pid, job.worker_host)
+    job.error = DIED_MESSAGE
+    job.error_detail = (f"处理进程（主机 {job.worker_host or '未知'}，进程号 {job.worker_pid or '未知'}）"
+                        "已不存在或长时间无心跳，任务未能正常结束。")
+    job.finished_at = clock.now()
+    JOB.move(job, "fail", None)
+
+
+def reap_dead_jobs() -> int:
+    """Mark 失败 every 运行中 job whose process died; the caller commits. Returns how many."""
+    count = 0
+    for job in db.session.scalars(select(Job).where(Job.state == JobState.RUNNING).with_for_update()):
+        if process_gone(job):
+            _fail_dead(job)
+            count += 1
+    return count
+
+
+def _reap_if_dead(job: Job) -> bool:
+    """A viewer finds a dead job: record its failure at once (the caller's request commits
+    nothing else before this). Returns whether the job was marked 失败."""
+    if job.state != JobState.RUNNING or not process_gone(job):
+        return False
+    db.session.refresh(job, with_for_update=True)
+    if not process_gone(job):
+        return False
+    _fail_dead(job)
+    db.session.commit()
+    return True
+
+
+def reap_shown(jobs_shown) -> None:
+    """Mark 失败 the dead jobs among those a page is about to show."""
+    for job in jobs_shown:
+        if job.state == JobState.RUNNING:
+            _reap_if_dead(job)
 
 
 def submit(actor: Any, kind: str, params: dict | None = None, *, input_key: str | None = None,
@@ -232,20 +407,32 @@ def get_job(actor: Any, job_id: int) -> Job:
     """A job in the actor's scope, with its live progress when it is running."""
     permissions.require(actor, "jobs.view")
     job = permissions.get_for(actor, Job, job_id)
+    _reap_if_dead(job)
     live_progress(job)
     return job
 
 
 def execute(job_id: int) -> None:
     """Run one job to its end: 已完成 with its result, or 失败 with its error, never half."""
-    from .auth import User
-
     job = db.session.get(Job, job_id)
     if job is None or job.state != JobState.QUEUED:
         return
     JOB.move(job, "start", None)
     job.started_at = clock.now()
+    job.worker_host, job.worker_pid = _this_host(), os.getpid()
     db.session.commit()
+    with _Heartbeat(job_id):
+        _run(job_id, job)
+
+
+def internal_error_message(job_id: int) -> str:
+    return (f"处理时发生系统内部错误，本次任务未修改任何数据。请重试；如仍失败，"
+            f"请联系系统管理员并告知错误编号 J{job_id}。")
+
+
+def _run(job_id: int, job: Job) -> None:
+    from .auth import User
+
     ctx = None
     try:
         spec = HANDLERS[job.kind]
@@ -262,10 +449,16 @@ def execute(job_id: int) -> None:
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        if not isinstance(exc, DomainError):
-            log.exception("job %s (%s) failed", job_id, job.kind)
+        detail = None
+        if isinstance(exc, DomainError):
+            message = exc.message
+        else:
+            # The reference in the message is the job number; the log line carries it too.
+            log.exception("job %s (%s) failed: reference J%s", job_id, job.kind, job_id)
+            message = internal_error_message(job_id)
+            detail = traceback.format_exc()
         job = db.session.get(Job, job_id)
-        job.error = exc.message if isinstance(exc, DomainError) else f"内部错误：{type(exc).__name__}: {exc}"
+        job.error, job.error_detail = message, detail
         if ctx is not None:
             job.done, job.total, job.message = ctx.done, ctx.total, ctx.message
         job.finished_at = clock.now()

@@ -15,7 +15,9 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 @bp.route("/")
 def index():
-    return render_template("jobs/index.html", page=paginate(jobs.list_jobs(current_user)))
+    page = paginate(jobs.list_jobs(current_user))
+    jobs.reap_shown(page.items)
+    return render_template("jobs/index.html", page=page)
 
 
 @bp.route("/<int:job_id>")
