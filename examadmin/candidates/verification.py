@@ -294,8 +294,8 @@ def verify_batch(actor: Any, params: dict, progress: Callable[[int, int], None] 
 
 
 def summary(result: dict[str, Any]) -> str:
-    """One line for the job page, e.g. 通过 8 人，需人工确认 2 人，跳过 1 人."""
-    text = f"共 {result['total']} 人：认证通过 {result['passed']} 人，需人工确认 {result['failed']} 人"
+    """One line for the job page, e.g. 认证 11 人：通过 5，需人工确认 6."""
+    text = f"认证 {result['total']} 人：通过 {result['passed']}，需人工确认 {result['failed']}"
     if result["skipped"]:
         text += f"，跳过 {result['skipped']} 人（不在待认证状态）"
     if result.get("not_found"):

@@ -268,12 +268,17 @@ def test_batch_of_selected_candidates_runs_as_a_job(client, school_user):
     assert job.result["passed"] == 1 and job.result["failed"] == 1 and job.result["skipped"] == 1
     assert job.result["not_found"] == 1  # another school's candidate is not touched
     assert job.result["failures"] == [{"id": bad.id, "name": "乙", "reasons": ["没有照片：请先上传考生照片"]}]
-    assert job.message == "共 3 人：认证通过 1 人，需人工确认 1 人，跳过 1 人（不在待认证状态），1 人不存在或已删除"
+    assert job.message == "认证 3 人：通过 1，需人工确认 1，跳过 1 人（不在待认证状态），1 人不存在或已删除"
+    assert job.state_label == "需人工确认" and job.state_level == "warning"
     assert (job.done, job.total) == (3, 3)
     states = {c.name: c.state for c in db.session.scalars(select(Candidate).where(
         Candidate.id.in_([good.id, bad.id, foreign.id])))}
     assert states == {"甲": S.ACCURATE, "乙": S.NEEDS_REVIEW, "外校": S.PENDING}
-    assert "共 3 人" in client.get(response.headers["Location"]).get_data(as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    # The job's page tells its outcome, names who failed and why, and links to the list.
+    assert "认证 3 人：通过 1，需人工确认 1" in page and ">需人工确认</span>" in page
+    assert "乙</a>：没有照片：请先上传考生照片" in page
+    assert "/candidates/?state=%E9%9C%80%E4%BA%BA%E5%B7%A5%E7%A1%AE%E8%AE%A4" in page
 
 
 def test_batch_of_all_pending_candidates(client, school_user):
