@@ -77,7 +77,11 @@ def form(candidate_id: int | None = None):
 @bp.route("/<int:candidate_id>")
 def show(candidate_id: int):
     candidate = services.get_candidate(current_user, candidate_id, include_hidden=True)
+    from .verification import unconfirmable_reasons
+
+    unconfirmable = unconfirmable_reasons(candidate) if candidate.state == CandidateState.NEEDS_REVIEW else []
     return render_template("candidates/show.html", c=candidate, history=audit.history(candidate),
+                           unconfirmable=unconfirmable,
                            describe=audit.describe_change, confirm=ConfirmForm(),
                            can_manage=permissions.can(current_user, "candidates.manage"),
                            can_restore=permissions.can(current_user, "candidates.restore"))
