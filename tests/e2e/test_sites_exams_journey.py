@@ -147,11 +147,16 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     for name, seats in (("实训楼 301", 40), ("实训楼 302", 35)):
         browser.get(f"{live_url}/exams/rooms")
         submit(browser, "[data-testid=room-new]")
+        # One page: choosing the plan fills the sites, choosing the site the subjects (no reload).
+        form = css(browser, "[data-testid=room-form]")
         Select(browser.find_element(By.NAME, "plan_id")).select_by_visible_text(
             f"{PLAN_NAME}（社会心理服务职业技能等级证书）")
-        submit(browser, "[data-testid=room-next]")
+        WebDriverWait(browser, 10).until(
+            EC.text_to_be_present_in_element((By.NAME, "site_id"), SITE_NAME))
         Select(browser.find_element(By.NAME, "site_id")).select_by_visible_text(SITE_NAME)
-        submit(browser, "[data-testid=room-next]")
+        WebDriverWait(browser, 10).until(
+            lambda b: len(Select(b.find_element(By.NAME, "subject_id")).options) > 1)
+        assert form == css(browser, "[data-testid=room-form]")  # the same page, not reloaded
         Select(browser.find_element(By.NAME, "subject_id")).select_by_index(1)
         assert "机房" in Select(browser.find_element(By.NAME, "subject_id")).first_selected_option.text
         fill(browser, "name", name)
