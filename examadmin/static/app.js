@@ -28,7 +28,8 @@
     if (job.finished) {
       bar.classList.remove("progress-bar-animated");
       // Pages that show a job's outcome themselves reload to show it.
-      if (job.state === "失败" || card.getAttribute("data-reload-when-done")) { window.location.reload(); }
+      if (job.state === "失败" || card.getAttribute("data-reload-when-done") ||
+          card.getAttribute("data-finished") === "0") { window.location.reload(); }
     }
   }
   function poll() {
