@@ -241,6 +241,9 @@ def _clear_progress(job_id: int) -> None:
 HEARTBEAT_INTERVAL = 10.0
 #: a running job whose last sign of life is older than this (seconds) is taken for dead
 HEARTBEAT_STALE = 120.0
+#: on the job's own host, with its pid alive, a heartbeat this many times staler means the
+#: pid now belongs to another process
+PID_REUSE_FACTOR = 15
 DIED_MESSAGE = "处理进程意外退出，请重试"
 
 
@@ -312,18 +315,25 @@ def _pid_alive(pid: int) -> bool:
 
 
 def process_gone(job: Job) -> bool:
-    """Whether a 运行中 job's process is known dead or has stopped showing signs of life."""
+    """Whether a 运行中 job's process is known dead or has stopped showing signs of life.
+
+    On the job's own host the pid decides (a long call that holds the interpreter may delay
+    heartbeats, and must not be taken for death); only a far staler heartbeat there means
+    the pid was reused. Elsewhere the heartbeat decides.
+    """
     if job.state != JobState.RUNNING:
         return False
-    if job.worker_pid and job.worker_host == _this_host() and not _pid_alive(job.worker_pid):
+    same_host = bool(job.worker_pid) and job.worker_host == _this_host()
+    if same_host and not _pid_alive(job.worker_pid):
         return True
+    limit = HEARTBEAT_STALE * (PID_REUSE_FACTOR if same_host else 1)
     beat = _last_heartbeat(job)
     if beat is not None:
-        return time.time() - beat > HEARTBEAT_STALE
+        return time.time() - beat > limit
     # No heartbeat was ever read (a store flushed, a job from an older version): the start
     # time is its last sign of life.
     started = job.started_at or job.created_at
-    return started is not None and clock.now() - started > timedelta(seconds=HEARTBEAT_STALE)
+    return started is not None and clock.now() - started > timedelta(seconds=limit)
 
 
 def _fail_dead(job: Job) -> None:

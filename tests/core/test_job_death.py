@@ -56,6 +56,19 @@ def test_a_job_whose_process_lives_stays_running(client):
     assert client.get(f"/jobs/{job.id}.json").get_json()["state"] == "运行中"
 
 
+def test_on_its_own_host_a_live_pid_outweighs_a_late_heartbeat_but_not_a_very_late_one():
+    org = make_user("org")
+    late = _running_job(org, worker_host=jobs._this_host(), worker_pid=os.getpid())
+    reused = _running_job(org, worker_host=jobs._this_host(), worker_pid=os.getpid())
+    huey.put(jobs._heartbeat_key(late.id), time.time() - jobs.HEARTBEAT_STALE - 5)
+    huey.put(jobs._heartbeat_key(reused.id), time.time() - jobs.HEARTBEAT_STALE * jobs.PID_REUSE_FACTOR - 5)
+    try:
+        assert not jobs.process_gone(late) and jobs.process_gone(reused)
+    finally:
+        huey.get(jobs._heartbeat_key(late.id))
+        huey.get(jobs._heartbeat_key(reused.id))
+
+
 def test_a_job_on_another_host_is_judged_by_its_heartbeat(client):
     org = make_user("org")
     fresh = _running_job(org, worker_host="another-host", worker_pid=1)
