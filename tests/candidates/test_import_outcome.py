@@ -89,3 +89,15 @@ def test_a_clean_import_is_done_and_its_annotated_sheet_carries_the_warnings(cli
     rows = list(openpyxl.load_workbook(io.BytesIO(download.data)).active.iter_rows(values_only=True))
     download.close()
     assert rows[0][-1] == "错误说明" and "（提示）" in rows[1][-1] and "不能使用指标" in rows[1][-1]
+
+
+def test_a_photo_job_tells_imported_partly_imported_and_nothing_imported(school_user):
+    from tests.candidates.test_photos import _submit, add, image, make_zip
+
+    first, second = add(school_user), add(school_user)
+    whole = _submit(school_user, make_zip({f"{first.id_number}.jpg": image()}), name="全部.zip")
+    assert (whole.state_label, whole.message) == ("已完成", "照片 1 个：导入 1（新上传 1，替换 0）")
+    partly = _submit(school_user, make_zip({f"{second.id_number}.jpg": image(), "x.gif": b"x"}))
+    assert partly.state_label == "部分导入" and partly.message.endswith("，1 个未导入")
+    nothing = _submit(school_user, make_zip({"123456789012345678.jpg": image()}))
+    assert (nothing.state_label, nothing.state_level) == ("未导入", "danger")
