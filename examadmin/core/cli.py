@@ -94,7 +94,7 @@ def workflows():
 def _reap_dead_jobs() -> None:
     """Jobs left 运行中 by a process that died (a crash, a killed worker) end 失败 now."""
     from ..extensions import db
-    from .jobs import reap_dead_jobs
+    from .job_liveness import reap_dead_jobs
 
     count = reap_dead_jobs()
     db.session.commit()

@@ -14,7 +14,7 @@ from flask_migrate import upgrade
 
 from examadmin import create_app
 from examadmin.config import ROOT
-from examadmin.core import auth, clock, jobs
+from examadmin.core import auth, clock, job_liveness as liveness, jobs
 from examadmin.core.auth import SYSTEM
 from examadmin.core.jobs import Job, JobState
 from examadmin.extensions import db, huey
@@ -40,33 +40,33 @@ def _running_job(owner, **fields) -> Job:
 
 def test_viewing_a_running_job_whose_process_is_gone_marks_it_failed(client):
     org = make_user("org")
-    job = _running_job(org, worker_host=jobs._this_host(), worker_pid=_dead_pid())
+    job = _running_job(org, worker_host=liveness.this_host(), worker_pid=_dead_pid())
     login_as(client, org)
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "处理进程意外退出，请重试" in page and "用相同输入重新运行" in page
     db.session.expire_all()
     job = db.session.get(Job, job.id)
-    assert job.state == JobState.FAILED and job.error == jobs.DIED_MESSAGE and job.finished_at
+    assert job.state == JobState.FAILED and job.error == liveness.DIED_MESSAGE and job.finished_at
 
 
 def test_a_job_whose_process_lives_stays_running(client):
     org = make_user("org")
-    job = _running_job(org, worker_host=jobs._this_host(), worker_pid=os.getpid())
+    job = _running_job(org, worker_host=liveness.this_host(), worker_pid=os.getpid())
     login_as(client, org)
     assert client.get(f"/jobs/{job.id}.json").get_json()["state"] == "运行中"
 
 
 def test_on_its_own_host_a_live_pid_outweighs_a_late_heartbeat_but_not_a_very_late_one():
     org = make_user("org")
-    late = _running_job(org, worker_host=jobs._this_host(), worker_pid=os.getpid())
-    reused = _running_job(org, worker_host=jobs._this_host(), worker_pid=os.getpid())
-    huey.put(jobs._heartbeat_key(late.id), time.time() - jobs.HEARTBEAT_STALE - 5)
-    huey.put(jobs._heartbeat_key(reused.id), time.time() - jobs.HEARTBEAT_STALE * jobs.PID_REUSE_FACTOR - 5)
+    late = _running_job(org, worker_host=liveness.this_host(), worker_pid=os.getpid())
+    reused = _running_job(org, worker_host=liveness.this_host(), worker_pid=os.getpid())
+    huey.put(liveness._heartbeat_key(late.id), time.time() - liveness.HEARTBEAT_STALE - 5)
+    huey.put(liveness._heartbeat_key(reused.id), time.time() - liveness.HEARTBEAT_STALE * liveness.PID_REUSE_FACTOR - 5)
     try:
-        assert not jobs.process_gone(late) and jobs.process_gone(reused)
+        assert not liveness.process_gone(late) and liveness.process_gone(reused)
     finally:
-        huey.get(jobs._heartbeat_key(late.id))
-        huey.get(jobs._heartbeat_key(reused.id))
+        huey.get(liveness._heartbeat_key(late.id))
+        huey.get(liveness._heartbeat_key(reused.id))
 
 
 def test_a_job_on_another_host_is_judged_by_its_heartbeat(client):
@@ -74,9 +74,9 @@ def test_a_job_on_another_host_is_judged_by_its_heartbeat(client):
     fresh = _running_job(org, worker_host="another-host", worker_pid=1)
     stale = _running_job(org, worker_host="another-host", worker_pid=1)
     silent = _running_job(org, worker_host="another-host", worker_pid=1,
-                          started_at=clock.now() - timedelta(seconds=jobs.HEARTBEAT_STALE + 60))
-    huey.put(jobs._heartbeat_key(fresh.id), time.time())
-    huey.put(jobs._heartbeat_key(stale.id), time.time() - jobs.HEARTBEAT_STALE - 5)
+                          started_at=clock.now() - timedelta(seconds=liveness.HEARTBEAT_STALE + 60))
+    huey.put(liveness._heartbeat_key(fresh.id), time.time())
+    huey.put(liveness._heartbeat_key(stale.id), time.time() - liveness.HEARTBEAT_STALE - 5)
     try:
         login_as(client, org)
         client.get("/jobs/")  # the list marks the dead ones it shows
@@ -85,15 +85,15 @@ def test_a_job_on_another_host_is_judged_by_its_heartbeat(client):
         assert db.session.get(Job, stale.id).state == JobState.FAILED
         assert db.session.get(Job, silent.id).state == JobState.FAILED
     finally:
-        huey.get(jobs._heartbeat_key(fresh.id))
-        huey.get(jobs._heartbeat_key(stale.id))
+        huey.get(liveness._heartbeat_key(fresh.id))
+        huey.get(liveness._heartbeat_key(stale.id))
 
 
 def test_a_starting_worker_marks_the_dead_jobs_failed():
     org = make_user("org")
-    dead = _running_job(org, worker_host=jobs._this_host(), worker_pid=_dead_pid())
-    alive = _running_job(org, worker_host=jobs._this_host(), worker_pid=os.getpid())
-    assert jobs.reap_dead_jobs() == 1
+    dead = _running_job(org, worker_host=liveness.this_host(), worker_pid=_dead_pid())
+    alive = _running_job(org, worker_host=liveness.this_host(), worker_pid=os.getpid())
+    assert liveness.reap_dead_jobs() == 1
     assert dead.state == JobState.FAILED and alive.state == JobState.RUNNING
 
 
@@ -104,14 +104,14 @@ def test_a_running_job_publishes_its_process_and_a_heartbeat(monkeypatch):
     @jobs.handler("test_look_at_self", "测试：查看自身")
     def _look(ctx):
         seen["host"], seen["pid"] = ctx.job.worker_host, ctx.job.worker_pid
-        seen["beat"] = huey.get(jobs._heartbeat_key(ctx.job.id), peek=True)
+        seen["beat"] = huey.get(liveness._heartbeat_key(ctx.job.id), peek=True)
 
     job = jobs.submit(org, "test_look_at_self", {})
     db.session.commit()
     jobs.dispatch(job)
-    assert seen["host"] == jobs._this_host() and seen["pid"] == os.getpid()
+    assert seen["host"] == liveness.this_host() and seen["pid"] == os.getpid()
     assert seen["beat"] and time.time() - seen["beat"] < 30
-    assert huey.get(jobs._heartbeat_key(job.id), peek=True) is None  # cleared at the end
+    assert huey.get(liveness._heartbeat_key(job.id), peek=True) is None  # cleared at the end
 
 
 CHILD = textwrap.dedent("""
