@@ -59,7 +59,8 @@ def _init_login(app: Flask) -> None:
 
 
 #: The business areas, in the order of the yearly workflow. Each has models.py and
-#: views.py (with `bp`), and may have cli.py (with `register(app)`) and tasks.py (jobs).
+#: views.py (with `bp`), and may have cli.py (with `register(app)`), tasks.py (jobs) and
+#: todos.py (its sources of the dashboards' to-do lists, core/todo.py).
 AREAS = ["catalog", "pilots", "sites", "candidates", "exams", "dashboard"]
 
 
@@ -76,12 +77,13 @@ def _area_module(area: str, name: str):
 
 def _import_models() -> None:
     """Every area's models and jobs, so that metadata and the job registry are complete."""
-    from .core import audit as _audit, auth as _auth, jobs as _jobs, tasks as _tasks  # noqa: F401
+    from .core import audit as _audit, auth as _auth, jobs as _jobs, tasks as _tasks, todo as _todo  # noqa: F401
 
     for area in AREAS:
         _area_module(area, "models")
         _area_module(area, "tasks")
         _area_module(area, "audit_labels")  # the audit log's Chinese field names (core.audit.register_fields)
+        _area_module(area, "todos")  # the area's to-do sources for the dashboards
 
 
 def _register_blueprints(app: Flask) -> None:

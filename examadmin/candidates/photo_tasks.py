@@ -12,4 +12,13 @@ def run_photo_import(ctx: JobContext) -> None:
                            progress=lambda done, total: ctx.progress(done, total, "正在处理照片"))
     ctx.job.result = report.as_dict()
     used = report.attached + report.replaced
-    ctx.progress(report.files, report.files, f"已导入 {used} 张照片" if used else "没有导入照片", force=True)
+    ctx.progress(report.files, report.files, force=True)
+    text = f"照片 {report.files} 个：导入 {used}（新上传 {report.attached}，替换 {report.replaced}）"
+    if report.skipped:
+        text += f"，{report.skipped} 个未导入"
+    if not used and report.files:
+        ctx.set_outcome(text, "未导入", "danger")
+    elif report.skipped:
+        ctx.set_outcome(text, "部分导入", "warning")
+    else:
+        ctx.set_outcome(text)

@@ -200,6 +200,16 @@ def request_verification(actor: Any, candidate_id: int) -> Candidate:
     return candidate
 
 
+def unconfirmable_reasons(candidate: Candidate) -> list[str]:
+    """What no person can vouch for: a missing, unreadable or non-standard photo.
+
+    人工确认 overrides checks a person can judge (a number the school has checked against
+    the card, the outside service being unreachable); a ticket and a certificate need a
+    standard photo, so a photo problem is fixed by uploading one, never confirmed away.
+    """
+    return BuiltinVerifier().check_photo(candidate)
+
+
 def confirm_manually(actor: Any, candidate_id: int, note: str) -> Candidate:
     """人工确认: the school has checked the failed reasons and vouches for the data (note audited)."""
     permissions.require(actor, "candidates.verify")
@@ -210,8 +220,14 @@ def confirm_manually(actor: Any, candidate_id: int, note: str) -> Candidate:
     if len(note) > MAX_NOTE:
         raise DomainError(f"说明过长（最多 {MAX_NOTE} 个字）", field="note")
     db.session.refresh(candidate, with_for_update=True)
+    if candidate.state == CandidateState.NEEDS_REVIEW:
+        photo = unconfirmable_reasons(candidate)
+        if photo:
+            raise DomainError(f"照片问题不能人工确认（{'；'.join(photo)}）。请先上传符合规格的照片，再重新申请认证")
     CANDIDATE.move(candidate, "confirm", actor, reason=note)
     candidate.verified_at = clock.now()
+    # Confirmed: the failed reasons no longer stand beside 信息准确 (the audit log keeps them).
+    candidate.verify_reasons = None
     db.session.flush()
     return candidate
 
@@ -294,8 +310,8 @@ def verify_batch(actor: Any, params: dict, progress: Callable[[int, int], None] 
 
 
 def summary(result: dict[str, Any]) -> str:
-    """One line for the job page, e.g. 通过 8 人，需人工确认 2 人，跳过 1 人."""
-    text = f"共 {result['total']} 人：认证通过 {result['passed']} 人，需人工确认 {result['failed']} 人"
+    """One line for the job page, e.g. 认证 11 人：通过 5，需人工确认 6."""
+    text = f"认证 {result['total']} 人：通过 {result['passed']}，需人工确认 {result['failed']}"
     if result["skipped"]:
         text += f"，跳过 {result['skipped']} 人（不在待认证状态）"
     if result.get("not_found"):

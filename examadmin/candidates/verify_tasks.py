@@ -11,4 +11,8 @@ def run_verify(ctx: JobContext) -> None:
     result = verify_batch(ctx.actor, ctx.params, commit=True,
                           progress=lambda done, total: ctx.progress(done, total, "正在认证"))
     ctx.job.result = result
-    ctx.progress(result["total"], result["total"], summary(result), force=True)
+    ctx.progress(result["total"], result["total"], force=True)
+    if result["failed"]:
+        ctx.set_outcome(summary(result), "需人工确认", "warning")
+    else:
+        ctx.set_outcome(summary(result))

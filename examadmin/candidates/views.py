@@ -108,7 +108,11 @@ def form(candidate_id: int | None = None):
 @bp.route("/<int:candidate_id>")
 def show(candidate_id: int):
     candidate = services.get_candidate(current_user, candidate_id, include_hidden=True)
+    from .verification import unconfirmable_reasons
+
+    unconfirmable = unconfirmable_reasons(candidate) if candidate.state == CandidateState.NEEDS_REVIEW else []
     return render_template("candidates/show.html", c=candidate, history=audit.history(candidate),
+                           unconfirmable=unconfirmable,
                            describe=audit.describe_change, confirm=ConfirmForm(),
                            can_manage=permissions.can(current_user, "candidates.manage"),
                            can_restore=permissions.can(current_user, "candidates.restore"))
@@ -184,6 +188,20 @@ def import_result(job_id: int):
     errors = [e for e in result.get("errors", []) if not column or e["column"] == column]
     columns = sorted({e["column"] for e in result.get("errors", [])})
     return render_template("candidates/import_result.html", job=job, result=result, errors=errors,
-                           columns=columns, column=column)
+                           columns=columns, column=column, confirm=ConfirmForm())
+
+
+@bp.route("/import/<int:job_id>/valid-only", methods=["POST"])
+@service_view
+def import_valid_only(job_id: int):
+    """只导入正确的行 from the file the refused import keeps: no second upload."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("candidates.import_result", job_id=job_id))
+    from .tasks import start_valid_rows_import
+
+    job = start_valid_rows_import(current_user, job_id)
+    db.session.commit()
+    jobs.dispatch(job)
+    return redirect(url_for("candidates.import_result", job_id=job.id))
 from . import views_review  # noqa: E402,F401
 from . import views_photos  # noqa: E402,F401

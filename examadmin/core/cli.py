@@ -91,6 +91,17 @@ def workflows():
             click.echo(line + (f"  ({note})" if note else ""))
 
 
+def _reap_dead_jobs() -> None:
+    """Jobs left 运行中 by a process that died (a crash, a killed worker) end 失败 now."""
+    from ..extensions import db
+    from .job_liveness import reap_dead_jobs
+
+    count = reap_dead_jobs()
+    db.session.commit()
+    if count:
+        click.echo(f"{count} 个任务的处理进程已意外退出，已标记为失败（可在任务页面重新运行）")
+
+
 @click.command(help="运行后台任务处理进程（Huey）。")
 @click.option("--workers", default=2, show_default=True)
 def worker(workers):
@@ -99,6 +110,7 @@ def worker(workers):
     from ..extensions import huey
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _reap_dead_jobs()
     consumer = huey.create_consumer(workers=workers, worker_type="thread")
     consumer.run()
 
@@ -108,11 +120,12 @@ def worker(workers):
 @click.option("--port", default=5000, show_default=True)
 def serve(host, port):
     from flask import current_app
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from ..extensions import huey
 
     app = current_app._get_current_object()
+    _reap_dead_jobs()
     consumer = huey.create_consumer(workers=2, worker_type="thread")
     consumer.start()  # worker threads in this process
     # Huey took over SIGINT/SIGTERM for itself; give Ctrl+C back to the web server.
@@ -120,7 +133,11 @@ def serve(host, port):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     click.echo(f"考试管理系统已启动：http://{host}:{port}/  （Ctrl+C 退出）")
     try:
-        # werkzeug directly: Flask ignores app.run() inside its own CLI.
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        # werkzeug's server directly: Flask ignores app.run() inside its own CLI, and
+        # run_simple would print its red "development server" warning at every start. This
+        # embedded mode is meant for one school or a demo; README names the production setup.
+        make_server(host, port, app, threaded=True).serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         consumer.stop(graceful=True)

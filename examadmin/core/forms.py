@@ -1,8 +1,11 @@
 """Forms of the core: sign-in, password, user administration, shared base form."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from typing import Iterable
+
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
+from wtforms.validators import ValidationError
 
 from wtforms import (BooleanField, PasswordField, SelectField, StringField, SubmitField)
 from wtforms.fields.choices import SelectChoice
@@ -16,11 +19,27 @@ def opts(pairs: Iterable[tuple]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+#: what a form says when its CSRF token is missing, expired or wrong (the same as the error page)
+CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重新提交。"
+
+
+class _ChineseCSRF(_FlaskFormCSRF):
+    """Flask-WTF's own token check with a Chinese message. Forms of views exempt from
+    CSRFProtect (the photo upload, which raises the body limit first) rely on it."""
+
+    def validate_csrf_token(self, form, field):
+        try:
+            super().validate_csrf_token(form, field)
+        except ValidationError as exc:
+            raise ValidationError(CSRF_MESSAGE) from exc
+
+
 class BaseForm(FlaskForm):
     """Every form: WTForms' built-in messages in Simplified Chinese."""
 
     class Meta:
         locales = ["zh"]
+        csrf_class = _ChineseCSRF
 
 
 class LoginForm(BaseForm):

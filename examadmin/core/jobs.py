@@ -10,11 +10,22 @@ Live progress is kept in Huey's key-value store (the queue's SQLite file, or Red
 the job's row: a second writer to the application database while the job's transaction
 is open would, on SQLite, invalidate that transaction's snapshot. The row gets the final
 figures when the job ends.
+
+A job whose process dies (killed, out of memory) cannot record its own end. The row keeps
+the host and pid of the process running it, and that process publishes a heartbeat in the
+same store while the job runs; a 运行中 job whose process is gone, or whose heartbeat is
+stale, is marked 失败 when it is looked at and when a worker starts (job_liveness.py).
+
+Users never see an exception's text: an unexpected error fails the job with a Chinese
+message and a reference (the job number); the traceback goes to the log and to the job's
+`error_detail`, which only the sysadmin sees.
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -70,7 +81,17 @@ class Job(db.Model):
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(String(300), default="")
+    #: what the user is told when the job failed: always Chinese, never an exception's text
     error: Mapped[str | None] = mapped_column(Text)
+    #: the traceback of an unexpected failure, shown to the sysadmin only
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    #: how a finished job turned out when 已完成 alone would mislead, e.g. 未导入 for an
+    #: import refused for its errors; `outcome_level` colours it (success, warning, danger)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_level: Mapped[str | None] = mapped_column(String(10))
+    #: the process running the job, so that a job whose process died can be told apart
+    worker_host: Mapped[str | None] = mapped_column(String(100))
+    worker_pid: Mapped[int | None]
     #: the job's answer for its page, e.g. counts of an import; ID and phone numbers in it are
     #: masked when stored (PIPL: a job's result is not a candidate's detail page)
     result: Mapped[dict | None] = mapped_column(MaskedJSON)
@@ -92,6 +113,19 @@ class Job(db.Model):
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.FAILED)
 
+    @property
+    def state_label(self) -> str:
+        """The state users read: the outcome of a finished job where it says more."""
+        if self.state == JobState.DONE and self.outcome:
+            return self.outcome
+        return self.state.value
+
+    @property
+    def state_level(self) -> str:
+        if self.state == JobState.DONE:
+            return self.outcome_level or "success"
+        return {JobState.FAILED: "danger", JobState.RUNNING: "primary"}.get(self.state, "secondary")
+
     @classmethod
     def scope_clause(cls, actor):
         # A job and its result file belong to whoever started it; the sysadmin sees all.
@@ -102,6 +136,7 @@ class Job(db.Model):
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "title": self.title, "state": self.state.value,
+            "state_label": self.state_label, "state_level": self.state_level, "file": self.input_name,
             "done": self.done, "total": self.total, "percent": self.percent,
             "message": self.message, "error": self.error, "result": self.result,
             "has_file": bool(self.result_key), "finished": self.finished,
@@ -159,6 +194,13 @@ class JobContext:
 
     def set_result_file(self, key: str, name: str) -> None:
         self.job.result_key, self.job.result_name = key, name
+
+    def set_outcome(self, summary: str, label: str | None = None, level: str = "success") -> None:
+        """The one line the job's page and list show, e.g. 导入 0 行，6 处错误, and a state
+        label for an outcome that 已完成 would hide (未导入, 部分导入, 需人工确认)."""
+        self.message = summary[:300]
+        self.job.outcome = label
+        self.job.outcome_level = level
 
 
 def _progress_key(job_id: int) -> str:
@@ -233,21 +275,37 @@ def list_jobs(actor: Any):
 def get_job(actor: Any, job_id: int) -> Job:
     """A job in the actor's scope, with its live progress when it is running."""
     permissions.require(actor, "jobs.view")
+    from .job_liveness import reap_if_dead  # it imports this module
+
     job = permissions.get_for(actor, Job, job_id)
+    reap_if_dead(job)
     live_progress(job)
     return job
 
 
 def execute(job_id: int) -> None:
     """Run one job to its end: 已完成 with its result, or 失败 with its error, never half."""
-    from .auth import User
-
     job = db.session.get(Job, job_id)
     if job is None or job.state != JobState.QUEUED:
         return
     JOB.move(job, "start", None)
     job.started_at = clock.now()
+    from .job_liveness import Heartbeat, this_host  # it imports this module
+
+    job.worker_host, job.worker_pid = this_host(), os.getpid()
     db.session.commit()
+    with Heartbeat(job_id):
+        _run(job_id, job)
+
+
+def internal_error_message(job_id: int) -> str:
+    return (f"处理时发生系统内部错误，本次任务未修改任何数据。请重试；如仍失败，"
+            f"请联系系统管理员并告知错误编号 J{job_id}。")
+
+
+def _run(job_id: int, job: Job) -> None:
+    from .auth import User
+
     ctx = None
     try:
         spec = HANDLERS[job.kind]
@@ -264,10 +322,16 @@ def execute(job_id: int) -> None:
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        if not isinstance(exc, DomainError):
-            log.exception("job %s (%s) failed", job_id, job.kind)
+        detail = None
+        if isinstance(exc, DomainError):
+            message = exc.message
+        else:
+            # The reference in the message is the job number; the log line carries it too.
+            log.exception("job %s (%s) failed: reference J%s", job_id, job.kind, job_id)
+            message = internal_error_message(job_id)
+            detail = traceback.format_exc()
         job = db.session.get(Job, job_id)
-        job.error = exc.message if isinstance(exc, DomainError) else f"内部错误：{type(exc).__name__}: {exc}"
+        job.error, job.error_detail = message, detail
         if ctx is not None:
             job.done, job.total, job.message = ctx.done, ctx.total, ctx.message
         job.finished_at = clock.now()
@@ -297,3 +361,4 @@ def run_job_task(job_id: int) -> None:
     # A fresh app context gives the job its own database session.
     with _app().app_context():
         execute(job_id)
+

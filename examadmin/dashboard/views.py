@@ -1,10 +1,10 @@
-"""The home page of each role: the yearly workflow, the user's scope, recent activity."""
+"""The home page of each role: what waits for the user, the yearly workflow, recent activity."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from ..core import audit, jobs, permissions
+from ..core import audit, job_liveness, jobs, permissions, todo
 from ..core.nav import workflow_steps
 from ..extensions import db
 
@@ -17,4 +17,6 @@ def index():
     if permissions.can(current_user, "audit.view"):
         recent = db.session.scalars(audit.list_entries(current_user).limit(8)).all()
     my_jobs = db.session.scalars(jobs.list_jobs(current_user).limit(5)).all()
-    return render_template("dashboard/index.html", steps=workflow_steps(current_user), recent=recent, jobs=my_jobs)
+    job_liveness.reap_shown(my_jobs)
+    return render_template("dashboard/index.html", steps=workflow_steps(current_user), recent=recent, jobs=my_jobs,
+                           todos=todo.todos_for(current_user))

@@ -1,7 +1,7 @@
 """Exam pages: subjects and plans (the org; read-only for schools) and rooms (schools)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..catalog import services as catalog
@@ -168,7 +168,9 @@ def room_list():
 @bp.route("/rooms/new", methods=["GET", "POST"])
 @bp.route("/rooms/<int:room_id>", methods=["GET", "POST"])
 def room_form(room_id: int | None = None):
-    """Choose the plan, then the site (GET steps), then subject, name and seats (POST)."""
+    """Plan, site, subject, name and seats on one page: room_form.js fills the site and
+    subject lists as the plan and site change (from room_options); ?plan_id=&site_id=
+    preselect them."""
     permissions.require(current_user, "exams.rooms_manage")
     room = rooms.get_room(current_user, room_id) if room_id else None
     form = RoomForm(obj=room)
@@ -183,8 +185,7 @@ def room_form(room_id: int | None = None):
     subjects = choices["subjects"]
     if room is not None and room.subject not in subjects:
         subjects = [room.subject, *subjects]
-    form.subject_id.choices = opts([("", "请选择")] + [(s.id, f"{s.name}（{s.mode.value} · {s.room_type.value}）")
-                                                     for s in subjects])
+    form.subject_id.choices = opts([("", "请选择")] + [(s.id, _subject_label(s)) for s in subjects])
     if room is None and request.method == "GET" and len(subjects) == 1:
         form.subject_id.data = subjects[0].id
     if form.validate_on_submit():
@@ -193,6 +194,23 @@ def room_form(room_id: int | None = None):
             flash(f"考场「{saved.name}」已保存。", "success")
             return redirect(url_for("exams.rooms", plan_id=saved.plan_id, site_id=saved.site_id))
     return render_template("exams/room_form.html", form=form, room=room, **choices)
+
+
+@bp.route("/rooms/options.json")
+def room_options():
+    """The sites of a plan and the subjects of a plan at a site, for the room form's lists."""
+    choices = rooms.room_form_choices(current_user, int_arg("plan_id"), int_arg("site_id"))
+    return jsonify(
+        sites=[{"id": s.id, "name": s.name} for s in choices["sites"]],
+        subjects=[{"id": s.id, "label": _subject_label(s)} for s in choices["subjects"]],
+        message=(f"本校没有{choices['plan'].certificate.name}的审核通过且未停用的考核站点，不能设置考场。"
+                 if choices["plan"] and not choices["sites"] else
+                 f"该计划没有{choices['site'].certificate_level.label}的考试场次。"
+                 if choices["site"] and not choices["subjects"] else ""))
+
+
+def _subject_label(subject: Subject) -> str:
+    return f"{subject.name}（{subject.mode.value} · {subject.room_type.value}）"
 
 
 def _int(value) -> int | None:

@@ -65,33 +65,72 @@ def applications():
                            can_apply=permissions.can(current_user, "pilots.apply"))
 
 
-def _parse_lines(form_data) -> list[LineInput]:
-    """The filled rows of the major table; fully blank rows are ignored."""
-    lines = []
-    row_count = int(form_data.get("rows", 0) or 0)
-    for i in range(min(row_count, 200)):
-        values = [form_data.get(f"{name}-{i}", "").strip() for name in ("major_id", "students", "teachers",
-                                                                        "requested")]
-        if not any(values):
+#: rows the major table may have at most (typed, posted or asked for with ?more=)
+MAX_LINES = 200
+
+
+def major_label(major) -> str:
+    """How a major reads in the picker, and what the school types or picks there."""
+    return f"{major.code} {major.name} · {major.catalogue_version}版 · {major.level}"
+
+
+def _resolve_major(text: str, majors) -> int | None:
+    """The major a row names: its full label as the picker offers it, or its code alone
+    (or code and name) where that names one major; None when nothing or several match."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    found = [m for m in majors if major_label(m) == text]
+    if not found:
+        found = [m for m in majors if text in (m.code, f"{m.code} {m.name}")]
+    return found[0].id if len(found) == 1 else None
+
+
+def _parse_lines(form_data, majors) -> tuple[list[LineInput], list[dict]]:
+    """The filled rows of the major table (fully blank rows are ignored), and the rows as
+    typed, to show again after an error."""
+    lines, typed = [], []
+    try:
+        row_count = int(form_data.get("rows", 0) or 0)
+    except ValueError:
+        row_count = 0
+    for i in range(max(0, min(row_count, MAX_LINES))):
+        label = form_data.get(f"major-{i}", "").strip()[:200]
+        values = [form_data.get(f"{name}-{i}", "").strip()[:20] for name in ("major_id", "students", "teachers",
+                                                                             "requested")]
+        if not any(values) and not label:
             continue
-        major_id = int(values[0]) if values[0].isdigit() else None
+        major_id = int(values[0]) if values[0].isdigit() and len(values[0]) < 10 else _resolve_major(label, majors)
         lines.append(LineInput(major_id=major_id, students=values[1], teachers=values[2], requested=values[3],
                                row=len(lines) + 1))
-    return lines
+        typed.append({"major_id": major_id, "major_label": label, "students": values[1], "teachers": values[2],
+                      "requested": values[3]})
+    return lines, typed
 
 
-def _form_rows(application, posted) -> list[dict]:
-    """Rows to show: what was posted (after an error), else the saved lines, plus blanks."""
-    if posted is not None:
-        rows = [{"major_id": line.major_id, "students": line.students, "teachers": line.teachers,
-                 "requested": line.requested} for line in posted]
+def _form_rows(application, typed, majors) -> list[dict]:
+    """Rows to show: what was typed (after an error), else the saved lines, plus blanks."""
+    labels = {m.id: major_label(m) for m in majors}
+    if typed is not None:
+        rows = [dict(row, major_label=labels.get(row["major_id"], row["major_label"])) for row in typed]
     elif application is not None:
-        rows = [{"major_id": line.major_id, "students": line.students, "teachers": line.teachers,
-                 "requested": line.requested, "used": line.used} for line in application.lines]
+        rows = [{"major_id": line.major_id, "major_label": labels.get(line.major_id, line.major_label),
+                 "students": line.students, "teachers": line.teachers, "requested": line.requested,
+                 "used": line.used} for line in application.lines]
     else:
         rows = []
-    extra = int_arg("more") or 0
-    return rows + [{}] * (BLANK_ROWS + extra)
+    # ?more= adds blank rows where the page runs without script; bounded like the table.
+    extra = max(0, int_arg("more") or 0)
+    blanks = max(0, min(BLANK_ROWS + extra, MAX_LINES - len(rows)))
+    return rows + [{} for _ in range(blanks)]
+
+
+def _totals(rows: list[dict]) -> dict[str, int]:
+    """The sums under the table, as the page opens (application_form.js keeps them current)."""
+    def number(value) -> int:
+        text = str(value if value is not None else "").strip()
+        return int(text) if text.isdigit() and len(text) < 10 else 0
+    return {name: sum(number(row.get(name)) for row in rows) for name in ("students", "teachers", "requested")}
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])
@@ -105,9 +144,10 @@ def application_form(application_id: int | None = None):
     if application is not None:
         levels = [application.certificate_level]  # fixed at creation
     form.certificate_level_id.choices = opts((lv.id, lv.label) for lv in levels)
-    posted = None
+    majors = majors_for_school_type(current_user.school.type) if plan.requires_majors else []
+    typed = None
     if form.validate_on_submit():
-        posted = _parse_lines(request.form)
+        posted, typed = _parse_lines(request.form, majors)
         saved, ok = commit_or_flash(
             services.save_application, current_user, form=form, plan_id=plan.id,
             certificate_level_id=form.certificate_level_id.data, explanation=form.explanation.data or "",
@@ -116,9 +156,10 @@ def application_form(application_id: int | None = None):
             flash("已提交，等待审核。" if saved.state != ApplicationState.DRAFT else "已保存为草稿（未提交）。",
                   "success")
             return redirect(url_for("pilots.application", application_id=saved.id))
-    majors = majors_for_school_type(current_user.school.type) if plan.requires_majors else []
+    rows = _form_rows(application, typed, majors)
     return render_template("pilots/application_form.html", form=form, plan=plan, application=application,
-                           rows=_form_rows(application, posted), majors=majors)
+                           rows=rows, majors=majors, major_label=major_label, totals=_totals(rows),
+                           max_lines=MAX_LINES)
 
 
 @bp.route("/applications/<int:application_id>")

@@ -16,7 +16,7 @@
   var url = card.getAttribute("data-job-status-url");
   function field(name) { return card.querySelector('[data-job-field="' + name + '"]'); }
   function show(job) {
-    field("state").textContent = job.state;
+    field("state").textContent = job.state_label || job.state;
     var bar = field("bar");
     bar.setAttribute("data-pct", String(job.percent));
     bar.textContent = job.percent + "%";
@@ -28,7 +28,8 @@
     if (job.finished) {
       bar.classList.remove("progress-bar-animated");
       // Pages that show a job's outcome themselves reload to show it.
-      if (job.state === "失败" || card.getAttribute("data-reload-when-done")) { window.location.reload(); }
+      if (job.state === "失败" || card.getAttribute("data-reload-when-done") ||
+          card.getAttribute("data-finished") === "0") { window.location.reload(); }
     }
   }
   function poll() {
@@ -37,5 +38,5 @@
       .then(function (job) { show(job); if (!job.finished) { setTimeout(poll, 700); } })
       .catch(function () { setTimeout(poll, 3000); });
   }
-  if (field("state").textContent !== "已完成" && field("state").textContent !== "失败") { poll(); }
+  if (card.getAttribute("data-finished") !== "1") { poll(); }
 })();

@@ -208,37 +208,92 @@ def test_only_the_candidates_school_may_ask(school_user):
     assert candidate.state == S.PENDING
 
 
-def test_manual_confirmation_needs_a_note_and_a_failed_check(school_user):
-    candidate = add(school_user, photo=False)
+class UnreachableService(verification.PhotoServiceVerifier):
+    """An outside photo service that cannot answer: a failure a person may judge."""
+
+    def compare(self, candidate, photo):
+        raise verification.ServiceUnavailable()
+
+
+@pytest.fixture
+def unreachable(app, monkeypatch):
+    verification.register_verifier("test-unreachable", UnreachableService)
+    monkeypatch.setitem(app.config, "CANDIDATE_VERIFIER", "test-unreachable")
+
+
+def test_manual_confirmation_needs_a_note_and_a_failed_check(school_user, unreachable):
+    candidate = add(school_user)
     with pytest.raises(DomainError, match="不能执行「人工确认」"):
         verification.confirm_manually(school_user, candidate.id, "已核对")
     verification.request_verification(school_user, candidate.id)
+    assert candidate.verify_reasons == [UnreachableService.UNAVAILABLE]
     with pytest.raises(DomainError, match="请填写人工确认的说明"):
         verification.confirm_manually(school_user, candidate.id, "  ")
     with pytest.raises(NotInScope):
         verification.confirm_manually(make_user("school"), candidate.id, "已核对")
-    confirmed = verification.confirm_manually(school_user, candidate.id, "已核对身份证原件，照片另行补交")
+    confirmed = verification.confirm_manually(school_user, candidate.id, "已核对身份证原件，比对服务恢复后补做")
     assert confirmed.state == S.ACCURATE and confirmed.locked
+    assert confirmed.verify_reasons is None  # the failure no longer stands beside 信息准确
     entry = audit.history(candidate)[-1]
-    assert entry.action == "candidate.confirm" and entry.after["reason"] == "已核对身份证原件，照片另行补交"
+    assert entry.action == "candidate.confirm" and entry.after["reason"] == "已核对身份证原件，比对服务恢复后补做"
+
+
+@pytest.mark.parametrize("photo", ["missing", "wrong size", "not a jpeg"])
+def test_a_photo_problem_cannot_be_confirmed_away(school_user, photo):
+    candidate = add(school_user, photo=False)
+    if photo == "wrong size":
+        attach_photo(candidate, photo_bytes(size=(300, 400)))
+    elif photo == "not a jpeg":
+        attach_photo(candidate, photo_bytes(fmt="PNG"), suffix=".png")
+    verification.request_verification(school_user, candidate.id)
+    assert candidate.state == S.NEEDS_REVIEW
+    with pytest.raises(DomainError, match="照片问题不能人工确认.*请先上传符合规格的照片"):
+        verification.confirm_manually(school_user, candidate.id, "已核对身份证原件")
+    assert candidate.state == S.NEEDS_REVIEW and not candidate.locked
+    # A standard photo, then verification again: 信息准确, and the old reasons are gone.
+    attach_photo(candidate)
+    verification.request_verification(school_user, candidate.id)
+    assert candidate.state == S.ACCURATE and candidate.verify_reasons is None
 
 
 # ---- pages ---------------------------------------------------------------------------------------
 
-def test_verify_and_confirm_through_the_pages(client, school_user):
-    candidate = add(school_user, photo=False)
+def test_verify_and_confirm_through_the_pages(client, school_user, unreachable):
+    candidate = add(school_user)
     login_as(client, school_user)
     page = client.get(f"/candidates/{candidate.id}").get_data(as_text=True)
     assert 'data-testid="verify"' in page and "全国公安人像比对是外部服务，本系统尚未接入" in page
     page = client.post(f"/candidates/{candidate.id}/verify", follow_redirects=True).get_data(as_text=True)
-    assert "认证未通过，需人工确认" in page and "没有照片" in page and 'data-testid="confirm"' in page
+    assert "认证未通过，需人工确认" in page and "暂时无法访问" in page and 'data-testid="confirm"' in page
     page = client.post(f"/candidates/{candidate.id}/confirm", data={"note": ""},
                        follow_redirects=True).get_data(as_text=True)
     assert "请填写人工确认的说明" in page
     page = client.post(f"/candidates/{candidate.id}/confirm", data={"note": "已核对原件"},
                        follow_redirects=True).get_data(as_text=True)
     assert "已人工确认" in page and "说明：已核对原件" in page and 'data-testid="correction-link"' in page
+    assert 'data-testid="verify-reasons"' not in page  # no failure box beside 信息准确
     assert db.session.get(Candidate, candidate.id).state == S.ACCURATE
+
+
+def test_the_page_offers_no_manual_confirmation_for_a_missing_photo(client, school_user):
+    candidate = add(school_user, photo=False)
+    login_as(client, school_user)
+    page = client.post(f"/candidates/{candidate.id}/verify", follow_redirects=True).get_data(as_text=True)
+    assert "没有照片" in page and 'data-testid="unconfirmable"' in page and 'data-testid="confirm"' not in page
+    page = client.post(f"/candidates/{candidate.id}/confirm", data={"note": "已核对原件"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "照片问题不能人工确认" in page
+    assert db.session.get(Candidate, candidate.id).state == S.NEEDS_REVIEW
+
+
+def test_an_accurate_candidate_shows_no_old_failure_box(client, school_user):
+    # Confirmed before this rule: reasons left on the record are not shown beside 信息准确.
+    candidate = add(school_user)
+    verification.request_verification(school_user, candidate.id)
+    candidate.verify_reasons = ["没有照片：请先上传考生照片"]
+    login_as(client, school_user)
+    page = client.get(f"/candidates/{candidate.id}").get_data(as_text=True)
+    assert "信息准确" in page and 'data-testid="verify-reasons"' not in page
 
 
 def test_verify_pages_answer_404_outside_the_scope_and_403_to_other_roles(client, school_user):
@@ -268,12 +323,17 @@ def test_batch_of_selected_candidates_runs_as_a_job(client, school_user):
     assert job.result["passed"] == 1 and job.result["failed"] == 1 and job.result["skipped"] == 1
     assert job.result["not_found"] == 1  # another school's candidate is not touched
     assert job.result["failures"] == [{"id": bad.id, "name": "乙", "reasons": ["没有照片：请先上传考生照片"]}]
-    assert job.message == "共 3 人：认证通过 1 人，需人工确认 1 人，跳过 1 人（不在待认证状态），1 人不存在或已删除"
+    assert job.message == "认证 3 人：通过 1，需人工确认 1，跳过 1 人（不在待认证状态），1 人不存在或已删除"
+    assert job.state_label == "需人工确认" and job.state_level == "warning"
     assert (job.done, job.total) == (3, 3)
     states = {c.name: c.state for c in db.session.scalars(select(Candidate).where(
         Candidate.id.in_([good.id, bad.id, foreign.id])))}
     assert states == {"甲": S.ACCURATE, "乙": S.NEEDS_REVIEW, "外校": S.PENDING}
-    assert "共 3 人" in client.get(response.headers["Location"]).get_data(as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    # The job's page tells its outcome, names who failed and why, and links to the list.
+    assert "认证 3 人：通过 1，需人工确认 1" in page and ">需人工确认</span>" in page
+    assert "乙</a>：没有照片：请先上传考生照片" in page
+    assert "/candidates/?state=%E9%9C%80%E4%BA%BA%E5%B7%A5%E7%A1%AE%E8%AE%A4" in page
 
 
 def test_batch_of_all_pending_candidates(client, school_user):
@@ -298,3 +358,13 @@ def test_batch_needs_a_selection(client, school_user):
     assert db.session.scalar(select(Job).where(Job.kind == "candidate_verify")) is None
     login_as(client, make_user("org"))
     assert client.post("/candidates/verify-batch", data={"scope": "pending"}).status_code == 403
+
+
+def test_the_candidate_list_shows_why_verification_failed(client, school_user):
+    failed, passed = add(school_user, name="缺照片", photo=False), add(school_user, name="王合格")
+    for candidate in (failed, passed):
+        verification.request_verification(school_user, candidate.id)
+    login_as(client, school_user)
+    page = client.get("/candidates/?state=需人工确认").get_data(as_text=True)
+    assert "认证未通过原因" in page and "缺照片" in page and "没有照片：请先上传考生照片" in page
+    assert "王合格" not in page

@@ -61,23 +61,54 @@ def _explode(ctx):
     raise RuntimeError("磁盘已满")
 
 
-def test_a_failed_job_shows_its_error_keeps_its_input_and_writes_nothing_half(client):
+def test_a_failed_job_shows_a_chinese_message_with_a_reference_keeps_its_input_and_writes_nothing_half(
+        client, caplog):
     org = make_user("org")
     job = jobs.submit(org, "test_explode", {"file": "a.xlsx"}, input_key="uploads/a.xlsx", input_name="a.xlsx")
     db.session.commit()
     jobs.dispatch(job)
     db.session.expire_all()
     job = db.session.get(Job, job.id)
-    assert job.state == JobState.FAILED and "磁盘已满" in job.error
+    # The user reads Chinese and a reference, never the exception's text.
+    assert job.state == JobState.FAILED and f"错误编号 J{job.id}" in job.error
+    assert "磁盘已满" not in job.error and "RuntimeError" not in job.error
+    # The detail is kept for the sysadmin, and in the log with the same reference.
+    assert "RuntimeError: 磁盘已满" in job.error_detail
+    assert any(f"J{job.id}" in r.getMessage() and r.exc_info for r in caplog.records)
     assert job.params == {"file": "a.xlsx"} and job.input_key == "uploads/a.xlsx"
     assert db.session.scalar(select(Certificate).where(Certificate.code == "HALF")) is None
     login_as(client, org)
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
-    assert "磁盘已满" in page and "a.xlsx" in page and "重新运行" in page
+    assert f"错误编号 J{job.id}" in page and "a.xlsx" in page and "重新运行" in page
+    assert "磁盘已满" not in page and "RuntimeError" not in page and "Traceback" not in page
+    status = client.get(f"/jobs/{job.id}.json").get_json()
+    assert "磁盘已满" not in str(status) and status["state_label"] == "失败"
+    admin = make_user("sysadmin")
+    login_as(client, admin)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "错误详情" in page and "RuntimeError: 磁盘已满" in page
+    login_as(client, org)
     again = client.post(f"/jobs/{job.id}/retry")
     assert again.status_code == 302
     new_job = db.session.scalars(jobs.list_jobs(org)).first()
     assert new_job.id != job.id and new_job.input_key == "uploads/a.xlsx"
+
+
+@handler("test_refuse", "测试：因用户可改正的错误失败")
+def _refuse(ctx):
+    from examadmin.core.errors import DomainError
+
+    raise DomainError("第 3 行：证件号码格式不正确")
+
+
+def test_a_job_refused_for_a_domain_error_shows_that_message_and_no_detail():
+    org = make_user("org")
+    job = jobs.submit(org, "test_refuse", {})
+    db.session.commit()
+    jobs.dispatch(job)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.error == "第 3 行：证件号码格式不正确" and job.error_detail is None
 
 
 def test_only_failed_jobs_can_be_retried():

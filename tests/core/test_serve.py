@@ -40,4 +40,8 @@ def test_serve_answers_on_its_port(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        output = server.stdout.read().decode()
         server.stdout.close()
+    assert "考试管理系统已启动" in output
+    # Normal use prints no red warning about a development server.
+    assert "development server" not in output and "\x1b[31m" not in output

@@ -1,8 +1,11 @@
 """Issue 5 in the browser: download the template, import a sheet with a bad row (shown,
-nothing imported), fix it and import, upload photos, verify, confirm a failure by hand."""
+nothing imported), import only the valid rows from the kept file, fix and import the rest,
+upload photos, verify; a missing photo cannot be confirmed by hand, the dashboard's to-do
+list leads to it, a photo fixes it."""
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 
@@ -60,21 +63,34 @@ def test_candidates_import_journey(browser, live_url, shot, tmp_path):
 
     summary = upload(browser, live_url, first)
     assert "未导入任何数据" in summary
+    # The job's outcome says so: a refused import is not 已完成.
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=job-state-badge]").text == "未导入"
+    assert "导入 0 行，1 处错误" in browser.find_element(By.CSS_SELECTOR, "[data-testid=import-outcome]").text
     errors = browser.find_element(By.CSS_SELECTOR, "[data-testid=import-errors]").text
     assert "3" in errors and "证件号码" in errors and "校验位" in errors
     shot("import-refused")
+
+    # 只导入正确的行, straight from the refused file (no second upload).
+    click(browser, "import-valid-only")
+    summary = WebDriverWait(browser, 20).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=import-summary]"))).text
+    assert "已导入" in summary and "新增 1" in summary
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=job-state-badge]").text == "部分导入"
+    browser.get(f"{live_url}/jobs/")
+    jobs_table = browser.find_element(By.CSS_SELECTOR, "[data-testid=jobs-table]").text
+    assert "第一次.xlsx" in jobs_table and "未导入" in jobs_table and "部分导入" in jobs_table
 
     sheet.cell(row=3, column=3, value=bad)
     fixed = tmp_path / "改正后.xlsx"
     workbook.save(fixed)
     summary = upload(browser, live_url, fixed)
-    assert "已导入" in summary and "新增 2" in summary
+    assert "已导入" in summary and "新增 1" in summary and "未变 1" in summary
 
     browser.get(f"{live_url}/candidates/?q=马小云")
     table = browser.find_element(By.CSS_SELECTOR, "[data-testid=candidates-table]").text
     assert "马小云" in table and "信息待认证" in table and good not in table  # the ID is masked in lists
     upload_photos(browser, live_url, tmp_path, good, shot)
-    verify_and_confirm(browser, live_url, shot)
+    verify_and_confirm(browser, live_url, shot, tmp_path, bad)
     sign_out(browser)
 
 
@@ -113,24 +129,46 @@ def click(browser, testid):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
 
 
-def verify_and_confirm(browser, live_url, shot):
-    """Verify everyone waiting: with a photo the built-in check passes; without one it fails
-    with its reasons, and the school confirms by hand."""
+def verify_and_confirm(browser, live_url, shot, tmp_path, number):
+    """Verify everyone waiting: with a photo the built-in check passes; without one it fails,
+    the job page names who and why, and the missing photo cannot be confirmed by hand."""
     browser.get(f"{live_url}/candidates/")
     click(browser, "verify-pending")
     WebDriverWait(browser, 30).until(
-        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=job-state]"), "已完成"))
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=job-state]"), "需人工确认"))
+    outcome = browser.find_element(By.CSS_SELECTOR, "[data-testid=job-message]").text
+    assert re.match(r"认证 \d+ 人：通过 1，需人工确认 \d+", outcome)  # the demo school has others waiting
+    failures = browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-failures]")
+    assert "牛一鸣" in failures.text and "没有照片" in failures.text
+    shot("verify-job-outcome")
+    failures.find_element(By.CSS_SELECTOR, "[data-testid=verify-failures-link]").click()
+    table = browser.find_element(By.CSS_SELECTOR, "[data-testid=candidates-table]").text
+    assert "没有照片" in table and "马小云" not in table  # the reason column of the filtered list
+
     assert open_candidate(browser, live_url, "马小云").text == "信息准确"
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=photo]").is_displayed()
+
+    # The school's dashboard lists the candidate waiting for it.
+    browser.get(f"{live_url}/")
+    todo = next(a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid=todo]") if "需人工确认的考生" in a.text)
+    waiting = int(todo.find_element(By.CSS_SELECTOR, "[data-testid=todo-count]").text)
+    assert waiting >= 1
+    shot("dashboard-todos")
+    todo.click()
+    assert "state=" in browser.current_url
     assert open_candidate(browser, live_url, "牛一鸣").text == "需人工确认"
-    state = WebDriverWait(browser, 10).until(
-        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=candidate-state]"), "需人工确认"))
-    assert state
-    reasons = browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-reasons]").text
-    assert "照片" in reasons
-    browser.find_element(By.CSS_SELECTOR, "[data-testid=confirm-note-input]").send_keys("照片已线下核验，与本人一致")
-    click(browser, "confirm")
+    assert "照片" in browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-reasons]").text
+    # No manual confirmation of a missing photo: the page says to upload one.
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=confirm]")
+    assert "照片问题不能人工确认" in browser.find_element(By.CSS_SELECTOR, "[data-testid=unconfirmable]").text
+
+    upload_photos(browser, live_url, tmp_path, number, shot)
+    open_candidate(browser, live_url, "牛一鸣")
+    click(browser, "verify")
     WebDriverWait(browser, 10).until(
         EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=candidate-state]"), "信息准确"))
-    assert "人工确认" in browser.find_element(By.CSS_SELECTOR, "[data-testid=confirm-note]").text
-    shot("candidate-confirmed")
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=verify-reasons]")  # the failure box is gone
+    shot("candidate-verified-after-photo")
+    browser.get(f"{live_url}/")
+    left = [a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid=todo]") if "需人工确认的考生" in a.text]
+    assert not left or int(left[0].find_element(By.CSS_SELECTOR, "[data-testid=todo-count]").text) == waiting - 1

@@ -30,11 +30,19 @@ def test_pilot_application_journey(browser, live_url, shot):
     chongqing.find_element(By.LINK_TEXT, "立即申报").click()
 
     Select(browser.find_element(By.NAME, "certificate_level_id")).select_by_visible_text("社会心理服务职业技能等级证书（初级）")
-    Select(browser.find_element(By.CSS_SELECTOR, "[data-testid=major-0]")).select_by_index(
-        next(i for i, o in enumerate(Select(browser.find_element(By.CSS_SELECTOR, "[data-testid=major-0]")).options)
-             if "心理健康教育" in o.text))
+    # The major picker is searched by typing (its list offers the catalogue); the code is enough.
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=major-0]").send_keys("570116K")
     for field, value in (("students", "100"), ("teachers", "5"), ("requested", "120")):
         browser.find_element(By.CSS_SELECTOR, f"[data-testid={field}-0]").send_keys(value)
+    # Totals follow the typing; a row is added in place and what was typed stays.
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=total-requested]").text == "120"
+    rows_before = len(browser.find_elements(By.CSS_SELECTOR, "#lines tbody tr"))
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=add-row]").click()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#lines tbody tr")) == rows_before + 1
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=major-0]").get_attribute("value") == "570116K"
+    browser.find_element(By.CSS_SELECTOR, f"[data-testid=students-{rows_before}]").send_keys("7")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=total-students]").text == "107"
+    browser.find_element(By.CSS_SELECTOR, f"[data-testid=students-{rows_before}]").clear()
     click(browser, "save-draft")
     assert "不能超过在校学生数" in browser.find_element(By.CSS_SELECTOR, "[data-testid=flash]").text
     requested = browser.find_element(By.CSS_SELECTOR, "[data-testid=requested-0]")

@@ -44,6 +44,17 @@ def click_and_confirm(browser, selector):
     WebDriverWait(browser, 10).until(EC.staleness_of(old))
 
 
+def open_todo(browser, live_url, label):
+    """Follow a to-do of the dashboard that says something is waiting (a count of at least 1)."""
+    browser.get(f"{live_url}/")
+    todos = css(browser, "[data-testid=todos]")
+    item = next(a for a in todos.find_elements(By.CSS_SELECTOR, "[data-testid=todo]") if label in a.text)
+    assert int(item.find_element(By.CSS_SELECTOR, "[data-testid=todo-count]").text) >= 1
+    old = browser.find_element(By.TAG_NAME, "html")
+    item.click()
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
+
+
 def fill(browser, name, value):
     field = browser.find_element(By.NAME, name)
     field.clear()
@@ -74,9 +85,10 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     site_url = browser.current_url
     sign_out(browser)
 
-    # The org finds it in the review queue and rejects it with a reason.
+    # The org finds it through the to-do list of its dashboard and rejects it with a reason.
     sign_in(browser, live_url, "org")
-    browser.get(f"{live_url}/sites/?state=待审核")
+    open_todo(browser, live_url, "待审核的考核站点")
+    assert "state=" in browser.current_url
     queue = css(browser, "[data-testid=sites-table]")
     assert SITE_NAME in queue.text
     shot("site-queue")
@@ -88,8 +100,11 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     assert css(browser, "[data-testid=site-state]").text == "已驳回"
     sign_out(browser)
 
-    # The school reads the reason, fixes the seats and resubmits the same application.
+    # The school sees the rejection waiting on its dashboard, reads the reason, fixes the
+    # seats and resubmits the same application.
     sign_in(browser, live_url, "school1")
+    open_todo(browser, live_url, "被驳回的考核站点申请")
+    assert SITE_NAME in css(browser, "[data-testid=sites-table]").text
     browser.get(site_url)
     assert "考位数量与机房数量不符" in css(browser, "[data-testid=site-reason]").text
     submit(browser, "[data-testid=site-edit]")
@@ -147,11 +162,16 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     for name, seats in (("实训楼 301", 40), ("实训楼 302", 35)):
         browser.get(f"{live_url}/exams/rooms")
         submit(browser, "[data-testid=room-new]")
+        # One page: choosing the plan fills the sites, choosing the site the subjects (no reload).
+        form = css(browser, "[data-testid=room-form]")
         Select(browser.find_element(By.NAME, "plan_id")).select_by_visible_text(
             f"{PLAN_NAME}（社会心理服务职业技能等级证书）")
-        submit(browser, "[data-testid=room-next]")
+        WebDriverWait(browser, 10).until(
+            EC.text_to_be_present_in_element((By.NAME, "site_id"), SITE_NAME))
         Select(browser.find_element(By.NAME, "site_id")).select_by_visible_text(SITE_NAME)
-        submit(browser, "[data-testid=room-next]")
+        WebDriverWait(browser, 10).until(
+            lambda b: len(Select(b.find_element(By.NAME, "subject_id")).options) > 1)
+        assert form == css(browser, "[data-testid=room-form]")  # the same page, not reloaded
         Select(browser.find_element(By.NAME, "subject_id")).select_by_index(1)
         assert "机房" in Select(browser.find_element(By.NAME, "subject_id")).first_selected_option.text
         fill(browser, "name", name)

@@ -181,6 +181,27 @@ def test_seats_per_session_per_site(setup):
 
 # ---- pages ------------------------------------------------------------------------------
 
+def test_the_room_form_offers_the_plans_sites_and_subjects_as_json(client, setup):
+    plan, site, user, junior, middle = setup
+    other_school_site = make_site(make_user("school"))
+    db.session.commit()
+    login_as(client, user)
+    page = client.get("/exams/rooms/new").get_data(as_text=True)
+    # One page: plan, site and subject are all on the form, the lists filled by room_form.js.
+    assert 'id="room-plan"' in page and 'id="room-site"' in page and 'id="room-subject"' in page
+    assert "/static/room_form.js" in page and "<script>" not in page  # CSP: no inline script
+    sites_of_plan = client.get(f"/exams/rooms/options.json?plan_id={plan.id}").get_json()
+    assert sites_of_plan["sites"] == [{"id": site.id, "name": site.name}] and sites_of_plan["subjects"] == []
+    assert other_school_site.id not in [s["id"] for s in sites_of_plan["sites"]]
+    subjects = client.get(f"/exams/rooms/options.json?plan_id={plan.id}&site_id={site.id}").get_json()
+    assert subjects["subjects"] == [{"id": junior.id, "label": f"{junior.name}（机考 · 机房）"}]
+    assert client.get(f"/exams/rooms/options.json?plan_id={plan.id}&site_id={other_school_site.id}"
+                      ).status_code == 404
+    assert client.get("/exams/rooms/options.json").get_json() == {"sites": [], "subjects": [], "message": ""}
+    login_as(client, make_user("org"))
+    assert client.get(f"/exams/rooms/options.json?plan_id={plan.id}").status_code == 403
+
+
 def test_school_sets_up_a_room_step_by_step(client, setup):
     plan, site, user, junior, _ = setup
     db.session.commit()

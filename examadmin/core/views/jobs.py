@@ -5,7 +5,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, send_fil
 from flask_login import current_user
 
 from ...extensions import db
-from .. import jobs
+from .. import job_liveness, jobs
 from ..forms import ConfirmForm
 from ..storage import get_storage
 from ..web import paginate, service_view
@@ -15,7 +15,9 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 @bp.route("/")
 def index():
-    return render_template("jobs/index.html", page=paginate(jobs.list_jobs(current_user)))
+    page = paginate(jobs.list_jobs(current_user))
+    job_liveness.reap_shown(page.items)
+    return render_template("jobs/index.html", page=page)
 
 
 @bp.route("/<int:job_id>")
