@@ -1,0 +1,6 @@
+"""Registration (报考管理) and payment (缴费管理) pages."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("registrations", __name__, url_prefix="/registrations")
