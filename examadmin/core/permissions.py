@@ -53,6 +53,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "candidates.verify": frozenset({SCHOOL}),
     "candidates.correct": frozenset({SCHOOL}),
     "candidates.review_corrections": frozenset({ORG}),  # DOMAIN.md: the org approves corrections
+    # registration (DOMAIN.md §6)
+    "registrations.view": STAFF,
+    "registrations.manage": frozenset({SCHOOL}),
+    "registrations.cancel_scheduled": frozenset({ORG}),
 }
 
 
