@@ -29,7 +29,7 @@ def test_pilot_application_journey(browser, live_url, shot):
     assert "进行中" in chongqing.text and "是" in chongqing.text
     chongqing.find_element(By.LINK_TEXT, "立即申报").click()
 
-    Select(browser.find_element(By.NAME, "certificate_level_id")).select_by_visible_text("社会心理服务职业技能等级证书（初级）")
+    Select(browser.find_element(By.NAME, "certificate_level_id")).select_by_visible_text("社会心理服务职业技能等级证书（高级）")
     Select(browser.find_element(By.CSS_SELECTOR, "[data-testid=major-0]")).select_by_index(
         next(i for i, o in enumerate(Select(browser.find_element(By.CSS_SELECTOR, "[data-testid=major-0]")).options)
              if "心理健康教育" in o.text))
@@ -88,5 +88,5 @@ def test_pilot_application_journey(browser, live_url, shot):
     shot("pilots-approved")
     browser.get(f"{live_url}/pilots/quota")
     ledger = browser.find_element(By.CSS_SELECTOR, "[data-testid=quota-table]").text
-    assert "初级" in ledger and "心理健康教育" in ledger and "55" in ledger
+    assert "高级" in ledger and "心理健康教育" in ledger and "55" in ledger
     sign_out(browser)
