@@ -520,6 +520,8 @@ class Filters:
     kind: str = ""
     retake: str = ""
     q: str = ""
+    #: 学校标识码, for the roles that see many schools
+    school_code: str = ""
 
     @classmethod
     def from_args(cls, args) -> Filters:
@@ -537,7 +539,8 @@ class Filters:
                    level=level if level in {lv.value for lv in Level} else "",
                    kind=kind if kind in {k.value for k in CandidateKind} else "",
                    retake=args.get("retake", "") if args.get("retake") in ("1", "0") else "",
-                   q=(args.get("q") or "").strip()[:40])
+                   q=(args.get("q") or "").strip()[:40],
+                   school_code=(args.get("school_code") or "").strip()[:10])
 
 
 def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
@@ -548,6 +551,8 @@ def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
         query = query.where(Registration.site_id == filters.site_id)
     if filters.school_id:
         query = query.where(Registration.school_id == filters.school_id)
+    if filters.school_code:
+        query = query.where(Registration.school_id.in_(select(School.id).where(School.code == filters.school_code)))
     if filters.level:
         query = query.where(Registration.certificate_level_id.in_(
             select(CertificateLevel.id).where(CertificateLevel.level == Level(filters.level))))

@@ -123,6 +123,10 @@ def test_the_org_sees_every_school_and_filters_the_retake_marks(client):
     body = client.get(f"/registrations/?plan_id={school.plan.id}&retake=1").get_data(as_text=True)
     table = body.split('data-testid="reg-table"', 1)[1]
     assert "组织看补考" in table and "组织看普通" not in table
+    body = client.get(f"/registrations/?plan_id={school.plan.id}&school_code={other.user.school.code}"
+                      ).get_data(as_text=True)
+    table = body.split('data-testid="reg-table"', 1)[1]
+    assert "组织看普通" in table and "组织看补考" not in table
     login_as(client, other.user)
     body = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
     assert "组织看普通" in body and "组织看补考" not in body
