@@ -55,3 +55,19 @@ def import_command(school_code, plan_id, valid_only, as_json, file):
     lines += [f"第 {p.row} 行 {p.column}：{p.message}" for p in report.errors]
     lines += [f"提示 第 {p.row} 行 {p.column}：{p.message}" for p in report.warnings]
     finish(report.as_dict(), as_json, report.imported, "\n".join(lines))
+
+
+def _add_payment_commands() -> None:
+    """`lapse` and the other payment commands live in cli_lapse.py, where the payment area has it."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"{__package__}.cli_lapse")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.cli_lapse":
+            raise
+        return
+    module.add_commands(registrations)
+
+
+_add_payment_commands()

@@ -75,7 +75,7 @@ def plan_levels(plan: ExamPlan) -> dict[Level, Decimal]:
     levels = set(db.session.scalars(
         select(CertificateLevel.level).join(Subject, Subject.certificate_level_id == CertificateLevel.id)
         .join(ExamSession, ExamSession.subject_id == Subject.id).where(ExamSession.plan_id == plan.id)))
-    return {lv: plan.fee_for(lv) for lv in levels if plan.fee_for(lv) is not None}
+    return {lv: plan.fee_for(lv) for lv in sorted(levels, key=_rank) if plan.fee_for(lv) is not None}
 
 
 def level_subjects(plan: ExamPlan, certificate_level_id: int) -> list[ExamSession]:

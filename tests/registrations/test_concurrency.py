@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from examadmin.candidates.models import Candidate
-from examadmin.catalog.models import Level
+from examadmin.catalog.models import City, Level, School
+from examadmin.core.audit import AuditLog
 from examadmin.core.auth import User
 from examadmin.core.errors import DomainError
 from examadmin.exams.models import ExamPlan, ExamSession, PlanFee, Subject
@@ -32,6 +33,8 @@ J = Level.JUNIOR
 
 def _setup(app, places: int, people: int):
     with app.app_context():
+        first = {model: db.session.scalar(select(func.coalesce(func.max(model.id), 0)))
+                 for model in (AuditLog, User, School, City)}
         school = ready_school({"心理健康教育": places})
         coordinators = [school.user] + [make_user("school", school=school.user.school) for _ in range(3)]
         candidates = [verified(school.user, name=f"并发{i}") for i in range(people)]
@@ -40,7 +43,7 @@ def _setup(app, places: int, people: int):
                "candidates": [c.id for c in candidates], "site_name": school.sites[J].name,
                "pilot_plan": school.lines["心理健康教育"].application.plan_id,
                "application": school.lines["心理健康教育"].application_id,
-               "sites": [s.id for s in school.sites.values()]}
+               "sites": [s.id for s in school.sites.values()], "first": first}
         db.session.commit()
         db.session.remove()
     return ids
@@ -61,6 +64,11 @@ def _cleanup(app, ids) -> None:
         db.session.execute(delete(Application).where(Application.id == ids["application"]))
         db.session.execute(delete(plan_level).where(plan_level.c.plan_id == ids["pilot_plan"]))
         db.session.execute(delete(ApplicationPlan).where(ApplicationPlan.id == ids["pilot_plan"]))
+        # Their audit records too: a later test's record may get a deleted record's id again.
+        # The users, schools and cities the factories made, so that the next test (the demo
+        # refuses a database with other accounts) finds the database as it was.
+        for model in (AuditLog, User, School, City):
+            db.session.execute(delete(model).where(model.id > ids["first"][model]))
         db.session.commit()
         db.session.remove()
 

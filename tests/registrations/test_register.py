@@ -210,3 +210,46 @@ def test_another_school_cannot_cancel_or_see_a_registration():
     with pytest.raises(NotFound):
         services.register_candidates(other.user, school.plan.id, other.sites[Level.JUNIOR].id,
                                      [db.session.get(Registration, reg_id).candidate_id])
+
+
+def test_a_deleted_candidate_cannot_be_registered():
+    from examadmin.candidates import services as candidates
+
+    school = ready_school()
+    gone = verified(school.user, name="已删除生")
+    candidates.hide_candidate(school.user, gone.id)
+    with pytest.raises(DomainError) as exc:
+        register(school, [gone])
+    assert "已删除生" in exc.value.message and "本校没有该考生" in exc.value.message
+
+
+def test_a_registration_in_an_open_payment_order_is_cancelled_only_after_the_order_is_withdrawn():
+    from examadmin.registrations.models import PaymentKind, PaymentOrder
+    from examadmin.registrations.states import PaymentState
+
+    school = ready_school()
+    [reg_id] = register(school, [verified(school.user, name="订单生")])
+    order = PaymentOrder(reference="JFTEST0001", plan_id=school.plan.id, school_id=school.school_id,
+                         kind=PaymentKind.SCHOOL, amount=300, state=PaymentState.SUBMITTED)
+    db.session.add(order)
+    db.session.flush()
+    db.session.get(Registration, reg_id).payment_order_id = order.id
+    db.session.flush()
+    with pytest.raises(DomainError) as exc:
+        services.cancel_registration(school.user, reg_id)
+    assert "JFTEST0001" in exc.value.message and "撤销" in exc.value.message
+    order.state = PaymentState.WITHDRAWN
+    db.session.flush()
+    assert services.cancel_registration(school.user, reg_id).state == S.CANCELLED
+
+
+def test_a_draft_plan_is_not_found_by_a_school():
+    from werkzeug.exceptions import NotFound
+
+    from tests.exams.factories import make_plan
+
+    school = ready_school()
+    draft = make_plan(publish=False)
+    with pytest.raises(NotFound):
+        services.register_candidates(school.user, draft.id, school.sites[Level.JUNIOR].id,
+                                     [verified(school.user).id])
