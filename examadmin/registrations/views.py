@@ -18,7 +18,7 @@ from ..core.forms import opts
 from ..core.storage import get_storage
 from ..core.web import paginate, service_view
 from ..extensions import db
-from . import services
+from . import lists, services
 from .forms import CancelForm, ImportForm, RegisterForm
 from .states import REGISTRATION, RegistrationState
 from .template import build_template
@@ -29,7 +29,7 @@ bp = Blueprint("registrations", __name__, url_prefix="/registrations")
 @bp.app_template_global("registrations_of")
 def registrations_of(candidates) -> dict:
     """Each listed candidate's registrations, for the candidate list's 报考 column (one query)."""
-    return services.registrations_by_candidate(current_user, [c.id for c in candidates])
+    return lists.registrations_by_candidate(current_user, [c.id for c in candidates])
 
 
 @bp.app_template_global("registration_rights")
@@ -42,16 +42,16 @@ def registration_rights() -> dict:
 @bp.app_template_global("quota_taken_by_registrations")
 def quota_taken_by_registrations(lines) -> dict:
     """Places held by live registrations per quota line, for the ledger's column."""
-    return services.places_by_line([line.id for line in lines])
+    return lists.places_by_line([line.id for line in lines])
 
 
 @bp.app_template_global("registration_state")
 def registration_state(registration) -> RegistrationState:
-    return services.shown_state(registration)
+    return lists.shown_state(registration)
 
 
-def _filters() -> services.Filters:
-    filters = services.Filters.from_args(request.args)
+def _filters() -> lists.Filters:
+    filters = lists.Filters.from_args(request.args)
     if current_user.school_id:
         filters.school_id = None  # the scope decides; a school sees only its own
     return filters
@@ -59,7 +59,7 @@ def _filters() -> services.Filters:
 
 @bp.route("/")
 def index():
-    plans = services.plans_for_lists(current_user)
+    plans = lists.plans_for_lists(current_user)
     filters = _filters()
     if filters.plan_id is None and plans and "plan_id" not in request.args:
         filters.plan_id = plans[0].id
@@ -67,10 +67,10 @@ def index():
     sites = []
     if current_user.school_id:
         sites = services.usable_sites(current_user)
-    query = services.list_registrations(current_user, filters)
+    query = lists.list_registrations(current_user, filters)
     return render_template("registrations/index.html", page=paginate(query), plans=plans, plan=plan,
-                           filters=filters, figures=services.figures(current_user, filters),
-                           columns=services.FIGURE_COLUMNS, states=list(RegistrationState), sites=sites,
+                           filters=filters, figures=lists.figures(current_user, filters),
+                           columns=lists.FIGURE_COLUMNS, states=list(RegistrationState), sites=sites,
                            can_manage=permissions.can(current_user, "registrations.manage"),
                            warning=services.PLATFORM_WARNING)
 
@@ -79,7 +79,7 @@ def index():
 def export():
     filters = _filters()
     buffer = io.BytesIO()
-    write_table(buffer, "报考名单", services.EXPORT_HEADERS, services.export_rows(current_user, filters),
+    write_table(buffer, "报考名单", lists.EXPORT_HEADERS, lists.export_rows(current_user, filters),
                 widths=[30, 12, 26, 10, 22, 10, 26, 6, 40, 16, 8, 10, 10, 14, 16, 16, 30])
     buffer.seek(0)
     return send_file(buffer, as_attachment=True, download_name=f"报考名单_{now():%Y%m%d%H%M}.xlsx",
@@ -132,17 +132,17 @@ def new():
     fees = {p.id: services.plan_levels(p) for p in plans}
     return render_template("registrations/new.html", form=form, candidates=candidates, selected=set(selected),
                            retakes=retakes, plans=plans, fees=fees, warning=services.PLATFORM_WARNING,
-                           registered=services.registrations_by_candidate(current_user, [c.id for c in candidates]))
+                           registered=lists.registrations_by_candidate(current_user, [c.id for c in candidates]))
 
 
 @bp.route("/<int:registration_id>")
 def show(registration_id: int):
-    registration = services.get_registration(current_user, registration_id)
+    registration = lists.get_registration(current_user, registration_id)
     sessions = services.level_subjects(registration.plan, registration.certificate_level_id)
     can_cancel = bool(REGISTRATION.allowed(registration, "cancel", current_user)) and \
-        services.shown_state(registration) != RegistrationState.LAPSED
+        lists.shown_state(registration) != RegistrationState.LAPSED
     return render_template("registrations/show.html", r=registration, sessions=sessions,
-                           state=services.shown_state(registration), history=audit.history(registration),
+                           state=lists.shown_state(registration), history=audit.history(registration),
                            describe=audit.describe_change, form=CancelForm(), can_cancel=can_cancel)
 
 
