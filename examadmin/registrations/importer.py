@@ -20,7 +20,7 @@ from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Level, School
 from ..core import audit, idcard, permissions
 from ..core.errors import DomainError
-from ..core.excel import SheetError, cell_text, read_first_sheet
+from ..core.excel import SheetError, cell_text, read_first_sheet, write_table
 from ..exams.models import ExamPlan
 from ..extensions import db
 from ..sites.models import ExamSite
@@ -184,3 +184,19 @@ def _sites_by_name(school_id: int) -> dict[str, ExamSite]:
     rows = db.session.scalars(select(ExamSite).where(ExamSite.school_id == school_id)
                               .options(joinedload(ExamSite.certificate_level).joinedload(CertificateLevel.certificate)))
     return {s.name: s for s in rows}
+
+
+def error_workbook(path: str | Path, target: str | Path, errors: list[dict], max_rows: int) -> None:
+    """The uploaded sheet again, with a 错误说明 column on each row that has problems."""
+    rows = read_first_sheet(path, max_rows=max_rows)
+    by_row: dict[int, list[str]] = {}
+    for problem in errors:
+        by_row.setdefault(problem["row"], []).append(f"{problem['column']}：{problem['message']}")
+    width = max((len(r) for r in rows), default=0)
+    header_index, _ = find_columns(rows)
+    out = []
+    for index, cells in enumerate(rows):
+        padded = [cell_text(c) for c in cells] + [""] * (width - len(cells))
+        padded.append("错误说明" if index == header_index else "；".join(by_row.get(index + 1, [])))
+        out.append(padded)
+    write_table(target, "导入结果", out[header_index], out[header_index + 1:])

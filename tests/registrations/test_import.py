@@ -163,6 +163,11 @@ def test_the_import_page_runs_a_job_and_shows_each_error(client, tmp_path):
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "未报考任何考生" in body and "页面待认证" in body
     assert count(school) == 0
+    download = body.split('data-testid="error-download"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    with client.get(download) as answer:
+        marked = load_workbook(io.BytesIO(answer.data)).active
+    rows = list(marked.values)
+    assert rows[0][-1] == "错误说明" and not rows[1][-1] and "信息准确" in rows[2][-1]
     with open(path, "rb") as fh:
         response = client.post("/registrations/import", data={"plan_id": str(school.plan.id), "valid_only": "y",
                                                                "file": (fh, "page.xlsx")},
