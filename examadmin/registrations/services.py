@@ -423,12 +423,14 @@ def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: I
     plan = permissions.get_for(actor, ExamPlan, plan_id)
     lapse.lapse_overdue(plan_id=plan.id)
     _require_open(plan)
-    site = db.session.get(ExamSite, int(site_id)) if site_id else None
+    site = db.session.get(ExamSite, int(site_id)) if site_id and 0 < int(site_id) < 2**31 else None
     if site is None or site.school_id != school.id:
         raise DomainError("请选择本校的考核站点", field="site_id")
     ids = sorted({int(i) for i in candidate_ids})
     if not ids:
         raise DomainError("请先选择要报考的考生")
+    if not all(0 < i < 2**31 for i in ids):
+        raise permissions.NotInScope()
     if len(ids) > MAX_SELECTED:
         raise DomainError(f"一次最多报考 {MAX_SELECTED} 名考生；更多考生请用 Excel 批量导入报考")
     retakes = {int(i) for i in retake_ids}

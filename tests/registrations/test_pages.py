@@ -206,3 +206,11 @@ def test_a_school_gets_404_for_another_schools_registration(client):
     assert client.get(f"/registrations/{reg_id}").status_code == 404
     client.post(f"/registrations/{reg_id}/cancel", data={"reason": "x"})
     assert db.session.get(Registration, reg_id).state == S.UNPAID
+
+
+def test_an_id_beyond_the_columns_range_is_a_404_not_a_500(client):
+    login_as(client, make_user("school"))
+    for url in ("/registrations/99999999999999999999999", "/registrations/2147483648",
+                "/registrations/import/99999999999999999999999"):
+        assert client.get(url).status_code == 404, url
+    assert client.post("/registrations/99999999999999999999999/cancel", data={"reason": "x"}).status_code == 404
