@@ -93,6 +93,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .exams.demo import load_demo as load_exams_demo
 
     load_exams_demo()  # subjects, an approved site, a published plan open for registration
+    from .registrations.demo import load_demo as load_registrations_demo
+
+    load_registrations_demo()  # verified candidates registered for the open plan (初级)
     return {"users": created}
 
 

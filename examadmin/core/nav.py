@@ -45,6 +45,9 @@ MENU: list[Section] = [
         Item("考试计划", "exams.plans", "exams.view", "calendar-week"),
         Item("考试科目", "exams.subjects", "exams.view", "list-check"),
     ]),
+    Section("6 报考与缴费", [
+        Item("报考管理", "registrations.index", "registrations.view", "person-check"),
+    ]),
     Section("7 考场与排考", [
         Item("考场", "exams.rooms", "exams.rooms_view", "door-open"),
     ]),

@@ -53,6 +53,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "candidates.verify": frozenset({SCHOOL}),
     "candidates.correct": frozenset({SCHOOL}),
     "candidates.review_corrections": frozenset({ORG}),  # DOMAIN.md: the org approves corrections
+    # registration (DOMAIN.md §6)
+    "registrations.view": STAFF,
+    "registrations.manage": frozenset({SCHOOL}),
+    "registrations.cancel_scheduled": frozenset({ORG}),
 }
 
 
@@ -133,6 +137,8 @@ def get_for(actor: Any, model: type[T], record_id: Any) -> T:
     try:
         record_id = int(record_id)
     except (TypeError, ValueError):
+        raise NotInScope()
+    if not 0 < record_id < 2**31:  # beyond the id columns' range: no such record (not a 500)
         raise NotInScope()
     record = db.session.scalar(
         select(model).where(model.id == record_id).where(scope_clause(actor, model))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from ..catalog.models import CertificateLevel, School
@@ -49,11 +49,34 @@ def take_place(school_id: int, year: int, certificate_level_id: int, major_id: i
     return line
 
 
+def take_places(line_id: int, count: int) -> bool:
+    """Use `count` places of one line at once, all or none (a bulk registration takes a
+    line's places in one conditional UPDATE, not one per row). False when too few are left."""
+    if count <= 0:
+        return True
+    taken = db.session.execute(
+        update(ApplicationLine)
+        .where(ApplicationLine.id == line_id, ApplicationLine.approved.is_not(None),
+               ApplicationLine.used + count <= ApplicationLine.approved)
+        .values(used=ApplicationLine.used + count)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return taken == 1
+
+
 def give_back_place(line_id: int) -> None:
     """Return one place to a line (a registration was cancelled or lapsed)."""
+    give_back_places(line_id, 1)
+
+
+def give_back_places(line_id: int, count: int) -> None:
+    """Return `count` places to a line at once (never below zero)."""
+    if count <= 0:
+        return
     db.session.execute(
-        update(ApplicationLine).where(ApplicationLine.id == line_id, ApplicationLine.used > 0)
-        .values(used=ApplicationLine.used - 1).execution_options(synchronize_session=False)
+        update(ApplicationLine).where(ApplicationLine.id == line_id)
+        .values(used=case((ApplicationLine.used > count, ApplicationLine.used - count), else_=0))
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -29,7 +29,7 @@ def test_pilot_application_journey(browser, live_url, shot):
     assert "进行中" in chongqing.text and "是" in chongqing.text
     chongqing.find_element(By.LINK_TEXT, "立即申报").click()
 
-    Select(browser.find_element(By.NAME, "certificate_level_id")).select_by_visible_text("社会心理服务职业技能等级证书（初级）")
+    Select(browser.find_element(By.NAME, "certificate_level_id")).select_by_visible_text("社会心理服务职业技能等级证书（高级）")
     # The major picker is searched by typing (its list offers the catalogue); the code is enough.
     browser.find_element(By.CSS_SELECTOR, "[data-testid=major-0]").send_keys("570116K")
     for field, value in (("students", "100"), ("teachers", "5"), ("requested", "120")):
@@ -96,5 +96,5 @@ def test_pilot_application_journey(browser, live_url, shot):
     shot("pilots-approved")
     browser.get(f"{live_url}/pilots/quota")
     ledger = browser.find_element(By.CSS_SELECTOR, "[data-testid=quota-table]").text
-    assert "初级" in ledger and "心理健康教育" in ledger and "55" in ledger
+    assert "高级" in ledger and "心理健康教育" in ledger and "55" in ledger
     sign_out(browser)

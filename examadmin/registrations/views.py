@@ -1,0 +1,216 @@
+"""Registration (报考管理) and payment (缴费管理) pages."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..candidates.models import Candidate
+from ..candidates.states import CandidateState
+from ..core import audit, jobs, permissions
+from ..core.clock import now
+from ..core.errors import DomainError
+from ..core.excel import write_table
+from ..core.forms import opts
+from ..core.storage import get_storage
+from ..core.web import paginate, service_view
+from ..extensions import db
+from . import lists, services
+from .forms import CancelForm, ImportForm, RegisterForm
+from .states import REGISTRATION, RegistrationState
+from .template import build_template
+
+bp = Blueprint("registrations", __name__, url_prefix="/registrations")
+
+
+@bp.app_template_global("registrations_of")
+def registrations_of(candidates) -> dict:
+    """Each listed candidate's registrations, for the candidate list's 报考 column (one query)."""
+    return lists.registrations_by_candidate(current_user, [c.id for c in candidates])
+
+
+@bp.app_template_global("registration_rights")
+def registration_rights() -> dict:
+    """What the signed-in user may do here, for the 报考 column and action of the candidate list."""
+    return {"view": permissions.can(current_user, "registrations.view"),
+            "manage": permissions.can(current_user, "registrations.manage")}
+
+
+@bp.app_template_global("quota_taken_by_registrations")
+def quota_taken_by_registrations(lines) -> dict:
+    """Places held by live registrations per quota line, for the ledger's column."""
+    return lists.places_by_line([line.id for line in lines])
+
+
+@bp.app_template_global("registration_state")
+def registration_state(registration) -> RegistrationState:
+    return lists.shown_state(registration)
+
+
+def _filters() -> lists.Filters:
+    filters = lists.Filters.from_args(request.args)
+    if current_user.school_id:
+        filters.school_id = None  # the scope decides; a school sees only its own
+    return filters
+
+
+@bp.route("/")
+def index():
+    plans = lists.plans_for_lists(current_user)
+    filters = _filters()
+    if filters.plan_id is None and plans and "plan_id" not in request.args:
+        filters.plan_id = plans[0].id
+    plan = next((p for p in plans if p.id == filters.plan_id), None)
+    sites = []
+    if current_user.school_id:
+        sites = services.usable_sites(current_user)
+    query = lists.list_registrations(current_user, filters)
+    return render_template("registrations/index.html", page=paginate(query), plans=plans, plan=plan,
+                           filters=filters, figures=lists.figures(current_user, filters),
+                           columns=lists.FIGURE_COLUMNS, states=list(RegistrationState), sites=sites,
+                           can_manage=permissions.can(current_user, "registrations.manage"),
+                           warning=services.PLATFORM_WARNING)
+
+
+@bp.route("/export.xlsx")
+def export():
+    filters = _filters()
+    buffer = io.BytesIO()
+    write_table(buffer, "报考名单", lists.EXPORT_HEADERS, lists.export_rows(current_user, filters),
+                widths=[30, 12, 26, 10, 22, 10, 26, 6, 40, 16, 8, 10, 10, 14, 16, 16, 30])
+    buffer.seek(0)
+    return send_file(buffer, as_attachment=True, download_name=f"报考名单_{now():%Y%m%d%H%M}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _eligible_candidates():
+    """The school's candidates that may be chosen on the 报考 page: 信息准确, not deleted."""
+    return db.session.scalars(
+        select(Candidate).where(Candidate.school_id == current_user.school_id, Candidate.hidden.is_(False),
+                                Candidate.state == CandidateState.ACCURATE)
+        .order_by(Candidate.class_name, Candidate.id).limit(services.MAX_SELECTED)).all()
+
+
+def _selected_ids(name: str) -> list[int]:
+    ids = []
+    for raw in request.form.getlist(name)[: services.MAX_SELECTED + 1]:
+        try:
+            value = int(raw)
+        except ValueError:
+            continue
+        if 0 < value < 2**31:
+            ids.append(value)
+    return ids
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """报考: the candidates chosen on the candidate list (or here), a plan and a site."""
+    permissions.require(current_user, "registrations.manage")
+    form = RegisterForm()
+    plans = services.open_plans(current_user)
+    sites = services.usable_sites(current_user)
+    form.plan_id.choices = opts([("", "请选择")] + [(p.id, p.name) for p in plans])
+    form.site_id.choices = opts([("", "请选择")] + [(s.id, f"{s.name}（{s.certificate_level.level.value}）")
+                                                   for s in sites])
+    selected = _selected_ids("ids")
+    retakes = set(_selected_ids("retake"))
+    if request.method == "POST" and "submit" in request.form and form.validate_on_submit():
+        try:
+            ids = services.register_candidates(current_user, form.plan_id.data, form.site_id.data, selected, retakes)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            flash(f"已报考 {len(ids)} 名考生，请在缴费截止前完成缴费。", "success")
+            return redirect(url_for("registrations.index", plan_id=form.plan_id.data))
+    candidates = _eligible_candidates()
+    fees = {p.id: services.plan_levels(p) for p in plans}
+    return render_template("registrations/new.html", form=form, candidates=candidates, selected=set(selected),
+                           retakes=retakes, plans=plans, fees=fees, warning=services.PLATFORM_WARNING,
+                           registered=lists.registrations_by_candidate(current_user, [c.id for c in candidates]))
+
+
+@bp.route("/<int:registration_id>")
+def show(registration_id: int):
+    registration = lists.get_registration(current_user, registration_id)
+    sessions = services.level_subjects(registration.plan, registration.certificate_level_id)
+    can_cancel = bool(REGISTRATION.allowed(registration, "cancel", current_user)) and \
+        lists.shown_state(registration) != RegistrationState.LAPSED
+    return render_template("registrations/show.html", r=registration, sessions=sessions,
+                           state=lists.shown_state(registration), history=audit.history(registration),
+                           describe=audit.describe_change, form=CancelForm(), can_cancel=can_cancel)
+
+
+@bp.route("/<int:registration_id>/cancel", methods=["POST"])
+@service_view
+def cancel(registration_id: int):
+    form = CancelForm()
+    if form.validate_on_submit():
+        registration = services.cancel_registration(current_user, registration_id, form.reason.data or "")
+        db.session.commit()
+        flash(f"已取消{registration.candidate.name}的报考"
+              f"{'，指标已退回' if registration.kind.value == '本校考生' and not registration.is_retake else ''}。",
+              "success")
+    else:
+        flash("；".join(e for errors in form.errors.values() for e in errors), "danger")
+    return redirect(url_for("registrations.show", registration_id=registration_id))
+
+
+# ---- 批量导入报考 -------------------------------------------------------------------------
+
+@bp.route("/template.xlsx")
+def template():
+    permissions.require(current_user, "registrations.manage")
+    try:
+        plan_id = int(request.args.get("plan_id") or 0)
+    except ValueError:
+        plan_id = 0
+    if not 0 < plan_id < 2**31:
+        flash("请先选择考试计划，再下载该计划的报考模板。", "warning")
+        return redirect(url_for("registrations.import_sheet"))
+    plan = services.get_plan(current_user, plan_id)
+    school = current_user.school
+    data = build_template(school, plan, services.plan_levels(plan), services.usable_sites(current_user))
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"报考导入模板_{school.code}_{plan.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_sheet():
+    permissions.require(current_user, "registrations.manage")
+    form = ImportForm()
+    plans = services.open_plans(current_user)
+    form.plan_id.choices = opts([("", "请选择")] + [(p.id, p.name) for p in plans])
+    if request.method == "GET" and request.args.get("plan_id"):
+        form.plan_id.data = form.plan_id.coerce(request.args.get("plan_id"))
+    if form.validate_on_submit():
+        upload = form.file.data
+        storage = get_storage()
+        suffix = Path(upload.filename or "").suffix.lower()[:6]
+        key = storage.save(storage.new_key("uploads", suffix), upload.stream)
+        job = jobs.submit(current_user, "registration_import",
+                          {"school_id": current_user.school_id, "plan_id": form.plan_id.data,
+                           "valid_only": bool(form.valid_only.data)},
+                          input_key=key, input_name=Path(upload.filename or "upload").name)
+        db.session.commit()
+        jobs.dispatch(job)
+        return redirect(url_for("registrations.import_result", job_id=job.id))
+    return render_template("registrations/import.html", form=form, plans=plans, warning=services.PLATFORM_WARNING)
+
+
+@bp.route("/import/<int:job_id>")
+def import_result(job_id: int):
+    job = jobs.get_job(current_user, job_id)
+    if job.kind != "registration_import":
+        abort(404)
+    result = job.result or {}
+    column = request.args.get("column", "")
+    errors = [e for e in result.get("errors", []) if not column or e["column"] == column]
+    columns = sorted({e["column"] for e in result.get("errors", [])})
+    return render_template("registrations/import_result.html", job=job, result=result, errors=errors,
+                           columns=columns, column=column)

@@ -1,0 +1,73 @@
+"""Issue 9 in the browser (registration part): the school picks a verified candidate on the
+candidate list and registers her at its 初级 site, sees the quota ledger go down, cancels
+the registration and sees the place come back. Runs on the demo (吴桐 is left unregistered)."""
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.e2e.test_journey import sign_in, sign_out
+
+NAME = "吴桐"
+
+
+def css(browser, selector):
+    return browser.find_element(By.CSS_SELECTOR, selector)
+
+
+def submit(browser, selector):
+    old = browser.find_element(By.TAG_NAME, "html")
+    element = css(browser, selector)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
+
+
+def junior_nursing_used(browser, live_url) -> tuple[int, int]:
+    """(已使用, 其中报考占用) of the demo school's 初级 护理 line in the quota ledger."""
+    browser.get(f"{live_url}/pilots/quota")
+    for row in browser.find_elements(By.CSS_SELECTOR, "[data-testid=quota-table] tbody tr"):
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+        if "初级" in cells and any("护理" in c for c in cells):
+            return int(cells[7]), int(cells[9])
+    raise AssertionError("no 初级 护理 line in the ledger")
+
+
+def test_register_see_the_quota_go_down_cancel_and_see_it_come_back(browser, live_url, shot):
+    sign_in(browser, live_url, "school1")
+    before = junior_nursing_used(browser, live_url)
+
+    browser.get(f"{live_url}/candidates/?q={NAME}")
+    box = css(browser, f"input[name=ids][aria-label='选择 {NAME}']")
+    browser.execute_script("arguments[0].click();", box)
+    submit(browser, "[data-testid=register-selected]")
+    assert "请确保考生信息准确、考核站点正常开启后，再操作报考" in css(browser, "[data-testid=platform-warning]").text
+    assert css(browser, f"input[name=ids][data-name='{NAME}']").is_selected()
+    Select(css(browser, "[data-testid=reg-plan]")).select_by_index(1)
+    site = Select(css(browser, "[data-testid=reg-site]"))
+    site.select_by_index(next(i for i, o in enumerate(site.options) if "初级" in o.text))
+    shot("registration-form")
+    submit(browser, "[data-testid=reg-submit]")
+    assert "已报考 1 名考生" in css(browser, "[data-testid=flash]").text
+    figures = css(browser, "[data-testid=reg-figures]").text
+    assert "初级" in figures
+    shot("registrations-list")
+
+    after = junior_nursing_used(browser, live_url)
+    assert after == (before[0] + 1, before[1] + 1)
+
+    browser.get(f"{live_url}/registrations/?q={NAME}")
+    table = css(browser, "[data-testid=reg-table]")
+    assert NAME in table.text and "待缴费" in table.text
+    table.find_element(By.LINK_TEXT, "查看").click()
+    assert "300.00 元" in css(browser, "[data-testid=reg-fee]").text
+    assert "机考" in css(browser, "[data-testid=reg-subjects]").text
+    css(browser, "#reason").send_keys("考生因实习冲突放弃本次考试")
+    submit(browser, "[data-testid=cancel-registration]")
+    assert "已取消" in css(browser, "[data-testid=reg-state]").text
+    shot("registration-cancelled")
+
+    assert junior_nursing_used(browser, live_url) == before
+    browser.get(f"{live_url}/candidates/?q={NAME}")
+    assert "初级 · 已取消" in css(browser, "[data-testid=candidate-registrations]").text
+    sign_out(browser)

@@ -1,0 +1,200 @@
+"""批量导入报考 (issue 9 item 1, 7 and "Bad input"): every row checked first, each bad row
+reported with its reason; by default nothing is registered when any row is wrong."""
+from __future__ import annotations
+
+import io
+import json
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from examadmin.candidates.states import CandidateState
+from examadmin.catalog.models import Level
+from examadmin.extensions import db
+from examadmin.pilots.models import ApplicationLine
+from examadmin.registrations.importer import import_rows
+from examadmin.registrations.models import Registration
+from examadmin.sites import services as sites
+from tests.conftest import login_as
+from tests.registrations.factories import ready_school, verified
+from tests.registrations.helpers import row, write_sheet
+from tests.sites.factories import make_user
+
+J, M = Level.JUNIOR, Level.MIDDLE
+
+
+def count(school) -> int:
+    return db.session.scalar(select(func.count()).select_from(Registration)
+                             .where(Registration.school_id == school.school_id))
+
+
+def used(line) -> int:
+    return db.session.scalar(select(ApplicationLine.used).where(ApplicationLine.id == line.id))
+
+
+def test_a_good_file_registers_every_row(tmp_path):
+    school = ready_school()
+    a, b = verified(school.user), verified(school.user, major_name="护理")
+    social = verified(school.user, kind="社会考生")
+    path = write_sheet(tmp_path / "ok.xlsx", [row(a, school.sites[J]), row(b, school.sites[J]),
+                                              row(social, school.sites[M])])
+    report = import_rows(school.user, school.school_id, school.plan.id, path, file_name="ok.xlsx")
+    assert report.imported and report.created == 3 and not report.errors, report.as_dict()
+    assert count(school) == 3
+    assert used(school.lines["心理健康教育"]) == 1 and used(school.lines["护理"]) == 1
+
+
+def test_every_bad_row_is_reported_and_nothing_registered_by_default(tmp_path):
+    school, other = ready_school(), ready_school()
+    good = verified(school.user, name="好学生")
+    pending = verified(school.user, name="待认证", state=CandidateState.PENDING)
+    dup = verified(school.user, name="重复生")
+    already = verified(school.user, name="已报考")
+    import_rows(school.user, school.school_id, school.plan.id,
+                write_sheet(tmp_path / "first.xlsx", [row(already, school.sites[J])]))
+    disabled_school = ready_school(plan=school.plan)
+    sites.disable_site(make_user("org"), disabled_school.sites[J].id, "停用")
+    off = verified(disabled_school.user, name="停用站点生")
+    rows = [
+        row(good, school.sites[J]),                                                # 2: fine
+        row(good, school.sites[J], 证件号码="110101199003077777"),                   # 3: unknown number
+        row(pending, school.sites[J]),                                             # 4: not verified
+        row(good, school.sites[J], 等级="特级"),                                     # 5: no such level
+        row(good, other.sites[J]),                                                 # 6: another school's site
+        row(dup, school.sites[J]), row(dup, school.sites[J]),                      # 7, 8: duplicate in file
+        row(already, school.sites[J]),                                             # 9: already registered
+        row(good, school.sites[M], 姓名="别人"),                                      # 10: name differs
+        row(good, school.sites[J], 是否补考="也许"),                                   # 11: bad retake mark
+        row(good, school.sites[M], 等级="初级"),                                      # 12: site of another level
+    ]
+    report = import_rows(school.user, school.school_id, school.plan.id, write_sheet(tmp_path / "bad.xlsx", rows))
+    assert not report.imported and report.created == 0
+    by_row = {}
+    for p in report.errors:
+        by_row.setdefault(p.row, []).append(p.message)
+    assert 2 not in by_row
+    assert "本校没有证件号码为" in by_row[3][0]
+    assert "信息准确" in by_row[4][0] and "待认证" in by_row[4][0]
+    assert "等级「特级」无效" in by_row[5][0]
+    assert "本校没有名为" in by_row[6][0]
+    assert 7 not in by_row and "第 7 行已出现过" in by_row[8][0] and "重复生" in by_row[8][0]
+    assert "已在本校报考" in by_row[9][0]
+    assert "姓名与系统中不一致" in by_row[10][0]
+    assert "是否补考" in by_row[11][0]
+    assert "不能报考初级" in by_row[12][0]
+    assert count(school) == 1 and used(school.lines["心理健康教育"]) == 1  # only the earlier one
+
+    # the other school's disabled site: refused with the site's state
+    report = import_rows(disabled_school.user, disabled_school.school_id, school.plan.id,
+                         write_sheet(tmp_path / "off.xlsx", [row(off, disabled_school.sites[J])]))
+    assert not report.imported and "已停用" in report.errors[0].message
+
+
+def test_valid_only_registers_the_good_rows_and_reports_the_rest(tmp_path):
+    school = ready_school()
+    good, pending = verified(school.user), verified(school.user, state=CandidateState.PENDING)
+    path = write_sheet(tmp_path / "mixed.xlsx", [row(good, school.sites[J]), row(pending, school.sites[J])])
+    report = import_rows(school.user, school.school_id, school.plan.id, path, valid_only=True)
+    assert report.imported and report.created == 1 and [p.row for p in report.errors] == [3]
+    assert count(school) == 1
+
+
+def test_a_file_beyond_the_remaining_places_refuses_the_rows_beyond_by_name(tmp_path):
+    school = ready_school({"心理健康教育": 2})
+    people = [verified(school.user, name=n) for n in ("一号", "二号", "三号", "四号")]
+    path = write_sheet(tmp_path / "many.xlsx", [row(p, school.sites[J]) for p in people])
+    report = import_rows(school.user, school.school_id, school.plan.id, path)
+    assert not report.imported and [p.row for p in report.errors] == [4, 5]
+    assert "三号" in report.errors[0].message and "指标已用完" in report.errors[0].message
+    assert count(school) == 0 and used(school.lines["心理健康教育"]) == 0
+    report = import_rows(school.user, school.school_id, school.plan.id, path, valid_only=True)
+    assert report.created == 2 and used(school.lines["心理健康教育"]) == 2
+
+
+def test_an_id_typed_as_a_number_is_refused(tmp_path):
+    school = ready_school()
+    good = verified(school.user)
+    path = write_sheet(tmp_path / "num.xlsx", [row(good, school.sites[J], 证件号码="")],
+                       raw_cells={(1, 0): 4.20111197701242e+17})
+    report = import_rows(school.user, school.school_id, school.plan.id, path)
+    assert not report.imported and "数字" in report.errors[0].message
+
+
+def test_a_file_that_is_not_a_sheet_or_has_no_header_is_refused_whole(tmp_path):
+    school = ready_school()
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a sheet")
+    import pytest
+
+    from examadmin.core.errors import DomainError
+
+    with pytest.raises(DomainError) as exc:
+        import_rows(school.user, school.school_id, school.plan.id, junk, file_name="junk.xlsx")
+    assert "不是 Excel 表格" in exc.value.message
+
+
+def test_the_template_has_the_columns_and_the_plans_levels_and_schools_sites_as_drop_downs(client):
+    school = ready_school()
+    db.session.commit()
+    login_as(client, school.user)
+    response = client.get(f"/registrations/template.xlsx?plan_id={school.plan.id}")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.data))
+    sheet = workbook["报考信息"]
+    assert [c.value for c in sheet[1]] == ["证件号码", "姓名", "等级", "考核站点", "是否补考"]
+    options = workbook["下拉选项"]
+    assert [options["A1"].value, options["A2"].value] == ["初级", "中级"]
+    assert {options["B1"].value, options["B2"].value} == {s.name for s in school.sites.values()}
+    targets = {str(v.sqref).split(":")[0] for v in sheet.data_validations.dataValidation}
+    assert {"C2", "D2", "E2"} <= targets
+    assert sheet["A2"].number_format == "@"
+    assert client.get("/registrations/template.xlsx?plan_id=abc").status_code == 302
+
+
+def test_the_import_page_runs_a_job_and_shows_each_error(client, tmp_path):
+    school = ready_school()
+    good, pending = verified(school.user), verified(school.user, name="页面待认证", state=CandidateState.PENDING)
+    path = write_sheet(tmp_path / "page.xlsx", [row(good, school.sites[J]), row(pending, school.sites[J])])
+    db.session.commit()
+    login_as(client, school.user)
+    with open(path, "rb") as fh:
+        response = client.post("/registrations/import", data={"plan_id": str(school.plan.id), "file": (fh, "page.xlsx")},
+                               content_type="multipart/form-data", follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "未报考任何考生" in body and "页面待认证" in body
+    assert count(school) == 0
+    download = body.split('data-testid="error-download"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    with client.get(download) as answer:
+        marked = load_workbook(io.BytesIO(answer.data)).active
+    rows = list(marked.values)
+    assert rows[0][-1] == "错误说明" and not rows[1][-1] and "信息准确" in rows[2][-1]
+    with open(path, "rb") as fh:
+        response = client.post("/registrations/import", data={"plan_id": str(school.plan.id), "valid_only": "y",
+                                                               "file": (fh, "page.xlsx")},
+                               content_type="multipart/form-data", follow_redirects=True)
+    assert "已导入" in response.get_data(as_text=True) and count(school) == 1
+
+
+def test_cli_import_prints_the_candidate_import_shape_and_exit_codes(cli, tmp_path):
+    school = ready_school()
+    good, pending = verified(school.user), verified(school.user, state=CandidateState.PENDING)
+    code = school.user.school.code
+    path = write_sheet(tmp_path / "cli.xlsx", [row(good, school.sites[J]), row(pending, school.sites[J])])
+    base = ["registrations", "import", "--school", code, "--plan", str(school.plan.id)]
+    result = cli.invoke(args=[*base, "--valid-only", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"rows", "created", "updated", "unchanged", "skipped_blank", "imported", "errors",
+                         "warnings"}
+    assert (data["rows"], data["created"], data["imported"]) == (2, 1, True)
+    assert [e["row"] for e in data["errors"]] == [3] and set(data["errors"][0]) == {"row", "column", "message"}
+    assert count(school) == 1
+    # the rest refuses (the CLI rolls back, so these come last)
+    assert cli.invoke(args=["registrations", "import", str(path)]).exit_code == 2
+    result = cli.invoke(args=["registrations", "import", "--school", code, "--plan", "999999", str(path)])
+    assert result.exit_code == 1 and "考试计划" in result.output
+    result = cli.invoke(args=[*base, "--json", str(path)])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["imported"] is False and [e["row"] for e in data["errors"]] == [2, 3]
+    assert "已在本校报考" in data["errors"][0]["message"]

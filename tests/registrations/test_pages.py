@@ -1,0 +1,216 @@
+"""Pages of registration: lists and figures per plan, level and site with filters, the
+export, the 报考 action from the candidate list, cancelling, and who may open what."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from examadmin.catalog.models import Level
+from examadmin.core import clock
+from examadmin.extensions import db
+from examadmin.pilots.models import ApplicationLine
+from examadmin.registrations import services
+from examadmin.registrations.models import Registration
+from examadmin.registrations.states import RegistrationState
+from tests.conftest import login_as
+from tests.registrations.factories import later, ready_school, verified
+from tests.sites.factories import make_user
+
+J, M = Level.JUNIOR, Level.MIDDLE
+S = RegistrationState
+
+
+def register(school, people, level=J, retakes=()):
+    return services.register_candidates(school.user, school.plan.id, school.sites[level].id,
+                                        [c.id for c in people], [c.id for c in retakes])
+
+
+def figures_row(body: str, level: str) -> str:
+    table = body.split('data-testid="reg-figures"', 1)[1].split("</table>", 1)[0]
+    return next(r for r in table.split("<tr") if f"<td>{level}</td>" in r)
+
+
+def cell(row_html: str, column: str) -> int:
+    return int(row_html.split(f'data-col="{column}">', 1)[1].split("<", 1)[0])
+
+
+def test_the_list_shows_figures_by_level_and_site_and_filters(client):
+    school = ready_school()
+    a, b, c = (verified(school.user, name=n) for n in ("列表甲", "列表乙", "列表丙"))
+    social = verified(school.user, name="列表社会", kind="社会考生")
+    [ra, rb, _] = register(school, [a, b, c])
+    register(school, [social], level=M)
+    services.cancel_registration(school.user, rb)
+    db.session.get(Registration, ra).state = S.PAID  # the payment step confirms it
+    db.session.commit()
+    login_as(client, school.user)
+    body = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
+    junior = figures_row(body, "初级")
+    assert (cell(junior, "报考人数"), cell(junior, "已缴费"), cell(junior, "待缴费"), cell(junior, "已取消")) \
+        == (2, 1, 1, 1)
+    assert cell(figures_row(body, "中级"), "待缴费") == 1 and cell(figures_row(body, "合计"), "报考人数") == 3
+    assert "列表甲" in body and a.id_number not in body  # masked in lists
+    filtered = client.get(f"/registrations/?plan_id={school.plan.id}&state=已取消").get_data(as_text=True)
+    table = filtered.split('data-testid="reg-table"', 1)[1]
+    assert "列表乙" in table and "列表甲" not in table
+    by_kind = client.get(f"/registrations/?plan_id={school.plan.id}&kind=社会考生").get_data(as_text=True)
+    table = by_kind.split('data-testid="reg-table"', 1)[1]
+    assert "列表社会" in table and "列表丙" not in table
+    assert client.get("/registrations/?plan_id=x&state=nonsense&level=超级&site_id=99999999999").status_code == 200
+
+
+def test_an_overdue_unpaid_registration_shows_lapsed_with_the_deadline_before_the_job_runs(client, monkeypatch):
+    school = ready_school()
+    student = verified(school.user, name="逾期生")
+    [reg_id] = register(school, [student])
+    db.session.commit()
+    moment = later(21)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    login_as(client, school.user)
+    body = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
+    assert "已放弃（未缴费）" in body and f"缴费截止 {school.plan.payment_deadline:%Y-%m-%d %H:%M}" in body
+    listing = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
+    assert cell(figures_row(listing, "初级"), "已放弃（未缴费）") == 1
+    assert cell(figures_row(listing, "初级"), "待缴费") == 0
+    assert db.session.get(Registration, reg_id).state == S.UNPAID  # a GET wrote nothing
+    lapsed = client.get(f"/registrations/?plan_id={school.plan.id}&state=已放弃（未缴费）").get_data(as_text=True)
+    assert "逾期生" in lapsed.split('data-testid="reg-table"', 1)[1]
+
+
+def test_a_write_lapses_overdue_registrations_first_and_gives_their_places_back(monkeypatch):
+    school = ready_school({"心理健康教育": 1})
+    late, new = verified(school.user), verified(school.user)
+    [reg_id] = register(school, [late])
+    deadline = school.plan.payment_deadline
+    # The window is extended past the deadline by nobody; here the clock moves past the deadline
+    # while the window is still open for this test's purpose.
+    school.plan.registration_end = later(30)
+    school.plan.payment_deadline = later(1)
+    school.plan.ticket_start = later(31)
+    db.session.flush()
+    moment = later(2)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    register(school, [new])  # the only place came back from the lapsed registration
+    assert db.session.get(Registration, reg_id).state == S.LAPSED
+    assert deadline  # the plan had a deadline from the start
+
+
+def test_the_export_has_the_filtered_rows_with_masked_numbers(client):
+    school = ready_school()
+    a = verified(school.user, name="导出生")
+    register(school, [a], retakes=[a])
+    db.session.commit()
+    login_as(client, school.user)
+    response = client.get(f"/registrations/export.xlsx?plan_id={school.plan.id}")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.values)
+    assert rows[0][:5] == ("考试计划", "学校标识码", "院校", "姓名", "证件号码")
+    assert rows[1][3] == "导出生" and rows[1][4] != a.id_number and "*" in rows[1][4]
+    assert rows[1][10] == "是" and rows[1][13] == "待缴费"
+
+
+def test_the_org_sees_every_school_and_filters_the_retake_marks(client):
+    school, other = ready_school(), ready_school()
+    retaker = verified(school.user, name="组织看补考")
+    plain = verified(other.user, name="组织看普通")
+    register(school, [retaker], retakes=[retaker])
+    services.register_candidates(other.user, school.plan.id, other.sites[J].id, [plain.id])
+    db.session.commit()
+    login_as(client, make_user("org"))
+    body = client.get(f"/registrations/?plan_id={school.plan.id}&retake=1").get_data(as_text=True)
+    table = body.split('data-testid="reg-table"', 1)[1]
+    assert "组织看补考" in table and "组织看普通" not in table
+    body = client.get(f"/registrations/?plan_id={school.plan.id}&school_code={other.user.school.code}"
+                      ).get_data(as_text=True)
+    table = body.split('data-testid="reg-table"', 1)[1]
+    assert "组织看普通" in table and "组织看补考" not in table
+    login_as(client, other.user)
+    body = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
+    assert "组织看普通" in body and "组织看补考" not in body
+
+
+def test_register_from_the_candidate_list_selection(client):
+    school = ready_school()
+    a, b = verified(school.user, name="勾选甲"), verified(school.user, name="勾选乙")
+    db.session.commit()
+    login_as(client, school.user)
+    listing = client.get("/candidates/").get_data(as_text=True)
+    assert 'data-testid="register-selected"' in listing
+    # the list's button posts the selection to the 报考 page, which shows it checked
+    page = client.post("/registrations/new", data={"ids": [a.id, b.id], "scope": ""}).get_data(as_text=True)
+    assert page.count("checked") >= 2 and "请确保考生信息准确、考核站点正常开启后，再操作报考" in page
+    response = client.post("/registrations/new", data={
+        "ids": [a.id, b.id], "retake": [b.id], "plan_id": school.plan.id, "site_id": school.sites[J].id,
+        "submit": "1"}, follow_redirects=True)
+    assert "已报考 2 名考生" in response.get_data(as_text=True)
+    line = db.session.scalar(select(ApplicationLine.used).where(ApplicationLine.id == school.lines["心理健康教育"].id))
+    assert line == 1  # the retaker took no place
+    listing = client.get("/candidates/").get_data(as_text=True)
+    column = listing.split('data-testid="candidate-registrations"')
+    assert any("初级 · 待缴费" in part.split("</td>", 1)[0] for part in column[1:])
+    ledger = client.get("/pilots/quota").get_data(as_text=True)
+    assert 'data-testid="quota-taken">1<' in ledger
+
+
+def test_a_refusal_on_the_page_is_a_message_not_an_error(client):
+    school = ready_school({"心理健康教育": 1})
+    a, b = verified(school.user, name="页面甲"), verified(school.user, name="页面乙")
+    db.session.commit()
+    login_as(client, school.user)
+    response = client.post("/registrations/new", data={
+        "ids": [a.id, b.id], "plan_id": school.plan.id, "site_id": school.sites[J].id, "submit": "1"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "页面乙" in body and "指标已用完" in body
+    assert db.session.scalar(select(Registration.id).where(Registration.candidate_id == a.id)) is None
+    response = client.post("/registrations/new", data={"ids": ["abc", "99999999999999"], "plan_id": "x",
+                                                       "site_id": "", "submit": "1"})
+    assert response.status_code == 200
+
+
+def test_cancel_through_the_page(client):
+    school = ready_school({"心理健康教育": 1})
+    a = verified(school.user, name="取消生")
+    [reg_id] = register(school, [a])
+    db.session.commit()
+    login_as(client, school.user)
+    page = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
+    assert "300.00 元" in page
+    subjects = page.split('data-testid="reg-subjects"', 1)[1].split("</table>", 1)[0]
+    assert "机考" in subjects and "09:00-11:00" in subjects and "14:00" not in subjects  # 初级 only
+    client.post(f"/registrations/{reg_id}/cancel", data={"reason": "不考了"})
+    assert db.session.get(Registration, reg_id).state == S.CANCELLED
+    used = db.session.scalar(select(ApplicationLine.used).where(ApplicationLine.id == school.lines["心理健康教育"].id))
+    assert used == 0
+
+
+@pytest.mark.parametrize("role, index, new_page, export", [
+    ("school", 200, 200, 200), ("org", 200, 403, 200), ("province", 200, 403, 200), ("city", 200, 403, 200),
+    ("sysadmin", 200, 403, 200), ("candidate", 403, 403, 403),
+])
+def test_who_may_open_the_pages(client, role, index, new_page, export):
+    login_as(client, make_user(role))
+    assert client.get("/registrations/").status_code == index
+    assert client.get("/registrations/new").status_code == new_page
+    assert client.get("/registrations/import").status_code == new_page
+    assert client.get("/registrations/export.xlsx").status_code == export
+
+
+def test_a_school_gets_404_for_another_schools_registration(client):
+    school, other = ready_school(), ready_school()
+    [reg_id] = register(school, [verified(school.user)])
+    db.session.commit()
+    login_as(client, other.user)
+    assert client.get(f"/registrations/{reg_id}").status_code == 404
+    client.post(f"/registrations/{reg_id}/cancel", data={"reason": "x"})
+    assert db.session.get(Registration, reg_id).state == S.UNPAID
+
+
+def test_an_id_beyond_the_columns_range_is_a_404_not_a_500(client):
+    login_as(client, make_user("school"))
+    for url in ("/registrations/99999999999999999999999", "/registrations/2147483648",
+                "/registrations/import/99999999999999999999999"):
+        assert client.get(url).status_code == 404, url
+    assert client.post("/registrations/99999999999999999999999/cancel", data={"reason": "x"}).status_code == 404
