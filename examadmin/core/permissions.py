@@ -91,6 +91,8 @@ def column_scope(actor: Any, model: type) -> Any:
     role = actor.role
     if role in NATIONAL:
         return true()
+    if role == Role.PROCTOR:
+        return false()  # a proctor sees only what a model's own scope_clause grants (their rooms)
     columns = model.__table__.c
     if role == CAND:
         if "candidate_id" in columns:
