@@ -53,6 +53,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "candidates.verify": frozenset({SCHOOL}),
     "candidates.correct": frozenset({SCHOOL}),
     "candidates.review_corrections": frozenset({ORG}),  # DOMAIN.md: the org approves corrections
+    # seat scheduling and proctors (DOMAIN.md §7); the sysadmin runs `examadmin schedule` at the console
+    "scheduling.view": frozenset({SA, ORG, SCHOOL}),
+    "scheduling.run": frozenset({SA, ORG, SCHOOL}),
+    "proctors.manage": frozenset({SCHOOL}),
+    "proctors.own": frozenset({Role.PROCTOR}),  # a proctor's own rooms and sessions
 }
 
 
