@@ -67,6 +67,7 @@ class ShortfallError(DomainError):
 
     def __init__(self, shortfall: list[Shortfall]):
         self.shortfall = shortfall
+        self.already_placed = 0
         super().__init__("座位不足，未进行排考（没有任何考生被排入考场）。请增加考场或座位后重新排考：\n"
                          + "\n".join(s.message for s in shortfall))
 
@@ -263,7 +264,9 @@ def schedule(actor: Any, plan_id: Any, site_id: Any = None, *, seed: int | None 
         result.shortfall.extend(site_plan.shortfall)
         site_plans.append(site_plan)
     if result.shortfall:
-        raise ShortfallError(result.shortfall)
+        error = ShortfallError(result.shortfall)
+        error.already_placed = result.already_placed
+        raise error
     ordinals = session_ordinals(plan)
     for site_plan in site_plans:
         if site_plan.order:
