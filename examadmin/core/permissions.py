@@ -141,6 +141,8 @@ def get_for(actor: Any, model: type[T], record_id: Any) -> T:
         record_id = int(record_id)
     except (TypeError, ValueError):
         raise NotInScope()
+    if not 0 < record_id < 2 ** 63:  # beyond any database integer: no such record, not a 500
+        raise NotInScope()
     record = db.session.scalar(
         select(model).where(model.id == record_id).where(scope_clause(actor, model))
     )
