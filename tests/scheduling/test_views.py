@@ -117,3 +117,23 @@ def test_a_proctor_account_is_opened_once_and_its_user_sees_its_own_rooms(client
     assert client.get("/").status_code == 200  # the home page works for a proctor too
     assert client.get("/scheduling/").status_code == 403
     assert client.get(f"/scheduling/rooms/{s.rooms[0].id}").status_code == 403
+
+
+def test_the_demo_has_a_scheduled_plan_with_proctors_and_an_open_ticket_window(cli):
+    from examadmin.core import clock
+    from examadmin.core.auth import User
+    from examadmin.exams.models import ExamPlan
+    from examadmin.scheduling.models import AdmissionTicket
+
+    assert cli.invoke(args=["demo"]).exit_code == 0
+    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like("%第3次全国统一考试（社会心理服务）")))
+    assert plan.ticket_start <= clock.now() <= plan.ticket_end
+    candidate = db.session.scalar(select(User).where(User.username == "candidate"))
+    registration = db.session.scalar(select(Registration).where(Registration.plan_id == plan.id,
+                                                                Registration.candidate_id == candidate.candidate_id))
+    assert registration.state == RegistrationState.SCHEDULED
+    assert db.session.scalar(select(AdmissionTicket).where(AdmissionTicket.registration_id == registration.id))
+    assert proctors.tickets_released(registration.site_id, plan.id)
+    proctor_user = db.session.scalar(select(User).where(User.username == "proctor"))
+    assert db.session.scalar(select(Proctor).where(Proctor.user_id == proctor_user.id)).name == "张伟"
+    assert cli.invoke(args=["demo"]).exit_code == 0  # idempotent
