@@ -60,6 +60,13 @@ def test_every_paid_registration_gets_a_room_seat_and_ticket_number():
     audited = db.session.scalar(select(func.count(AuditLog.id)).where(
         AuditLog.action == "registration.schedule", AuditLog.entity_id.in_([r.id for r in regs])))
     assert audited == 6
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "registration.schedule",
+                                                     AuditLog.entity_id == regs[0].id))
+    ticket = db.session.scalar(select(AdmissionTicket.ticket_number).where(AdmissionTicket.registration_id == regs[0].id))
+    assert entry.before == {"state": "已缴费"} and entry.after == {"state": "已排考", "ticket_number": ticket}
+    assert entry.school_id == s.site.school_id and entry.at is not None
+    seat = _seats([regs[0].id])[0]
+    assert seat.created_at == entry.at and seat.schedule_run_id == run.id
 
 
 def test_the_ticket_number_names_year_plan_site_session_room_and_seat():
