@@ -133,8 +133,9 @@ class _SitePlan:
     site: ExamSite
     seed: int
     order: list[int] = field(default_factory=list)
-    #: registration id -> [(session, room, seat)] one per subject
-    seats: dict[int, list[tuple[ExamSession, ExamRoom, int]]] = field(default_factory=dict)
+    #: registration id -> [(session id, subject id, room id, seat)] one per subject
+    seats: dict[int, list[tuple[int, int, int, int]]] = field(default_factory=dict)
+    rooms: dict[int, ExamRoom] = field(default_factory=dict)
     already_placed: int = 0
     shortfall: list[Shortfall] = field(default_factory=list)
     school_of: dict[int, int] = field(default_factory=dict)
@@ -174,13 +175,16 @@ def _free_cancelled_seats(plan_id: int, site_id: int) -> int:
 
 
 def _free_seats(sessions, rooms, taken):
-    """Free seats in filling order: sessions in time order, rooms as set up, seats from 1."""
+    """Free seats in filling order: sessions in time order, rooms as set up, seats from 1;
+    as plain (session id, subject id, room id, seat) tuples, cheap to handle by the 100,000."""
     for session in sessions:
+        session_id, subject_id = session.id, session.subject_id
         for room in rooms:
-            held = taken.get((room.id, session.id), ())
+            room_id = room.id
+            held = taken.get((room_id, session_id), ())
             for n in range(1, room.seats + 1):
                 if n not in held:
-                    yield session, room, n
+                    yield session_id, subject_id, room_id, n
 
 
 def _plan_site(plan: ExamPlan, site: ExamSite, seed: int) -> _SitePlan:
@@ -207,6 +211,7 @@ def _plan_site(plan: ExamPlan, site: ExamSite, seed: int) -> _SitePlan:
     for room in db.session.scalars(select(ExamRoom).where(ExamRoom.plan_id == plan.id, ExamRoom.site_id == site.id)
                                    .order_by(ExamRoom.id)):
         rooms_by_subject[room.subject_id].append(room)
+        result.rooms[room.id] = room
     taken: dict[tuple[int, int], set[int]] = defaultdict(set)
     for room_id, session_id, number in db.session.execute(
             select(Seat.room_id, Seat.session_id, Seat.seat_number)
@@ -300,10 +305,10 @@ def _write(actor: Any, plan: ExamPlan, site_plan: _SitePlan, ordinals: dict[int,
     db.session.add(run)
 
     # Rooms that take their first candidates get the next 考场号 of the plan and site.
-    used_rooms = {room.id: room for spots in site_plan.seats.values() for _, room, _ in spots}
+    used_rooms = {site_plan.rooms[room_id] for spots in site_plan.seats.values() for _, _, room_id, _ in spots}
     next_number = (db.session.scalar(select(func.max(ExamRoom.number)).where(
         ExamRoom.plan_id == plan.id, ExamRoom.site_id == site.id)) or 0) + 1
-    for room in sorted(used_rooms.values(), key=lambda r: r.id):
+    for room in sorted(used_rooms, key=lambda r: r.id):
         if room.number is None:
             room.number, next_number = next_number, next_number + 1
         if not room.scheduled:
@@ -326,27 +331,33 @@ def _write(actor: Any, plan: ExamPlan, site_plan: _SitePlan, ordinals: dict[int,
     before = json.dumps({"state": RegistrationState.PAID.value})
     after_head = json.dumps({"state": RegistrationState.SCHEDULED.value})[:-1] + ', "ticket_number": '
     sqlite = _driver_values()
+    before_value = before if sqlite else json.loads(before)
     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
     base = {"at": stamp, "actor_id": getattr(actor, "id", None), "actor_name": getattr(actor, "name", "系统"),
             "actor_role": str(actor.role), "entity_type": "registration", "ip": "",
             **permissions.scope_of(site)}
+    room_number = {room_id: room.number for room_id, room in site_plan.rooms.items()}
+    plan_id, site_id, run_id = plan.id, site.id, run.id
     for reg_id in site_plan.order:
         spots = site_plan.seats[reg_id]
-        for session, room, number in spots:
-            seat_rows.append({"registration_id": reg_id, "plan_id": plan.id, "school_id": site_plan.school_of[reg_id],
-                              "site_id": site.id, "subject_id": session.subject_id, "session_id": session.id,
-                              "room_id": room.id, "seat_number": number, "schedule_run_id": run.id,
+        school_id = site_plan.school_of[reg_id]
+        for session_id, subject_id, room_id, number in spots:
+            seat_rows.append({"registration_id": reg_id, "plan_id": plan_id, "school_id": school_id,
+                              "site_id": site_id, "subject_id": subject_id, "session_id": session_id,
+                              "room_id": room_id, "seat_number": number, "schedule_run_id": run_id,
                               "created_at": stamp, "absent": False})
-        session, room, number = min(spots, key=lambda spot: ordinals[spot[0].id])
+        # The ticket number names the registration's first sitting.
+        session_id, _, room_id, number = min(spots, key=lambda spot: ordinals[spot[0]]) if len(spots) > 1 \
+            else spots[0]
         if reg_id not in has_ticket:
-            ticket = _new_ticket_number(numbering, ordinals[session.id], room.number, number, issued)
+            ticket = _new_ticket_number(numbering, ordinals[session_id], room_number[room_id], number, issued)
             issued.add(ticket)
             numbers[reg_id] = ticket
-            ticket_rows.append({"registration_id": reg_id, "plan_id": plan.id,
-                                "school_id": site_plan.school_of[reg_id], "ticket_number": ticket, "issued_at": stamp})
-        audit_rows.append({**base, "school_id": site_plan.school_of[reg_id], "action": "registration.schedule",
+            ticket_rows.append({"registration_id": reg_id, "plan_id": plan_id, "school_id": school_id,
+                                "ticket_number": ticket, "issued_at": stamp})
+        audit_rows.append({**base, "school_id": school_id, "action": "registration.schedule",
                            "entity_id": reg_id, "entity_label": site_plan.label_of[reg_id],
-                           "before": before if sqlite else json.loads(before),
+                           "before": before_value,
                            "after": _after(after_head, numbers.get(reg_id), sqlite)})
 
     # A registration cancelled meanwhile is not scheduled: the UPDATE is conditional.

@@ -86,24 +86,34 @@ def build(parts: TicketParts, issue: int = 0) -> str:
 _DOUBLED = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]
 
 
+def _luhn_part(digits: str, start: int) -> int:
+    """The Luhn sum of `digits` standing at `start` in a 23-digit body (even places doubled)."""
+    return sum(_DOUBLED[int(c)] if (start + i) % 2 == 0 else int(c) for i, c in enumerate(digits))
+
+
+#: text and Luhn sums of the variable parts, by value, so a run builds numbers by lookup
+_TEXT2 = [f"{v:02d}" for v in range(100)]
+_TEXT3 = [f"{v:03d}" for v in range(1000)]
+_SESSION_SUM = [_luhn_part(t, 14) for t in _TEXT2]
+_ROOM_SUM = [_luhn_part(t, 16) for t in _TEXT3]
+_SEAT_SUM = [_luhn_part(t, 19) for t in _TEXT3]
+_ISSUE_SUM = [_luhn_part(str(v), 22) for v in range(10)]
+
+
 class SiteNumbering:
     """Ticket numbers of one plan and site, built fast for a whole run: the constant head
-    (year, plan, site) is formatted and summed for the check digit once."""
+    (year, plan, site) is formatted and summed once, the rest comes from lookup tables."""
 
     def __init__(self, year: int, plan: int, site: int):
         self.head = TicketParts(year, plan, site, 1, 1, 1).prefix()[:14]  # checks the widths
-        # In a 23-digit body the digits at even positions (from the left) are doubled.
-        self._head_sum = sum(_DOUBLED[int(c)] if i % 2 == 0 else int(c) for i, c in enumerate(self.head))
+        self._head_sum = _luhn_part(self.head, 0)
 
     def build(self, session: int, room: int, seat: int, issue: int = 0) -> str:
         if not (0 < session < 100 and 0 < room < 1000 and 0 < seat < 1000 and 0 <= issue <= 9):
             return build(TicketParts(int(self.head[:4]), int(self.head[4:9]), int(self.head[9:14]),
                                      session, room, seat), issue)  # refuses with the message
-        tail = f"{session:02d}{room:03d}{seat:03d}{issue}"
-        total = self._head_sum
-        for i, c in enumerate(tail):
-            total += _DOUBLED[int(c)] if i % 2 == 0 else int(c)  # tail starts at position 14: even
-        return self.head + tail + str((10 - total % 10) % 10)
+        total = self._head_sum + _SESSION_SUM[session] + _ROOM_SUM[room] + _SEAT_SUM[seat] + _ISSUE_SUM[issue]
+        return f"{self.head}{_TEXT2[session]}{_TEXT3[room]}{_TEXT3[seat]}{issue}{(10 - total % 10) % 10}"
 
 
 def parse(number: str) -> TicketParts:
