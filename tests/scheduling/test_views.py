@@ -14,7 +14,7 @@ from tests.conftest import login_as
 from tests.scheduling.factories import make_setup, register_many
 from tests.sites.factories import make_user
 
-ROLES = ["sysadmin", "org", "province", "city", "school", "candidate"]
+ROLES = ["sysadmin", "org", "province", "city", "school", "candidate", "proctor"]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -22,7 +22,7 @@ ROLES = ["sysadmin", "org", "province", "city", "school", "candidate"]
     ("/scheduling/", {"sysadmin", "org", "school"}),
     ("/scheduling/proctors", {"sysadmin", "org", "school"}),
     ("/scheduling/proctors/new", {"school"}),
-    ("/scheduling/mine", set()),
+    ("/scheduling/mine", {"proctor"}),
 ])
 def test_role_table(client, role, url, allowed):
     login_as(client, make_user(role))
