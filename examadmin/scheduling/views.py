@@ -22,9 +22,12 @@ bp = Blueprint("scheduling", __name__, url_prefix="/scheduling")
 def index():
     """Choose a plan; per site: paid and scheduled registrations, rooms, seats, 排考."""
     permissions.require(current_user, "scheduling.view")
-    plan_id = int_arg("plan_id")
-    plan, status = seats.plan_status(current_user, plan_id) if plan_id else (None, [])
-    return render_template("scheduling/index.html", plan=plan, status=status,
+    plan_id, plan, page, status = int_arg("plan_id"), None, None, []
+    if plan_id:
+        plan, sites = seats.plan_status(current_user, plan_id)
+        page = paginate(sites)
+        status = seats.site_status(plan, page.items)
+    return render_template("scheduling/index.html", plan=plan, status=status, page=page,
                            plan_choices=exam_plans.published_plans(current_user), confirm=ConfirmForm(),
                            can_run=permissions.can(current_user, "scheduling.run"),
                            can_manage=permissions.can(current_user, "proctors.manage"))
@@ -54,7 +57,7 @@ def run():
 @bp.route("/plans/<int:plan_id>/sites/<int:site_id>")
 def site(plan_id: int, site_id: int):
     """A site's rooms in a plan, each with its seat plan."""
-    plan, site_, slots = proctors.assignment_board(current_user, plan_id, site_id)
+    plan, site_ = seats.plan_and_site(current_user, plan_id, site_id)
     return render_template("scheduling/site.html", plan=plan, site=site_,
                            rooms=seats.site_rooms(current_user, plan.id, site_.id),
                            released=proctors.tickets_released(site_.id, plan.id),

@@ -137,3 +137,21 @@ def test_the_demo_has_a_scheduled_plan_with_proctors_and_an_open_ticket_window(c
     proctor_user = db.session.scalar(select(User).where(User.username == "proctor"))
     assert db.session.scalar(select(Proctor).where(Proctor.user_id == proctor_user.id)).name == "张伟"
     assert cli.invoke(args=["demo"]).exit_code == 0  # idempotent
+
+
+def test_the_org_sees_every_site_of_the_plan_a_school_only_its_own(client):
+    from tests.exams.factories import make_room
+    from tests.sites.factories import make_site
+
+    s = make_setup(rooms=(3,))
+    other_school = make_user("school")
+    second = make_site(other_school)
+    make_room(other_school, s.plan, second, s.subject, "二号楼", 3)
+    register_many(s.plan, s.site, 2)
+    login_as(client, make_user("org"))
+    body = client.get(f"/scheduling/?plan_id={s.plan.id}").get_data(as_text=True)
+    assert s.site.name in body and second.name in body
+    login_as(client, s.school_user)
+    body = client.get(f"/scheduling/?plan_id={s.plan.id}").get_data(as_text=True)
+    assert s.site.name in body and second.name not in body
+    assert client.get(f"/scheduling/plans/{s.plan.id}/sites/{second.id}").status_code == 404

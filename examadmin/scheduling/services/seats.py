@@ -453,22 +453,31 @@ class SiteStatus:
     last_run: ScheduleRun | None = None
 
 
-def plan_status(actor: Any, plan_id: Any) -> tuple[ExamPlan, list[SiteStatus]]:
-    """Per site of the actor's scope: paid and scheduled registrations, rooms and seats."""
+def plan_status(actor: Any, plan_id: Any):
+    """The plan and a select of the sites of the actor's scope that have paid or scheduled
+    registrations or rooms in it (for paging); `site_status` fills in a page's figures."""
     permissions.require(actor, "scheduling.view")
     plan = permissions.get_for(actor, ExamPlan, plan_id)
-    my_sites = permissions.scoped(actor, select(ExamSite.id), ExamSite)
+    involved = (select(Registration.site_id).where(
+        Registration.plan_id == plan.id,
+        Registration.state.in_((RegistrationState.PAID, RegistrationState.SCHEDULED)))
+        .union(select(ExamRoom.site_id).where(ExamRoom.plan_id == plan.id)))
+    sites = (permissions.scoped(actor, select(ExamSite)).where(ExamSite.id.in_(involved))
+             .options(joinedload(ExamSite.certificate_level)).order_by(ExamSite.name, ExamSite.id))
+    return plan, sites
+
+
+def site_status(plan: ExamPlan, sites: list[ExamSite]) -> list[SiteStatus]:
+    """Per site: paid and scheduled registrations, rooms, seats and the last run."""
+    site_ids = [site.id for site in sites]
     counts = db.session.execute(
         select(Registration.site_id, Registration.state, func.count(Registration.id))
-        .where(Registration.plan_id == plan.id, Registration.site_id.in_(my_sites),
+        .where(Registration.plan_id == plan.id, Registration.site_id.in_(site_ids),
                Registration.state.in_((RegistrationState.PAID, RegistrationState.SCHEDULED)))
         .group_by(Registration.site_id, Registration.state)).all()
     room_totals = {site_id: (n, int(seats or 0)) for site_id, n, seats in db.session.execute(
-        permissions.scoped(actor, select(ExamRoom.site_id, func.count(ExamRoom.id), func.sum(ExamRoom.seats)),
-                           ExamRoom).where(ExamRoom.plan_id == plan.id).group_by(ExamRoom.site_id))}
-    site_ids = {site_id for site_id, _, _ in counts} | set(room_totals)
-    sites = db.session.scalars(permissions.scoped(actor, select(ExamSite)).where(ExamSite.id.in_(site_ids))
-                               .options(joinedload(ExamSite.certificate_level)).order_by(ExamSite.name))
+        select(ExamRoom.site_id, func.count(ExamRoom.id), func.sum(ExamRoom.seats))
+        .where(ExamRoom.plan_id == plan.id, ExamRoom.site_id.in_(site_ids)).group_by(ExamRoom.site_id))}
     runs = {}
     for run in db.session.scalars(select(ScheduleRun).where(ScheduleRun.plan_id == plan.id,
                                                             ScheduleRun.site_id.in_(site_ids))
@@ -485,7 +494,13 @@ def plan_status(actor: Any, plan_id: Any) -> tuple[ExamPlan, list[SiteStatus]]:
                 else:
                     row.scheduled = n
         rows.append(row)
-    return plan, rows
+    return rows
+
+
+def plan_and_site(actor: Any, plan_id: Any, site_id: Any) -> tuple[ExamPlan, ExamSite]:
+    """A plan and one of the actor's sites (404 outside the scope)."""
+    permissions.require(actor, "scheduling.view")
+    return permissions.get_for(actor, ExamPlan, plan_id), permissions.get_for(actor, ExamSite, site_id)
 
 
 def site_rooms(actor: Any, plan_id: int, site_id: int) -> list[tuple[ExamRoom, int]]:
