@@ -293,3 +293,13 @@ def test_an_extra_room_set_up_later_gets_the_next_room_number():
     seats.schedule(s.school_user, s.plan.id, s.site.id)
     db.session.refresh(extra)
     assert extra.number == 2 and extra.scheduled
+
+
+def test_a_disabled_site_is_not_scheduled():
+    from examadmin.sites import services as sites
+
+    s = make_setup(rooms=(3,))
+    register_many(s.plan, s.site, 2)
+    sites.disable_site(make_user("org"), s.site.id, "设备检修")
+    with pytest.raises(DomainError, match="只有审核通过且未停用的站点才能排考"):
+        seats.schedule(s.school_user, s.plan.id, s.site.id)

@@ -33,6 +33,7 @@ from ...registrations.lapse import lapse_overdue
 from ...registrations.models import Registration
 from ...registrations.states import REGISTRATION, RegistrationState
 from ...sites.models import ExamSite
+from ...sites.services import require_usable_site
 from ..models import AdmissionTicket, ScheduleRun, Seat
 from . import ticket_numbers
 from .ticket_numbers import SiteNumbering
@@ -274,6 +275,7 @@ def schedule(actor: Any, plan_id: Any, site_id: Any = None, *, seed: int | None 
     result = ScheduleResult()
     site_plans = []
     for site in sites:
+        require_usable_site(site, "排考")  # a site disabled after registration hosts no exam
         _lock_site(site)
         result.freed += _free_cancelled_seats(plan.id, site.id)
         site_plan = _plan_site(plan, site, seed if seed is not None else secrets.randbelow(2 ** 31))
