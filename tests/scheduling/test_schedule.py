@@ -66,7 +66,8 @@ def test_every_paid_registration_gets_a_room_seat_and_ticket_number():
     assert entry.before == {"state": "已缴费"} and entry.after == {"state": "已排考", "ticket_number": ticket}
     assert entry.school_id == s.site.school_id and entry.at is not None
     seat = _seats([regs[0].id])[0]
-    assert seat.created_at == entry.at and seat.schedule_run_id == run.id
+    # rows written set-based read back exactly like those the ORM wrote (the run)
+    assert seat.created_at == entry.at == run.created_at and seat.schedule_run_id == run.id
 
 
 def test_the_ticket_number_names_year_plan_site_session_room_and_seat():
