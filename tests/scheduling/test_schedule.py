@@ -190,6 +190,8 @@ def test_a_cancelled_registration_frees_its_seat_without_renumbering_anyone():
     newcomer = register_many(s.plan, s.site, 1)[0]
     result = seats.schedule(s.school_user, s.plan.id, s.site.id)
     assert result.placed == 1 and result.freed == 1
+    assert db.session.scalar(select(AuditLog.after).where(AuditLog.action == "seat.release",
+                                                          AuditLog.entity_id == s.site.id))["freed"] == 1
     after = {seat.registration_id: seat.seat_number for seat in _seats()}
     assert gone.id not in after
     assert after[newcomer.id] == before[gone.id]

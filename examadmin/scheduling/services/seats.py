@@ -165,14 +165,17 @@ def _sessions_label(sessions: list[ExamSession]) -> str:
     return f"{first.level.value} {first.subject.name}（{len(sessions)} 个场次：{days}）"
 
 
-def _free_cancelled_seats(plan_id: int, site_id: int) -> int:
+def _free_cancelled_seats(actor: Any, plan: ExamPlan, site: ExamSite) -> int:
     """Seats still held by registrations cancelled after scheduling become free again
     (the others keep their seat numbers)."""
-    cancelled = select(Registration.id).where(Registration.plan_id == plan_id,
+    cancelled = select(Registration.id).where(Registration.plan_id == plan.id,
                                               Registration.state == RegistrationState.CANCELLED)
-    result = db.session.execute(delete(Seat).where(Seat.plan_id == plan_id, Seat.site_id == site_id,
-                                                   Seat.registration_id.in_(cancelled)))
-    return result.rowcount or 0
+    freed = db.session.execute(delete(Seat).where(Seat.plan_id == plan.id, Seat.site_id == site.id,
+                                                  Seat.registration_id.in_(cancelled))).rowcount or 0
+    if freed:
+        audit.record(actor, "seat.release", site, after={"plan": plan.name, "freed": freed,
+                                                         "reason": "报考已取消，座位释放"})
+    return freed
 
 
 def _free_seats(sessions, rooms, taken):
@@ -277,7 +280,7 @@ def schedule(actor: Any, plan_id: Any, site_id: Any = None, *, seed: int | None 
     for site in sites:
         require_usable_site(site, "排考")  # a site disabled after registration hosts no exam
         _lock_site(site)
-        result.freed += _free_cancelled_seats(plan.id, site.id)
+        result.freed += _free_cancelled_seats(actor, plan, site)
         site_plan = _plan_site(plan, site, seed if seed is not None else secrets.randbelow(2 ** 31))
         result.already_placed += site_plan.already_placed
         result.shortfall.extend(site_plan.shortfall)
