@@ -101,4 +101,7 @@ def load() -> dict:
         "MAX_PHOTO_FILES": int(os.environ.get("MAX_PHOTO_FILES", "5000")),
         "MAX_PHOTO_FILE_MB": int(os.environ.get("MAX_PHOTO_FILE_MB", "20")),
         "MAX_PHOTO_RATIO": int(os.environ.get("MAX_PHOTO_RATIO", "100")),
+        # Admission tickets of a site are released only when every scheduled room has this
+        # many proctors in each of its sessions (scheduling.services.proctors).
+        "MIN_PROCTORS_PER_ROOM": int(os.environ.get("MIN_PROCTORS_PER_ROOM", "2")),
     }

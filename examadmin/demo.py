@@ -49,6 +49,7 @@ USERS = [
     ("school2", "王老师", "school", "school", "5150000002", True),
     ("school3", "赵老师", "school", "school", "5150000003", True),
     ("candidate", "陈同学", "candidate", "school", "5150000001", False),
+    ("proctor", "张伟（监考）", "proctor", "school", "5150000001", False),
 ]
 
 
@@ -96,6 +97,10 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .registrations.demo import load_demo as load_registrations_demo
 
     load_registrations_demo()  # verified candidates registered for the open plan (初级)
+
+    from .scheduling.demo import load_demo as load_scheduling_demo
+
+    load_scheduling_demo()  # rooms; a second plan scheduled, proctors assigned, tickets downloadable now
     return {"users": created}
 
 

@@ -85,6 +85,13 @@ ACTION_LABELS = {
     "correction.create": "提交信息更正",
     "correction.approve": "通过信息更正",
     "correction.reject": "驳回信息更正",
+    "schedule_run.create": "排考",
+    "seat.release": "释放座位（取消报考）",
+    "proctor.create": "登记监考人员",
+    "proctor.update": "修改监考人员",
+    "proctor.account": "开通监考账号",
+    "proctor_assignment.create": "安排监考",
+    "proctor_assignment.delete": "取消监考安排",
     "job.start": "任务开始",
     "job.finish": "任务完成",
     "job.fail": "任务失败",
@@ -97,6 +104,7 @@ ENTITY_LABELS = {
     "exam_room": "考场",
     "application_plan": "申报计划", "application": "试点申报",
     "candidate": "考生", "correction_request": "信息更正",
+    "schedule_run": "排考", "proctor": "监考人员",
 }
 
 

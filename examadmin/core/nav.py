@@ -50,6 +50,9 @@ MENU: list[Section] = [
     ]),
     Section("7 考场与排考", [
         Item("考场", "exams.rooms", "exams.rooms_view", "door-open"),
+        Item("排考", "scheduling.index", "scheduling.view", "grid-3x3"),
+        Item("监考人员", "scheduling.proctor_list", "scheduling.view", "person-badge"),
+        Item("我的监考安排", "scheduling.mine", "proctors.own", "person-badge"),
     ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),

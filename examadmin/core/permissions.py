@@ -57,6 +57,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "registrations.view": STAFF,
     "registrations.manage": frozenset({SCHOOL}),
     "registrations.cancel_scheduled": frozenset({ORG}),
+    # seat scheduling and proctors (DOMAIN.md §7); the sysadmin runs `examadmin schedule` at the console
+    "scheduling.view": frozenset({SA, ORG, SCHOOL}),
+    "scheduling.run": frozenset({SA, ORG, SCHOOL}),
+    "proctors.manage": frozenset({SCHOOL}),
+    "proctors.own": frozenset({Role.PROCTOR}),  # a proctor's own rooms and sessions
 }
 
 
@@ -95,6 +100,8 @@ def column_scope(actor: Any, model: type) -> Any:
     role = actor.role
     if role in NATIONAL:
         return true()
+    if role == Role.PROCTOR:
+        return false()  # a proctor sees only what a model's own scope_clause grants (their rooms)
     columns = model.__table__.c
     if role == CAND:
         if "candidate_id" in columns:

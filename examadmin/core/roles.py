@@ -11,6 +11,8 @@ class Role(StrEnum):
     CITY = "city"
     SCHOOL = "school"
     CANDIDATE = "candidate"
+    #: a school's proctor (监考人员) with an account for check-in: sees only their own rooms
+    PROCTOR = "proctor"
 
 
 ROLE_LABELS = {
@@ -20,6 +22,7 @@ ROLE_LABELS = {
     Role.CITY: "地市级教育局",
     Role.SCHOOL: "试点院校",
     Role.CANDIDATE: "考生",
+    Role.PROCTOR: "监考人员",
 }
 
 #: Which scope field a user of each role must have set (None: national scope).
@@ -30,6 +33,7 @@ SCOPE_FIELD = {
     Role.CITY: "city_id",
     Role.SCHOOL: "school_id",
     Role.CANDIDATE: "school_id",
+    Role.PROCTOR: "school_id",
 }
 
 STAFF = frozenset({Role.SYSADMIN, Role.ORG, Role.PROVINCE, Role.CITY, Role.SCHOOL})

@@ -168,7 +168,8 @@ class ExamSession(db.Model):
 class ExamRoom(db.Model):
     """A room (考场) a school sets up at one of its sites for one subject of a plan."""
 
-    __table_args__ = (UniqueConstraint("plan_id", "site_id", "subject_id", "name"),)
+    __table_args__ = (UniqueConstraint("plan_id", "site_id", "subject_id", "name"),
+                      UniqueConstraint("plan_id", "site_id", "number"))
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("exam_plan.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("exam_site.id"), index=True)
@@ -180,6 +181,9 @@ class ExamRoom(db.Model):
     seats: Mapped[int]
     #: set by seat scheduling once candidates are placed; then only more seats may be added
     scheduled: Mapped[bool] = mapped_column(default=False)
+    #: 考场号: 1, 2, ... within its plan and site, given when the room is first scheduled and
+    #: never changed; part of the admission ticket numbers of its seats
+    number: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     plan: Mapped[ExamPlan] = relationship()

@@ -52,6 +52,10 @@ audit.ENTITY_LABELS.setdefault("registration", "报考")
 #: then a retake is known only by the school's 是否补考 mark.
 RETAKE_SOURCES: list[Callable[[ExamPlan, int, list[tuple]], set[tuple]]] = []
 
+#: Functions (actor, registration) called when a scheduled registration is cancelled: the
+#: scheduling area registers the one that frees its seats (an earlier area never imports a later one).
+ON_CANCEL_SCHEDULED: list[Callable[[Any, Registration], Any]] = []
+
 
 def plan_year(plan: ExamPlan) -> int:
     """The pilot year whose quota a plan's registrations use: the year its registration opens."""
@@ -479,7 +483,11 @@ def cancel_registration(actor: Any, registration_id: int, reason: str = "") -> R
     if registration.state == RegistrationState.UNPAID and order is not None and order.state in _OPEN_ORDER:
         raise DomainError(f"{registration.candidate.name}的报考在缴费订单 {order.reference}（{order.state.value}）中，"
                           "请先撤销该订单再取消报考")
+    was_scheduled = registration.state == RegistrationState.SCHEDULED
     REGISTRATION.move(registration, "cancel", actor, reason=reason or None)
+    if was_scheduled:
+        for hook in ON_CANCEL_SCHEDULED:
+            hook(actor, registration)
     registration.cancel_reason = reason
     registration.ended_at = clock.now()
     if registration.quota_line_id is not None:

@@ -53,9 +53,9 @@ PAGES = [
     ("/catalog/certificates", {"sysadmin", "org", "province", "city", "school"}),
     ("/audit/", {"sysadmin", "org", "province", "city", "school"}),
     ("/jobs/", {"sysadmin", "org", "province", "city", "school", "candidate"}),
-    ("/", {"sysadmin", "org", "province", "city", "school", "candidate"}),
+    ("/", {"sysadmin", "org", "province", "city", "school", "candidate", "proctor"}),
 ]
-ROLES = ["sysadmin", "org", "province", "city", "school", "candidate"]
+ROLES = ["sysadmin", "org", "province", "city", "school", "candidate", "proctor"]
 
 
 @pytest.mark.parametrize("role", ROLES)

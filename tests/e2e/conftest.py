@@ -32,6 +32,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def live_app(live_url):
+    """The live server's app, for a journey that must prepare data no page creates yet."""
+    return live_url.app
+
+
+class LiveUrl(str):
+    """The live server's base URL; `.app` is its app."""
+
+    app = None
+
+
+@pytest.fixture(scope="session")
 def live_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     app = create_app({
@@ -46,7 +58,9 @@ def live_url(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = LiveUrl(f"http://127.0.0.1:{server.server_port}")
+    url.app = app
+    yield url
     server.shutdown()
     dispose(app)
 

@@ -39,7 +39,7 @@ def make_school(province_code: str = "50", city=None, name: str | None = None):
 def make_user(role: str, *, school=None, province_code: str = "50"):
     n = next(_seq)
     scope = {}
-    if role in ("school", "candidate"):
+    if role in ("school", "candidate", "proctor"):
         scope["school_id"] = (school or make_school(province_code)).id
     elif role == "city":
         scope["city_id"] = make_city(province_code).id

@@ -1,0 +1,152 @@
+"""Demo data of scheduling: rooms for the open plan, and a second plan that is already
+scheduled, with proctors assigned and the ticket window open now, so that a newcomer can
+download a ticket as school1 and as `candidate` and check in as `proctor`.
+
+Registration services (issue 9) are not in this tree yet: the demo's paid registrations are
+inserted as rows in state 已缴费, as the payment confirmation would leave them.
+TODO(integrator): switch `_paid_registration` to the registration and payment services.
+Idempotent, like the rest of the demo.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from ..candidates.models import Candidate
+from ..catalog.models import Certificate, Level, School
+from ..catalog.services import SOCIAL_PSYCHOLOGY
+from ..core import clock, idcard
+from ..core.auth import User
+from ..exams.demo import DEMO_SCHOOL, FEES, SUBJECT_NAME
+from ..exams.models import ExamPlan, ExamRoom, Subject
+from ..exams.services import plans, rooms
+from ..extensions import db
+from ..registrations.models import Registration
+from ..registrations.states import RegistrationState
+from ..sites.models import ExamSite
+from .models import Proctor, ProctorAssignment, Seat
+from .services import proctors, seats
+
+PLAN_SUFFIX = "第3次全国统一考试（社会心理服务）"
+#: rooms of the open plan (not scheduled: registration is still open there)
+OPEN_PLAN_ROOMS = [("实训楼 301 机房", 40), ("实训楼 302 机房", 40)]
+#: rooms of the scheduled plan
+ROOMS = [("实训楼 201 机房", 30), ("实训楼 202 机房", 30)]
+#: (name, role, phone, birth date) of school1's proctors; the first one has the `proctor` account
+PROCTORS = [("张伟", "主监考", "13800010001", "19800312"), ("李娜", "副监考", "13800010002", "19850621"),
+            ("王芳", "主监考", "13800010003", "19790905"), ("刘洋", "副监考", "13800010004", "19880117")]
+SEED = 20231
+
+
+def _user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def load_demo() -> dict[str, int]:
+    """Rooms for the open plan; a scheduled plan with proctors; the proctor account's link."""
+    org, school_user = _user("org"), _user("school1")
+    school = db.session.scalar(select(School).where(School.code == DEMO_SCHOOL))
+    if org is None or school_user is None or school is None or school_user.school_id != school.id:
+        return {}
+    certificate = db.session.scalar(select(Certificate).where(Certificate.code == SOCIAL_PSYCHOLOGY["code"]))
+    junior = next(lv for lv in certificate.levels if lv.level == Level.JUNIOR)
+    site = db.session.scalar(select(ExamSite).where(ExamSite.school_id == school.id,
+                                                    ExamSite.certificate_level_id == junior.id))
+    subjects = {s.certificate_level.level: s for s in db.session.scalars(
+        select(Subject).where(Subject.name == SUBJECT_NAME))}
+    if site is None or Level.JUNIOR not in subjects:
+        return {}
+    added = {"rooms": 0, "plans": 0, "placed": 0, "proctors": 0}
+
+    open_plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like("%第4次全国统一考试（社会心理服务）"))
+                                  .order_by(ExamPlan.id.desc()))
+    if open_plan is not None:
+        added["rooms"] += _rooms(school_user, open_plan, site, subjects[Level.JUNIOR], OPEN_PLAN_ROOMS)
+
+    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PLAN_SUFFIX}")))
+    if plan is None:
+        plan = _scheduled_plan(org, certificate, subjects)
+        added["plans"] += 1
+    added["rooms"] += _rooms(school_user, plan, site, subjects[Level.JUNIOR], ROOMS)
+    for candidate in db.session.scalars(select(Candidate).where(Candidate.school_id == school.id,
+                                                                Candidate.hidden.is_(False))
+                                        .order_by(Candidate.id)):
+        _paid_registration(plan, site, candidate)
+    db.session.flush()
+    added["placed"] = seats.schedule(school_user, plan.id, site.id, seed=SEED).placed
+    added["proctors"] = _proctors(school_user, plan, site)
+    return added
+
+
+def _scheduled_plan(org, certificate, subjects) -> ExamPlan:
+    """Registration and payment are over, the exam is in five days, tickets can be downloaded now."""
+    today = clock.now().date()
+    at = lambda days, hour: datetime.combine(today + timedelta(days=days), time(hour))  # noqa: E731
+    exam_day = today + timedelta(days=5)
+    plan = plans.save_plan(org, {
+        "name": f"{exam_day.year}年{PLAN_SUFFIX}", "certificate_id": certificate.id,
+        "registration_start": at(-40, 9), "registration_end": at(-20, 17), "payment_deadline": at(-15, 17),
+        "ticket_start": at(-2, 9), "ticket_end": at(6, 16), **FEES})
+    plans.add_session(org, plan.id, {"date": exam_day, "start_time": time(9), "end_time": time(11),
+                                     "subject_id": subjects[Level.JUNIOR].id})
+    if Level.MIDDLE in subjects:
+        plans.add_session(org, plan.id, {"date": exam_day, "start_time": time(14), "end_time": time(16),
+                                         "subject_id": subjects[Level.MIDDLE].id})
+    plans.publish_plan(org, plan.id)
+    return plan
+
+
+def _rooms(school_user, plan: ExamPlan, site: ExamSite, subject: Subject, wanted) -> int:
+    made = 0
+    for name, seat_count in wanted:
+        exists = db.session.scalar(select(ExamRoom.id).where(ExamRoom.plan_id == plan.id,
+                                                             ExamRoom.site_id == site.id, ExamRoom.name == name))
+        if exists is None:
+            rooms.save_room(school_user, {"plan_id": plan.id, "site_id": site.id, "subject_id": subject.id,
+                                          "name": name, "seats": seat_count})
+            made += 1
+    return made
+
+
+def _paid_registration(plan: ExamPlan, site: ExamSite, candidate: Candidate) -> None:
+    exists = db.session.scalar(select(Registration.id).where(
+        Registration.plan_id == plan.id, Registration.candidate_id == candidate.id))
+    if exists is not None:
+        return
+    level = site.certificate_level
+    db.session.add(Registration(
+        plan_id=plan.id, candidate_id=candidate.id, school_id=candidate.school_id, site_id=site.id,
+        certificate_level_id=level.id, id_type=candidate.id_type, id_number=candidate.id_number,
+        kind=candidate.kind, fee=plan.fee_for(level.level), state=RegistrationState.PAID,
+        paid_at=plan.payment_deadline - timedelta(days=3)))
+
+
+def _proctors(school_user, plan: ExamPlan, site: ExamSite) -> int:
+    people = []
+    for index, (name, role, phone, born) in enumerate(PROCTORS, start=1):
+        first17 = f"500106{born}{(index * 2 + 1) % 1000:03d}"
+        number = first17 + idcard.check_char(first17)
+        proctor = db.session.scalar(select(Proctor).where(Proctor.school_id == school_user.school_id,
+                                                          Proctor.id_number == number))
+        if proctor is None:
+            proctor = proctors.save_proctor(school_user, {"name": name, "role": role, "phone": phone,
+                                                          "id_type": "居民身份证", "id_number": number})
+        people.append(proctor)
+    account = _user("proctor")
+    if account is not None and people[0].user_id is None and db.session.scalar(
+            select(Proctor.id).where(Proctor.user_id == account.id)) is None:
+        people[0].user_id = account.id
+    # Two proctors in every room and session that holds candidates: the tickets are released.
+    held = db.session.execute(select(Seat.room_id, Seat.session_id).where(
+        Seat.plan_id == plan.id, Seat.site_id == site.id).group_by(Seat.room_id, Seat.session_id)
+        .order_by(Seat.session_id, Seat.room_id)).all()
+    pairs = [people[0:2], people[2:4]]
+    for index, (room_id, session_id) in enumerate(held):
+        for proctor in pairs[index % 2]:
+            taken = db.session.scalar(select(ProctorAssignment.id).where(
+                ProctorAssignment.proctor_id == proctor.id, ProctorAssignment.session_id == session_id))
+            if taken is None:
+                proctors.assign(school_user, proctor.id, room_id, session_id)
+    db.session.flush()
+    return len(people)
