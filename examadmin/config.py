@@ -83,6 +83,11 @@ def load() -> dict:
         "BOOTSTRAP_BOOTSWATCH_THEME": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         "MAX_IMPORT_ROWS": int(os.environ.get("MAX_IMPORT_ROWS", "50000")),
+        # Uploaded sheets (core.excel): the widest first sheet read, and the memory and time
+        # the read may take in its child process.
+        "MAX_IMPORT_COLUMNS": int(os.environ.get("MAX_IMPORT_COLUMNS", "100")),
+        "SHEET_READ_MEMORY_MB": int(os.environ.get("SHEET_READ_MEMORY_MB", "1024")),
+        "SHEET_READ_SECONDS": int(os.environ.get("SHEET_READ_SECONDS", "60")),
         # builtin, a name registered in candidates.verification, or module:Class
         "CANDIDATE_VERIFIER": os.environ.get("CANDIDATE_VERIFIER", "builtin"),
         # Photo zips (candidates.photos): the zip, its photo files, one photo, the compression ratio.
@@ -90,4 +95,6 @@ def load() -> dict:
         "MAX_PHOTO_FILES": int(os.environ.get("MAX_PHOTO_FILES", "5000")),
         "MAX_PHOTO_FILE_MB": int(os.environ.get("MAX_PHOTO_FILE_MB", "20")),
         "MAX_PHOTO_RATIO": int(os.environ.get("MAX_PHOTO_RATIO", "100")),
+        # Pixels of one photo, read from its header before decoding (a photo needs far fewer).
+        "MAX_PHOTO_MEGAPIXELS": int(os.environ.get("MAX_PHOTO_MEGAPIXELS", "25")),
     }

@@ -22,7 +22,7 @@ def run_import(ctx: JobContext) -> None:
     if report.errors:
         key = ctx.storage.new_key("exports", ".xlsx")
         error_workbook(ctx.input_path(), ctx.storage.path(key), result["errors"],
-                       current_app.config["MAX_IMPORT_ROWS"])
+                       current_app.config["MAX_IMPORT_ROWS"], ctx.job.input_name or "")
         ctx.set_result_file(key, f"导入结果_{ctx.job.input_name or '考生'}.xlsx".replace(".xlsx.xlsx", ".xlsx"))
     ctx.job.result = result
     ctx.progress(report.rows, report.rows, "已导入" if report.imported else "有错误，未导入", force=True)
