@@ -589,7 +589,7 @@ def test_the_pages_upload_show_progress_result_and_filter(client, school_user):
     index = client.get("/candidates/").get_data(as_text=True)
     assert 'data-testid="photos-link"' in index
     page = client.get("/candidates/photos").get_data(as_text=True)
-    assert "证件号码" in page and "根目录" in page and "358×441" in page
+    assert "证件号码" in page and "根目录" in page and "358×441" in page and "不超过 2500 万像素" in page
     data = make_zip({f"{good.id_number}.jpg": image(), f"{bad.id_number}.jpg": image((800, 600)),
                      "notes.txt": b"x"})
     response = client.post("/candidates/photos", data={"file": (io.BytesIO(data), "一班照片.zip")},
