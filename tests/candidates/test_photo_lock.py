@@ -61,21 +61,21 @@ def test_another_write_commits_while_the_photos_are_processed(tmp_path, monkeypa
             db.session.commit()
             kept_id, hidden_id, job_id = kept.id, hidden.id, job.id
 
-            # While the first photo is processed, another user deletes (hides) the second
-            # candidate, in a transaction of its own that must not wait for the job.
-            outcome = []
+            # While the first photo is processed (in the decoding child), another user deletes
+            # (hides) the second candidate, in a transaction of its own that must not wait.
+            outcome = tmp_path / "outcome"
             real = photos.process_photo
 
             def processing(data, max_pixels):
-                if not outcome:
+                if not outcome.exists():
                     other = sqlite3.connect(database, timeout=2, isolation_level=None)
                     try:
                         other.execute("BEGIN IMMEDIATE")
                         other.execute("UPDATE candidate SET hidden = 1 WHERE id = ?", (hidden_id,))
                         other.execute("COMMIT")
-                        outcome.append("committed")
+                        outcome.write_text("committed")
                     except sqlite3.OperationalError as exc:  # "database is locked"
-                        outcome.append(str(exc))
+                        outcome.write_text(str(exc))
                     finally:
                         other.close()
                 return real(data, max_pixels)
@@ -85,7 +85,7 @@ def test_another_write_commits_while_the_photos_are_processed(tmp_path, monkeypa
             jobs.dispatch(job_id)
             db.session.remove()
 
-            assert outcome == ["committed"]
+            assert outcome.read_text() == "committed"
             job = db.session.get(Job, job_id)
             assert job.state == JobState.DONE, job.error
             # The write phase saw the other user's change: the hidden candidate gets no photo.

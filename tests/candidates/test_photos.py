@@ -520,6 +520,18 @@ def test_a_crashed_pool_process_refuses_the_zip_with_a_message(school_user, tmp_
         run(school_user, {f"{c.id_number}.jpg": image() for c in people}, tmp_path)
 
 
+def _abort(data: bytes, max_pixels: int):
+    os.abort()  # a decoder that crashes on a crafted file (a segfault, an abort)
+
+
+def test_a_few_photos_are_decoded_in_a_child_whose_crash_refuses_the_zip(school_user, tmp_path, monkeypatch):
+    monkeypatch.setattr(photos, "process_photo", _abort)
+    c = add(school_user)
+    with pytest.raises(DomainError, match="照片处理进程意外退出"):
+        run(school_user, {f"{c.id_number}.jpg": image()}, tmp_path)
+    assert photo_count() == 0
+
+
 def test_the_pixel_limit_travels_with_the_work_to_a_pool_process():
     # A pool process has no app: the limit is passed with each photo.
     assert "上限 30 万像素" in photos.process_photo(image(), 300_000)[1]
@@ -538,13 +550,19 @@ def test_a_photo_over_the_pixel_cap_is_refused_from_its_header_before_decoding(s
     c, ok = add(school_user), add(school_user)
     data = make_zip({f"{c.id_number}.png": _huge_png(), f"{ok.id_number}.jpg": image()})
     assert len(data) < 2000
-    decoded = []
+    decoded = tmp_path / "decoded"  # written by the child process that decodes
     real = photos._standard_photo
-    monkeypatch.setattr(photos, "_standard_photo", lambda im: decoded.append(im.size) or real(im))
+
+    def standard_photo(im):
+        with open(decoded, "a") as fh:
+            fh.write(f"{im.size}\n")
+        return real(im)
+
+    monkeypatch.setattr(photos, "_standard_photo", standard_photo)
     report = run(school_user, data, tmp_path)
     message = message_of(report, f"{c.id_number}.png")
     assert "8000×9855" in message and "约 7884 万像素" in message and "上限 2500 万像素" in message
-    assert decoded == [(600, 800)] and report.attached == 1  # only the good photo was decoded
+    assert decoded.read_text() == "(600, 800)\n" and report.attached == 1  # only the good photo was decoded
 
 
 def test_the_pixel_cap_is_a_setting(school_user, tmp_path, app, monkeypatch):
