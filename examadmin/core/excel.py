@@ -73,12 +73,14 @@ READ_SECONDS = 60
 _CHUNK = MB
 #: a <row> or <c> start tag, with or without a namespace prefix; its attributes
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c)\b([^>]*)>")
-#: an r="B12" attribute (every one in a tag: a hostile tag may carry two)
-_REF = re.compile(rb"""(?:^|[\s:])r\s*=\s*["']\s*([A-Za-z]*)\s*([0-9]*)\s*["']""")
-_FIRST_SHEET = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sheet\b([^>]*)>")
-_REL_ID = re.compile(rb"""(?:^|\s)(?:[A-Za-z_][\w.\-]*:)?id\s*=\s*["']([^"']*)["']""")
-_RELATIONSHIP = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship\b([^>]*)>")
-_ATTR = re.compile(rb"""([\w:.\-]+)\s*=\s*["']([^"']*)["']""")
+#: the same where an attribute value may hold a ">" (legal XML; slower, so only when needed)
+_TAG_QUOTED = re.compile(rb"""<(?:[A-Za-z_][\w.\-]*:)?(row|c)\b((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
+_GT_IN_VALUE = re.compile(rb"""=\s*(?:"[^"]*>|'[^']*>)""")
+#: an r="B12" attribute (every one in a tag counts: a hostile tag may carry two)
+_REF = re.compile(rb"""(?:^|[\s:])r\s*=\s*["']?\s*([A-Za-z]*)\s*([0-9]*)""")
+_FIRST_SHEET = re.compile(rb"""<(?:[A-Za-z_][\w.\-]*:)?sheet\b((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
+_RELATIONSHIP = re.compile(rb"""<(?:[A-Za-z_][\w.\-]*:)?Relationship\b((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
+_ATTR = re.compile(rb"""([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 class SheetError(ValueError):
@@ -119,6 +121,10 @@ def _read_part(archive: zipfile.ZipFile, name: str) -> bytes | None:
         return part.read(MAX_WORKBOOK_PART_BYTES)
 
 
+def _attributes(text: bytes) -> list[tuple[bytes, bytes]]:
+    return [(key, double or single) for key, double, single in _ATTR.findall(text)]
+
+
 def _first_sheet_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     """The zip members of the workbook's first sheet, as Excel and calamine find it
     (xl/workbook.xml, then its relationships); every worksheet when that cannot be told."""
@@ -127,11 +133,12 @@ def _first_sheet_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     target = None
     if workbook and rels:
         sheet = _FIRST_SHEET.search(workbook)
-        rel_id = _REL_ID.search(sheet.group(1)) if sheet else None
+        rel_id = next((value for key, value in _attributes(sheet.group(1)) if key == b"id" or key.endswith(b":id")),
+                      None) if sheet else None
         if rel_id:
             for match in _RELATIONSHIP.finditer(rels):
-                attrs = dict(_ATTR.findall(match.group(1)))
-                if attrs.get(b"Id") == rel_id.group(1) and attrs.get(b"Target"):
+                attrs = dict(_attributes(match.group(1)))
+                if attrs.get(b"Id") == rel_id and attrs.get(b"Target"):
                     raw = attrs[b"Target"].decode("utf-8", "replace").replace("\\", "/")
                     target = posixpath.normpath(raw.lstrip("/") if raw.startswith("/") else "xl/" + raw)
                     break
@@ -175,14 +182,14 @@ def _scan(stream, extent: SheetExtent, row_limit: int | None, max_columns: int |
         chunk = stream.read(_CHUNK)
         data = carry + chunk
         if chunk:
-            cut = data.rfind(b"<")  # a tag cut by the chunk's end waits for the next one
-            if cut >= 0 and data.find(b">", cut) == -1:
-                data, carry = data[:cut], data[cut:]
-                if len(carry) > _CHUNK:
-                    raise SheetError(f"{file_label}的工作表内容异常（单个标签过长），无法读取")
-            else:
-                carry = b""
-        for name, attrs in _TAG.findall(data):
+            # The last tag waits for the next chunk: it may be cut (a ">" inside a value
+            # does not prove it is whole).
+            cut = data.rfind(b"<")
+            data, carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+            if len(carry) > _CHUNK:
+                raise SheetError(f"{file_label}的工作表内容异常（单个标签过长），无法读取")
+        tags = (_TAG_QUOTED if _GT_IN_VALUE.search(data) else _TAG).findall(data)
+        for name, attrs in tags:
             refs = _REF.findall(attrs)
             if len(refs) == 1:
                 letters, digits = refs[0]

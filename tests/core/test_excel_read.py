@@ -3,6 +3,7 @@ the read in a child process, so that no file can take the process down (issue 8 
 from __future__ import annotations
 
 import os
+import zipfile
 
 import pytest
 
@@ -93,3 +94,25 @@ def test_a_read_that_runs_too_long_is_stopped_with_a_message(tmp_path, monkeypat
     with pytest.raises(SheetError, match="「slow.xlsx」读取超时（超过 1 秒）"):
         read_first_sheet(path, max_rows=10, file_label="「slow.xlsx」", seconds=1)
     assert os.getpid()  # still here
+
+
+def test_a_reference_hidden_behind_a_quoted_angle_bracket_is_still_found(tmp_path):
+    # ">" is legal inside an attribute value; a scanner that ends the tag there misses r.
+    hostile = '<c foo=">" r="XFD1048576"><v>1</v></c>'
+    path = write_xlsx(tmp_path / "gt.xlsx", [sheet_xml([row(1, cell("A1")), f'<row r="2">{hostile}</row>'])])
+    assert sheet_extent(path).columns == 16384
+
+
+def test_the_first_sheet_is_found_by_its_relationship_whatever_its_name_says(tmp_path):
+    harmless = sheet_xml(table_rows(HEADERS, [["甲", "1"]]))
+    hostile = sheet_xml([row(1, cell("A1")), row(1048576, cell("XFD1048576"))])
+    path = write_xlsx(tmp_path / "names.xlsx", [harmless, hostile], first=1)
+    with zipfile.ZipFile(path) as archive:
+        parts = {i.filename: archive.read(i) for i in archive.infolist()}
+    # a sheet name that looks like an attribute pointing at the harmless sheet
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'name="S2"', b"name='x r:id=\"rId1\"'")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    with pytest.raises(SheetError, match="XFD"):
+        read_first_sheet(path, max_rows=50000)
