@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -60,3 +61,26 @@ def test_a_child_that_runs_too_long_is_killed():
     with pytest.raises(SandboxError) as refused:
         sandbox.run(_spin, memory_mb=100, seconds=1)
     assert refused.value.reason == "time" and time.monotonic() - started < 10
+
+
+def test_with_other_threads_running_children_come_from_a_fork_server(tmp_path):
+    # The web server and the worker run threads: there a child is never forked from this
+    # process (a lock held by another thread would stay held in it), but from a fork server.
+    from examadmin.core.excel import SheetError, read_first_sheet
+    from tests.hostile_files import far_corner_xlsx, sheet_xml, table_rows, write_xlsx
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert sandbox.process_context().get_start_method() == "forkserver"
+        good = write_xlsx(tmp_path / "ok.xlsx", [sheet_xml(table_rows(["姓名", "证件号码"], [["甲", "1"]]))])
+        assert read_first_sheet(good, max_rows=10) == [["姓名", "证件号码"], ["甲", "1"]]
+        with pytest.raises(SheetError, match="XFD"):
+            read_first_sheet(far_corner_xlsx(tmp_path / "h.xlsx"), max_rows=10)
+        with pytest.raises(SandboxError) as refused:
+            sandbox.run(_abort, memory_mb=100, seconds=30)
+        assert refused.value.reason == "crash"
+    finally:
+        stop.set()
+        other.join()
