@@ -71,12 +71,27 @@ MAX_WORKBOOK_PART_BYTES = 8 * MB
 READ_MEMORY_MB = 1024
 READ_SECONDS = 60
 _CHUNK = MB
-#: a <row> or <c> start tag, with or without a namespace prefix; its attributes
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c)\b([^>]*)>")
-#: the same where an attribute value may hold a ">" (legal XML; slower, so only when needed)
-_TAG_QUOTED = re.compile(rb"""<(?:[A-Za-z_][\w.\-]*:)?(row|c)\b((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
+
+
+def _tag_pattern(prefixed: bool, quoted: bool) -> re.Pattern:
+    """A <row> or <c> start tag: its name, the r="B12" written first as Excel writes it
+    (letters, digits), and the rest of its attributes.
+
+    With `prefixed`, also <x:c> (the prefix costs the scan at every "<", so it is used only
+    where such a tag may be); with `quoted`, attribute values may hold a ">" (legal XML).
+    """
+    prefix = rb"(?:[A-Za-z_][\w.\-]*:)?" if prefixed else b""
+    rest = rb"""((?:[^>"']+|"[^"]*"|'[^']*')*)""" if quoted else rb"([^>]*)"
+    return re.compile(b"<" + prefix + rb"""(row|c)\b(?:\s+r="([A-Za-z]*)([0-9]*)")?""" + rest + b">")
+
+
+_TAGS = {(prefixed, quoted): _tag_pattern(prefixed, quoted) for prefixed in (False, True) for quoted in (False, True)}
+#: how a prefixed <x:c> or <x:row> tag must go on; none in a chunk: no prefixed tag there
+_PREFIXED = re.compile(rb":(?:c[\s>/]|row)")
 _GT_IN_VALUE = re.compile(rb"""=\s*(?:"[^"]*>|'[^']*>)""")
-#: an r="B12" attribute (every one in a tag counts: a hostile tag may carry two)
+#: any r attribute in the rest of a tag: another r (hostile), or one not written as Excel does
+_R_IN_REST = re.compile(rb"r\s*=")
+#: an r="B12" attribute, however written (every one in a tag counts)
 _REF = re.compile(rb"""(?:^|[\s:])r\s*=\s*["']?\s*([A-Za-z]*)\s*([0-9]*)""")
 _FIRST_SHEET = re.compile(rb"""<(?:[A-Za-z_][\w.\-]*:)?sheet\b((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
 _RELATIONSHIP = re.compile(rb"""<(?:[A-Za-z_][\w.\-]*:)?Relationship\b((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
@@ -188,15 +203,14 @@ def _scan(stream, extent: SheetExtent, row_limit: int | None, max_columns: int |
             data, carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
             if len(carry) > _CHUNK:
                 raise SheetError(f"{file_label}的工作表内容异常（单个标签过长），无法读取")
-        tags = (_TAG_QUOTED if _GT_IN_VALUE.search(data) else _TAG).findall(data)
-        for name, attrs in tags:
-            refs = _REF.findall(attrs)
-            if len(refs) == 1:
-                letters, digits = refs[0]
-                number = int(digits) if digits else None
-            else:  # none, or a hostile tag with two: the largest of each counts
+        tags = _TAGS[_PREFIXED.search(data) is not None, _GT_IN_VALUE.search(data) is not None].findall(data)
+        for name, letters, digits, rest in tags:
+            if _R_IN_REST.search(rest):  # every reference counts; the largest of each wins
+                refs = _REF.findall(rest) + ([(letters, digits)] if letters or digits else [])
                 letters = max(((len(l), l.upper()) for l, _ in refs if l), default=(0, b""))[1]
                 number = max((int(d) for _, d in refs if d), default=None)
+            else:
+                number = int(digits) if digits else None
             if name == b"row":
                 row = number if number is not None else row + 1
                 column = 0
@@ -208,7 +222,7 @@ def _scan(stream, extent: SheetExtent, row_limit: int | None, max_columns: int |
                 column = found
             else:
                 column += 1
-            if attrs.endswith(b"/"):  # <c r="B2" s="1"/>: formatting only, no value
+            if rest.endswith(b"/"):  # <c r="B2" s="1"/>: formatting only, no value
                 continue
             cell_row = number if number is not None else row
             if cell_row > extent.rows:

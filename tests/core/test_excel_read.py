@@ -9,7 +9,7 @@ import pytest
 
 from examadmin.core import excel
 from examadmin.core.excel import SheetError, read_first_sheet, sheet_extent
-from tests.hostile_files import cell, far_corner_xlsx, row, sheet_xml, table_rows, write_xlsx
+from tests.hostile_files import MAIN, cell, far_corner_xlsx, row, sheet_xml, table_rows, write_xlsx
 
 HEADERS = ["姓名", "证件号码"]
 
@@ -116,3 +116,10 @@ def test_the_first_sheet_is_found_by_its_relationship_whatever_its_name_says(tmp
             archive.writestr(name, data)
     with pytest.raises(SheetError, match="XFD"):
         read_first_sheet(path, max_rows=50000)
+
+
+def test_prefixed_tags_are_read_like_plain_ones(tmp_path):
+    xml = (f'<?xml version="1.0"?><x:worksheet xmlns:x="{MAIN}"><x:sheetData><x:row r="1">'
+           '<x:c r="A1" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c></x:row>'
+           '<x:row r="7"><x:c r="XFD7"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    assert sheet_extent(write_xlsx(tmp_path / "prefixed.xlsx", [xml])) == excel.SheetExtent(rows=7, columns=16384)
