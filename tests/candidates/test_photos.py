@@ -17,7 +17,7 @@ from examadmin.candidates import photos, services
 from examadmin.candidates.models import Candidate
 from examadmin.candidates.photos import ZipRefused, import_photos
 from examadmin.candidates.states import CANDIDATE, CandidateState
-from examadmin.core import jobs, permissions
+from examadmin.core import archives, jobs, permissions
 from examadmin.core.audit import AuditLog
 from examadmin.core.errors import DomainError
 from examadmin.core.jobs import Job, JobContext, JobState
@@ -333,7 +333,7 @@ def test_entry_counts_are_read_from_the_end_record_and_the_directory_walk(tmp_pa
         if count == 70_000:
             with zipfile.ZipFile(path) as zf:  # the builder writes what zipfile reads
                 assert len(zf.infolist()) == 70_000
-        assert photos.count_entries(path, limit) == expected
+        assert archives.count_entries(path, limit) == expected
 
 
 def test_a_300000_entry_zip_is_refused_from_its_end_record_before_parsing(school_user, tmp_path, monkeypatch):
