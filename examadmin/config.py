@@ -94,6 +94,11 @@ def load() -> dict:
         "BOOTSTRAP_BOOTSWATCH_THEME": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         "MAX_IMPORT_ROWS": int(os.environ.get("MAX_IMPORT_ROWS", "50000")),
+        # Uploaded sheets (core.excel): the widest first sheet read, and the memory and time
+        # the read may take in its child process.
+        "MAX_IMPORT_COLUMNS": int(os.environ.get("MAX_IMPORT_COLUMNS", "100")),
+        "SHEET_READ_MEMORY_MB": int(os.environ.get("SHEET_READ_MEMORY_MB", "1024")),
+        "SHEET_READ_SECONDS": int(os.environ.get("SHEET_READ_SECONDS", "60")),
         # builtin, a name registered in candidates.verification, or module:Class
         "CANDIDATE_VERIFIER": os.environ.get("CANDIDATE_VERIFIER", "builtin"),
         # Photo zips (candidates.photos): the zip, its photo files, one photo, the compression ratio.
@@ -104,4 +109,6 @@ def load() -> dict:
         # Admission tickets of a site are released only when every scheduled room has this
         # many proctors in each of its sessions (scheduling.services.proctors).
         "MIN_PROCTORS_PER_ROOM": int(os.environ.get("MIN_PROCTORS_PER_ROOM", "2")),
+        # Pixels of one photo, read from its header before decoding (a photo needs far fewer).
+        "MAX_PHOTO_MEGAPIXELS": int(os.environ.get("MAX_PHOTO_MEGAPIXELS", "25")),
     }

@@ -102,12 +102,12 @@ def photos_command(school_code, as_json, zip_file):
     """从 zip 压缩包导入考生照片（文件名为证件号码）。"""
     from pathlib import Path
 
-    from .photos import PhotoReport, import_photos
+    from .photos import PhotoReport, import_photos, release_reads
 
     name = Path(zip_file).name
     try:
         actor = operator_for(school_code)
-        report = import_photos(actor, actor.school_id, zip_file, file_name=name)
+        report = import_photos(actor, actor.school_id, zip_file, file_name=name, release=release_reads)
     except DomainError as exc:
         db.session.rollback()
         result = {**PhotoReport().as_dict(),

@@ -86,6 +86,15 @@ def find_columns(rows: list[list]) -> tuple[int, dict[str, int]]:
     raise SheetError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中应有「{missing}」列，请使用系统提供的模板")
 
 
+def read_sheet(path: str | Path, file_name: str = "", *, max_rows: int | None = None) -> list[list]:
+    """The uploaded sheet's rows, read within the configured limits (in a child process)."""
+    config = current_app.config
+    return read_first_sheet(path, max_rows=max_rows or config["MAX_IMPORT_ROWS"],
+                            max_columns=config["MAX_IMPORT_COLUMNS"], memory_mb=config["SHEET_READ_MEMORY_MB"],
+                            seconds=config["SHEET_READ_SECONDS"],
+                            file_label=f"「{file_name}」" if file_name else "文件")
+
+
 @dataclass
 class _Row:
     number: int
@@ -102,8 +111,7 @@ def import_rows(actor: Any, school_id: int, path: str | Path, *, valid_only: boo
     if actor.school_id not in (None, school.id):
         raise permissions.NotInScope()
     try:
-        rows = read_first_sheet(path, max_rows=current_app.config["MAX_IMPORT_ROWS"],
-                                file_label=f"「{file_name}」" if file_name else "文件")
+        rows = read_sheet(path, file_name)
         header_index, columns = find_columns(rows)
     except SheetError as exc:
         raise DomainError(str(exc)) from exc
@@ -210,9 +218,13 @@ def _audit(actor, school, new, created_ids, changed, report, file_name, now) -> 
         "unchanged": report.unchanged, "errors": len(report.errors)})
 
 
-def error_workbook(path: str | Path, target: str | Path, errors: list[dict], max_rows: int) -> None:
+def error_workbook(path: str | Path, target: str | Path, errors: list[dict], max_rows: int,
+                   file_name: str = "") -> None:
     """The uploaded sheet again, with a 错误说明 column on each row that has problems."""
-    rows = read_first_sheet(path, max_rows=max_rows)
+    try:  # the second read of the same untrusted file: the same limits, the same child process
+        rows = read_sheet(path, file_name, max_rows=max_rows)
+    except SheetError as exc:
+        raise DomainError(str(exc)) from exc
     by_row: dict[int, list[str]] = {}
     for problem in errors:
         by_row.setdefault(problem["row"], []).append(f"{problem['column']}：{problem['message']}")

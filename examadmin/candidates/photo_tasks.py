@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from ..core.jobs import JobContext, handler
-from .photos import import_photos
+from .photos import import_photos, release_reads
 
 
 @handler("candidate_photos", "导入考生照片")
 def run_photo_import(ctx: JobContext) -> None:
+    # The job's transaction has only read when processing starts: release it (no write lock
+    # is held while images are processed); the write phase opens the one that commits.
     report = import_photos(ctx.actor, ctx.params["school_id"], ctx.input_path(),
                            file_name=ctx.job.input_name or "",
-                           progress=lambda done, total: ctx.progress(done, total, "正在处理照片"))
+                           progress=lambda done, total: ctx.progress(done, total, "正在处理照片"),
+                           release=release_reads)
     ctx.job.result = report.as_dict()
     used = report.attached + report.replaced
     ctx.progress(report.files, report.files, force=True)

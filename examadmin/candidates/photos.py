@@ -1,16 +1,21 @@
-"""Importing candidates' photos from one zip (DOMAIN.md §4, issue 5 item 5).
+"""Importing candidates' photos from one zip (DOMAIN.md §4, issue 5 item 5, issue 8).
 
 Each photo is named by the candidate's ID number (`110101200001011234.jpg`, any case of
-.jpg/.jpeg/.png). The zip is checked as a whole first (size, number of entries,
-compression ratio, folder layout): a zip refused there changes nothing. Then each file
-is checked by name (type, duplicate, unknown candidate, encrypted, size) and by content:
-every accepted file is decoded and re-encoded as a standard photo (JPEG 358×441, EXIF
-orientation applied, on white, no metadata), so nothing a school uploads is ever served
-as it came. A refused file only skips that file; its reason is reported by name.
+.jpg/.jpeg/.png). The zip is checked as a whole first (size; the number of entries, read
+from its end record before the directory is parsed; compression ratio; folder layout): a
+zip refused there changes nothing. Then each file is checked by name (a path in the name,
+type, duplicate, unknown candidate, encrypted, size) and by content: its pixel count from
+the header before decoding, then every accepted file is decoded and re-encoded as a
+standard photo (JPEG 358×441, EXIF orientation applied, on white, no metadata), so nothing
+a school uploads is ever served as it came. A refused file only skips that file; its reason
+is reported by name.
 
 Members are read into memory, never extracted to a path taken from the zip. Decoding runs
-on both cores (a process pool) once a zip holds enough photos to pay for starting it.
-Writes are set-based: one executemany UPDATE of the candidates and one INSERT of audit rows.
+on both cores (a process pool, each process with a memory cap) once a zip holds enough
+photos to pay for starting it. The work has three phases: read, process (no database, so
+the caller can hold no transaction and no lock meanwhile), write: one executemany UPDATE of
+the candidates and one INSERT of audit rows, after checking again what may have changed.
+A replaced photo leaves storage when the new one is committed.
 
 Folders: schools often zip the folder rather than its contents, so files inside exactly one
 enclosing folder are accepted with a notice; deeper nesting, several folders or files at
@@ -19,8 +24,7 @@ mixed levels are refused with a message asking for the photos at the zip's root.
 from __future__ import annotations
 
 import io
-import multiprocessing
-import threading
+import re
 import warnings
 import zipfile
 import zlib
@@ -36,10 +40,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import insert, select, update
 
 from ..catalog.models import School
-from ..core import audit, clock, idcard, permissions
+from ..core import audit, clock, idcard, permissions, sandbox
+from ..core.archives import count_entries
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
-from ..core.storage import get_storage
+from ..core.storage import delete_after_commit, delete_after_rollback, get_storage
 from ..extensions import db
 from .models import Candidate
 from .states import CANDIDATE, CandidateState
@@ -61,6 +66,12 @@ POOL_WORKERS = 2
 #: files read ahead of the pool: enough to keep both cores busy, few enough to bound memory
 IN_FLIGHT = 32
 IN_FLIGHT_BYTES = 64 * 1024 * 1024
+#: the memory a pool process may take beyond its start (a 25-megapixel PNG decodes to 100 MB)
+POOL_MEMORY_MB = 768
+#: CPU time of one pool process (it decodes up to half a zip: 2,500 photos take about 25 s)
+POOL_CPU_SECONDS = 600
+#: the time a handful of photos (under POOL_THRESHOLD) may take in their child
+SMALL_BATCH_SECONDS = 120
 #: a member compressed this little is not worth a ratio check (a bomb needs size)
 RATIO_CHECK_MIN_BYTES = 1024 * 1024
 #: names of files that operating systems leave in folders; skipped without a word each
@@ -121,15 +132,20 @@ def _size_problem(width: int, height: int) -> str:
     return ""
 
 
-def process_photo(data: bytes, max_pixels: int | None = None) -> tuple[bytes | None, str]:
-    """Decode one uploaded photo and re-encode it as the standard JPEG; (None, reason) if refused."""
-    if max_pixels is not None and Image.MAX_IMAGE_PIXELS != max_pixels:
-        Image.MAX_IMAGE_PIXELS = max_pixels  # the parent's limit, also in a pool process
+def process_photo(data: bytes, max_pixels: int) -> tuple[bytes | None, str]:
+    """Decode one uploaded photo and re-encode it as the standard JPEG; (None, reason) if refused.
+
+    The pixel count is read from the header and checked before anything is decoded.
+    """
     try:
         with warnings.catch_warnings():
-            # Over the limit is a warning to Pillow; here it refuses the file like the error.
+            # Over Pillow's own limit is a warning to Pillow; here it refuses the file like the error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as im:
+                width, height = im.size
+                if width * height > max_pixels:
+                    return None, (f"图片像素过多（{width}×{height}，约 {round(width * height / 10000)} 万像素），"
+                                  f"上限 {max_pixels // 10000} 万像素：请缩小后再上传（证件照 358×441 像素即可）")
                 return _standard_photo(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None, "图片像素数过大，疑似解压炸弹，已拒绝"
@@ -193,6 +209,18 @@ def _parts(name: str) -> list[str]:
     return [p for p in PurePosixPath(name).parts if p not in ("/", ".", "")]
 
 
+UNSAFE_NAME = "文件名含有路径，已拒绝"
+
+
+def _is_unsafe(name: str) -> bool:
+    """An absolute path (/x.jpg, C:/x.jpg) or one that climbs out (../x.jpg): never a photo.
+
+    Nothing is ever extracted to such a path (members are read into memory), but a zip that
+    carries one was made to attack, or by a tool gone wrong, and the school should hear of it.
+    """
+    return name.startswith("/") or re.match(r"[A-Za-z]:", name) is not None or ".." in name.split("/")
+
+
 def _is_debris(parts: list[str]) -> bool:
     """__MACOSX/, ._* and .DS_Store (any dot file), Thumbs.db, desktop.ini."""
     if any(p == "__MACOSX" or p.startswith(".") for p in parts):
@@ -209,19 +237,19 @@ class _Entry:
 
 
 def _plan(zf: zipfile.ZipFile, label: str, report: PhotoReport) -> list[_Entry]:
-    """Whole-zip checks: entries, ratio, layout. Returns the photo files to look at."""
+    """Whole-zip checks: names, entries, ratio, layout. Returns the photo files to look at."""
     config = current_app.config
     max_files, max_ratio = config["MAX_PHOTO_FILES"], config["MAX_PHOTO_RATIO"]
-    infos = zf.infolist()
-    if len(infos) > 4 * max_files + 100:  # even counting system debris, far too many
-        raise ZipRefused(f"压缩包「{label}」中的文件过多（{len(infos)} 个），一次最多 {max_files} 张照片，"
-                         "请分成几个压缩包上传", file=label)
     entries: list[tuple[_Entry, list[str]]] = []
     debris = 0
-    for info in infos:
+    for info in zf.infolist():
         if info.is_dir():
             continue
         name = _member_name(info)
+        if _is_unsafe(name):
+            report.files += 1
+            report.errors.append(FileProblem(name, UNSAFE_NAME))
+            continue
         parts = _parts(name)
         if not parts:
             continue
@@ -238,6 +266,8 @@ def _plan(zf: zipfile.ZipFile, label: str, report: PhotoReport) -> list[_Entry]:
             raise ZipRefused(f"压缩包中的「{entry.name}」压缩比过高（{info.file_size // max(info.compress_size, 1)}:1，"
                              f"上限 {max_ratio}:1），疑似压缩炸弹，整个压缩包已拒绝", file=entry.name)
     if not entries:
+        if report.errors:  # only unsafe names: each is reported, nothing is imported
+            return []
         raise ZipRefused(f"压缩包「{label}」中没有照片文件", file=label)
     folders = {tuple(f) for _, f in entries}
     if folders != {()}:
@@ -324,36 +354,38 @@ def _read(zf: zipfile.ZipFile, entry: _Entry) -> bytes | None:
 
 
 def _pool_context():
-    """The cheapest start method that is safe here.
-
-    fork is instant but can hang a process that runs other threads (the web server, the job
-    worker's consumer), so it is used only when this is the one thread (CLI, benchmark).
-    Otherwise a fork server: it imports the app once (2-3 s) and forks ready workers from
-    then on; spawn, where there is no fork server, pays the import for every pool.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" not in methods:
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", __name__])  # no effect once the server runs
-    return context
+    """fork when this is the one thread, else a fork server that preloads this module."""
+    return sandbox.process_context([__name__])
 
 
 READ_ERROR = "无法从压缩包中读取该文件（已损坏或压缩方式不受支持）"
 
 
-def _processed(zf: zipfile.ZipFile, accepted: list[_Accepted]):
-    """(item, (jpeg or None, reason)) in order; on both cores when there are enough files."""
-    max_pixels = Image.MAX_IMAGE_PIXELS  # passed on: a pool process has its own Pillow
-    if len(accepted) < POOL_THRESHOLD:
-        for item in accepted:
-            raw = _read(zf, item.entry)
-            yield item, (process_photo(raw, max_pixels) if raw is not None else (None, READ_ERROR))
+def _process_all(raws: list[bytes | None], max_pixels: int) -> list[tuple[bytes | None, str]]:
+    return [process_photo(raw, max_pixels) if raw is not None else (None, READ_ERROR) for raw in raws]
+
+
+def _processed(zf: zipfile.ZipFile, accepted: list[_Accepted], max_pixels: int):
+    """(item, (jpeg or None, reason)) in order; on both cores when there are enough files.
+
+    Decoders never run in this process: a crash or a runaway allocation in one takes down
+    only its own child, and the zip is refused with a message.
+    """
+    if len(accepted) < POOL_THRESHOLD:  # a few photos: one child for all of them
+        raws = [_read(zf, item.entry) for item in accepted]
+        try:
+            results = sandbox.run(_process_all, raws, max_pixels, memory_mb=POOL_MEMORY_MB,
+                                  seconds=SMALL_BATCH_SECONDS)
+        except sandbox.SandboxError:
+            raise DomainError("照片处理进程意外退出（超出内存上限、超时或崩溃），压缩包未导入："
+                              "请检查照片是否完好后重新上传") from None
+        yield from zip(accepted, results)
         return
     # A sliding window of futures: members are read as the cores free up, so memory stays bounded.
-    with ProcessPoolExecutor(max_workers=POOL_WORKERS, mp_context=_pool_context()) as pool:
+    # Each pool process is capped (a decoder gone wild fails its zip, not the machine).
+    with ProcessPoolExecutor(max_workers=POOL_WORKERS, mp_context=_pool_context(),
+                             initializer=sandbox.limit_this_process,
+                             initargs=(POOL_MEMORY_MB, POOL_CPU_SECONDS)) as pool:
         window: deque = deque()
         pending_bytes = 0
         for item in accepted:
@@ -380,52 +412,174 @@ def _result(item: _Accepted, future) -> tuple[_Accepted, tuple[bytes | None, str
                           "请检查或去掉这个文件后重新上传") from None
 
 
-# ---- the service -------------------------------------------------------------------------
+# ---- the service: read, then process with no transaction open, then write -----------------
+
+@dataclass
+class PhotoImport:
+    """What the read phase learnt, as plain data: processing needs no database."""
+    school_id: int
+    city_id: int | None
+    province_id: int | None
+    label: str
+    zf: zipfile.ZipFile
+    report: PhotoReport
+    accepted: list[_Accepted]
+    #: photos decoded and saved, each with its new storage key
+    stored: list[tuple[_Accepted, str]] = field(default_factory=list)
+
 
 def import_photos(actor: Any, school_id: int, zip_path: str | Path, *, file_name: str = "",
-                  progress: Callable[[int, int], None] | None = None) -> PhotoReport:
-    """Attach the photos of one zip to the school's candidates; each refused file is reported."""
+                  progress: Callable[[int, int], None] | None = None,
+                  release: Callable[[], None] | None = None) -> PhotoReport:
+    """Attach the photos of one zip to the school's candidates; each refused file is reported.
+
+    Three phases: read (the zip's checks and the school's candidates), process (decode and
+    save the photos: seconds per thousand, and no database), write (one UPDATE and the audit).
+    `release`, called between reading and processing, lets the caller end its read-only
+    transaction, so that no lock is held while images are processed: on SQLite a writing
+    transaction holds the database's one write lock, and every save of every user would wait.
+    """
+    work = read_photo_zip(actor, school_id, zip_path, file_name=file_name, progress=progress)
+    try:
+        if release is not None:
+            release()
+        process_photo_zip(work, progress)
+        return write_photo_import(actor, work)
+    except BaseException:
+        _discard(work.stored)  # saved but never named by a row
+        raise
+    finally:
+        work.zf.close()
+
+
+def release_reads() -> None:
+    """End the caller's transaction, which has only read, keeping what it loaded as loaded:
+    an expired object would reload, and so open a transaction again, at its next use."""
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
+def read_photo_zip(actor: Any, school_id: int, zip_path: str | Path, *, file_name: str = "",
+                   progress: Callable[[int, int], None] | None = None) -> PhotoImport:
+    """The read phase: permission, the zip's limits and layout, each file's name against the
+    school's candidates. Raises ZipRefused when the zip as a whole is refused."""
     permissions.require(actor, "candidates.manage")
     school = permissions.get_for(actor, School, school_id)
     if actor.school_id not in (None, school.id):
         raise permissions.NotInScope()
     label = file_name or Path(zip_path).name
-    limit_mb = current_app.config["MAX_PHOTO_ZIP_MB"]
+    config = current_app.config
+    limit_mb = config["MAX_PHOTO_ZIP_MB"]
     size = Path(zip_path).stat().st_size
     if size > limit_mb * 1024 * 1024:
         raise ZipRefused(f"压缩包「{label}」过大（{size / 1024 / 1024:.1f} MB），上限为 {limit_mb} MB，"
                          "请分成几个压缩包上传", file=label)
+    not_a_zip = ZipRefused(f"「{label}」不是有效的 zip 压缩包（请用 zip 格式压缩照片，不支持 rar、7z）", file=label)
+    # Photos, one system file beside each (Mac zips) and folders: more entries than that are
+    # refused from the zip's end record, before its directory is parsed.
+    max_entries = 2 * config["MAX_PHOTO_FILES"] + 100
+    try:
+        entries = count_entries(zip_path, max_entries)
+    except OSError:
+        raise not_a_zip from None
+    if entries is None:
+        raise not_a_zip
+    if entries > max_entries:
+        shown = f"{entries} 个" if entries != max_entries + 1 else f"超过 {max_entries} 个"
+        raise ZipRefused(f"压缩包「{label}」中的文件过多（{shown}），一次最多 {config['MAX_PHOTO_FILES']} 张照片，"
+                         "请分成几个压缩包上传", file=label)
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        raise ZipRefused(f"「{label}」不是有效的 zip 压缩包（请用 zip 格式压缩照片，不支持 rar、7z）",
-                         file=label) from None
-    report = PhotoReport()
-    stored: list[tuple[_Accepted, str]] = []
-    with zf:
-        entries = _plan(zf, label, report)
-        report.files = len(entries)
-        accepted = _check_names(entries, _school_candidates(school.id), report)
-        refused_by_name = len(report.errors)
+        raise not_a_zip from None
+    try:
+        report = PhotoReport()
+        photo_entries = _plan(zf, label, report)
+        report.files += len(photo_entries)
+        accepted = _check_names(photo_entries, _school_candidates(school.id), report)
         if progress:
-            progress(refused_by_name, report.files)
-        storage = get_storage()
-        for index, (item, (data, message)) in enumerate(_processed(zf, accepted), start=1):
-            if data is None:
-                report.errors.append(FileProblem(item.entry.name, message))
-            else:
-                key = storage.save(storage.new_key(f"photos/{school.id}", ".jpg"), data)
-                stored.append((item, key))
-            if progress:
-                progress(refused_by_name + index, report.files)
-    _write(actor, school, stored, report, label)
+            progress(len(report.errors), report.files)
+        return PhotoImport(school.id, school.city_id, school.province_id, label, zf, report, accepted)
+    except BaseException:
+        zf.close()
+        raise
+
+
+def process_photo_zip(work: PhotoImport, progress: Callable[[int, int], None] | None = None) -> None:
+    """The processing phase: decode, check and re-encode each accepted photo and save it.
+    Touches no database (the caller may hold no transaction now)."""
+    storage = get_storage()
+    max_pixels = current_app.config["MAX_PHOTO_MEGAPIXELS"] * 1_000_000
+    report = work.report
+    refused_by_name = len(report.errors)
+    for index, (item, (data, message)) in enumerate(_processed(work.zf, work.accepted, max_pixels), start=1):
+        if data is None:
+            report.errors.append(FileProblem(item.entry.name, message))
+        else:
+            key = storage.save(storage.new_key(f"photos/{work.school_id}", ".jpg"), data)
+            work.stored.append((item, key))
+        if progress:
+            progress(refused_by_name + index, report.files)
+
+
+def write_photo_import(actor: Any, work: PhotoImport) -> PhotoReport:
+    """The write phase: what changed meanwhile is checked again, then one UPDATE and the audit.
+
+    A replaced photo is deleted from storage once this transaction commits; a new one is
+    deleted if it rolls back.
+    """
+    report = work.report
+    storage = get_storage()
+    ids = [item.candidate["id"] for item, _ in work.stored]
+    current = {}
+    if ids:
+        # Locked (PostgreSQL) so that two imports for one candidate cannot both replace the same photo.
+        rows = db.session.execute(select(Candidate.id, Candidate.name, Candidate.hidden, Candidate.state,
+                                         Candidate.photo_key).where(Candidate.id.in_(ids)).with_for_update())
+        current = {row.id: dict(row._mapping) for row in rows}
+    kept: list[tuple[_Accepted, str]] = []
+    for item, key in work.stored:
+        now_row = current.get(item.candidate["id"])
+        message = _changed_meanwhile(now_row)
+        if message:
+            report.errors.append(FileProblem(item.entry.name, message))
+            storage.delete(key)
+            continue
+        item.candidate.update(now_row)
+        kept.append((item, key))
+    work.stored = kept
+    for item, key in kept:
+        db_key = item.candidate["photo_key"]
+        if db_key:
+            delete_after_commit(db.session, db_key, storage)
+        delete_after_rollback(db.session, key, storage)
+    _write(actor, work, kept, report)
     report.skipped = len(report.errors)
     report.errors.sort(key=lambda e: e.file)
     return report
 
 
-def _write(actor: Any, school: School, stored: list[tuple[_Accepted, str]], report: PhotoReport,
-           label: str) -> None:
+def _changed_meanwhile(row: dict | None) -> str:
+    """Why a candidate checked in the read phase can no longer take its photo, if it cannot."""
+    if row is None or row["hidden"]:
+        return "该考生在导入过程中已被删除，不能上传照片"
+    if row["state"] == CandidateState.VERIFYING:
+        return f"考生「{row['name']}」正在认证中，请等认证结果出来后再上传照片"
+    return ""
+
+
+def _discard(stored: list[tuple[_Accepted, str]]) -> None:
+    storage = get_storage()
+    for _, key in stored:
+        storage.delete(key)
+
+
+def _write(actor: Any, work: PhotoImport, stored: list[tuple[_Accepted, str]], report: PhotoReport) -> None:
     now = clock.now()
     report.attached = sum(1 for item, _ in stored if not item.candidate["photo_key"])
     report.replaced = len(stored) - report.attached
@@ -433,26 +587,26 @@ def _write(actor: Any, school: School, stored: list[tuple[_Accepted, str]], repo
         db.session.execute(update(Candidate), [
             {"id": item.candidate["id"], "photo_key": key, "photo_uploaded_at": now, "updated_at": now}
             for item, key in stored])
-        _audit(actor, school, stored, label, now)
+        _audit(actor, work, stored, now)
         _after_update({item.candidate["id"] for item, _ in stored},
                       [item.candidate["id"] for item, _ in stored
                        if item.candidate["state"] == CandidateState.NEEDS_REVIEW], actor)
-    audit.record(actor, "candidate.photo_import", school, after={
-        "file": label, "files": report.files, "attached": report.attached, "replaced": report.replaced,
+    audit.record(actor, "candidate.photo_import", db.session.get(School, work.school_id), after={
+        "file": work.label, "files": report.files, "attached": report.attached, "replaced": report.replaced,
         "skipped": len(report.errors)})
 
 
-def _audit(actor: Any, school: School, stored: list[tuple[_Accepted, str]], label: str, now) -> None:
+def _audit(actor: Any, work: PhotoImport, stored: list[tuple[_Accepted, str]], now) -> None:
     """One audit record per candidate whose photo changed (a photo at 信息准确 too), in one INSERT."""
     base = {"at": now, "actor_id": getattr(actor, "id", None), "actor_name": getattr(actor, "name", "系统"),
-            "actor_role": str(actor.role), "entity_type": "candidate", "ip": "", "school_id": school.id,
-            "city_id": school.city_id, "province_id": school.province_id}
+            "actor_role": str(actor.role), "entity_type": "candidate", "ip": "", "school_id": work.school_id,
+            "city_id": work.city_id, "province_id": work.province_id}
     db.session.execute(insert(AuditLog), [
         {**base, "action": "candidate.photo", "entity_id": item.candidate["id"],
          "entity_label": item.candidate["name"],
          "before": {"photo": "有" if item.candidate["photo_key"] else "无"},
          "after": {"photo": "已更换" if item.candidate["photo_key"] else "已上传", "file": item.entry.name,
-                   "source": label}}
+                   "source": work.label}}
         for item, _ in stored])
 
 

@@ -49,7 +49,8 @@ def run_import(ctx: JobContext) -> None:
         # The annotated sheet carries the warnings too, marked as such, beside the errors.
         notes = result["errors"] + [{**w, "column": f"{w['column']}（提示）"} for w in result["warnings"]]
         key = ctx.storage.new_key("exports", ".xlsx")
-        error_workbook(ctx.input_path(), ctx.storage.path(key), notes, current_app.config["MAX_IMPORT_ROWS"])
+        error_workbook(ctx.input_path(), ctx.storage.path(key), notes,
+                       current_app.config["MAX_IMPORT_ROWS"], ctx.job.input_name or "")
         ctx.set_result_file(key, f"导入结果_{ctx.job.input_name or '考生'}.xlsx".replace(".xlsx.xlsx", ".xlsx"))
     ctx.job.result = result
     ctx.progress(report.rows, report.rows, force=True)

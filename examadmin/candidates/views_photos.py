@@ -51,7 +51,8 @@ def photos():
         return redirect(url_for("candidates.photos_result", job_id=job.id))
     return render_template("candidates/photos.html", form=form, limit_mb=limit_mb, rules=photo_rules,
                            max_files=current_app.config["MAX_PHOTO_FILES"],
-                           max_file_mb=current_app.config["MAX_PHOTO_FILE_MB"])
+                           max_file_mb=current_app.config["MAX_PHOTO_FILE_MB"],
+                           max_megapixels=current_app.config["MAX_PHOTO_MEGAPIXELS"])
 
 
 @bp.route("/photos/<int:job_id>")

@@ -5,6 +5,7 @@ file can later move to object storage by changing only this module.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -12,6 +13,10 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 #: stored files hold personal data (photos, letters, exports): readable by the app's user alone
@@ -84,3 +89,45 @@ class LocalStorage:
 
 def get_storage() -> LocalStorage:
     return LocalStorage(current_app.config["STORAGE_DIR"])
+
+
+# ---- files that follow the database transaction ------------------------------------------
+#
+# A stored file and the row that names it change together: a photo replaced in a
+# transaction is deleted only once that transaction commits (until then the row still
+# names it, and a rollback keeps it), and a new file whose row is rolled back is deleted.
+
+_AFTER_COMMIT = "storage_delete_after_commit"
+_AFTER_ROLLBACK = "storage_delete_after_rollback"
+
+
+def delete_after_commit(session, key: str, storage: LocalStorage | None = None) -> None:
+    """Delete `key` when the session's transaction commits; keep it if it rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append((storage or get_storage(), key))
+
+
+def delete_after_rollback(session, key: str, storage: LocalStorage | None = None) -> None:
+    """Delete `key` if the session's transaction rolls back; keep it once it commits."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append((storage or get_storage(), key))
+
+
+def _delete_all(files) -> None:
+    for storage, key in files:
+        try:
+            storage.delete(key)
+        except OSError:  # a file left behind is untidy; failing the user's commit would be worse
+            log.warning("could not delete stored file %s", key, exc_info=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    _delete_all(session.info.pop(_AFTER_COMMIT, []))
+    session.info.pop(_AFTER_ROLLBACK, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session, transaction) -> None:
+    # The outermost transaction ended without a commit (rolled back or closed).
+    if transaction.parent is None and (_AFTER_COMMIT in session.info or _AFTER_ROLLBACK in session.info):
+        _delete_all(session.info.pop(_AFTER_ROLLBACK, []))
+        session.info.pop(_AFTER_COMMIT, None)

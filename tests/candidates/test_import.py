@@ -11,9 +11,13 @@ from sqlalchemy import func, select
 
 from examadmin.candidates import importer, services
 from examadmin.candidates.models import Candidate
+from examadmin.core import excel, jobs
 from examadmin.core.errors import DomainError
+from examadmin.core.jobs import Job, JobState
+from examadmin.core.storage import get_storage
 from examadmin.extensions import db
 from tests.candidates.helpers import HEADERS, id_number, student_row, write_sheet
+from tests.hostile_files import far_corner_xlsx
 from tests.conftest import login_as, make_school, make_user
 
 
@@ -210,3 +214,51 @@ def test_zip_that_is_an_xlsx_in_disguise_is_refused(school_user, tmp_path):
         archive.writestr("hello.txt", "not a workbook")
     with pytest.raises(DomainError, match="无法读取"):
         run(school_user, path)
+
+
+# ---- hostile sheets (issue 8 item 1): refused with a message, never a dead process --------
+
+@pytest.mark.parametrize("dimension", [None, "A1:B3"], ids=["no-dimension", "false-dimension"])
+def test_the_far_corner_sheet_is_refused_naming_the_file(school_user, tmp_path, dimension):
+    path = far_corner_xlsx(tmp_path / "考生.xlsx", dimension)
+    with pytest.raises(DomainError) as refused:
+        run(school_user, path)
+    assert "「考生.xlsx」" in refused.value.message and "XFD" in refused.value.message
+    assert count(school_user) == 0
+
+
+@pytest.mark.parametrize("dimension", [None, "A1:B3"], ids=["no-dimension", "false-dimension"])
+def test_the_import_job_fails_with_the_reason_and_the_worker_lives_on(school_user, tmp_path, dimension):
+    storage = get_storage()
+    key = storage.save(storage.new_key("uploads", ".xlsx"), far_corner_xlsx(tmp_path / "h.xlsx", dimension).read_bytes())
+    job = jobs.submit(school_user, "candidate_import", {"school_id": school_user.school_id},
+                      input_key=key, input_name="全班.xlsx")
+    db.session.commit()
+    jobs.dispatch(job)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.state == JobState.FAILED and "「全班.xlsx」" in job.error and "超过上限 100 列" in job.error
+    good = write_sheet(tmp_path / "ok.xlsx", [student_row("甲")])
+    assert run(school_user, good).created == 1  # the same process goes on importing
+
+
+def test_a_read_that_gets_past_the_checks_fails_in_its_child_with_a_message(school_user, tmp_path, monkeypatch):
+    monkeypatch.setattr(excel, "sheet_extent", lambda *a, **k: excel.SheetExtent())  # a check that missed
+    with pytest.raises(DomainError) as refused:
+        run(school_user, far_corner_xlsx(tmp_path / "坏表.xlsx"))
+    assert "「坏表.xlsx」无法读取" in refused.value.message and "内存上限" in refused.value.message
+
+
+def test_the_error_report_reads_the_file_again_within_the_same_limits(tmp_path, app):
+    # The job's second read (the annotated sheet) of a file changed in between, or a first
+    # read that passed by chance: a refusal with the file's name, not a crash.
+    with pytest.raises(DomainError, match="「考生.xlsx」.*XFD"):
+        importer.error_workbook(far_corner_xlsx(tmp_path / "h.xlsx"), tmp_path / "out.xlsx", [],
+                                app.config["MAX_IMPORT_ROWS"], "考生.xlsx")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_the_column_limit_is_a_setting(school_user, tmp_path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_IMPORT_COLUMNS", 5)
+    with pytest.raises(DomainError, match="第 F 列（第 6 列）还有内容，超过上限 5 列"):
+        run(school_user, write_sheet(tmp_path / "w.xlsx", [student_row("甲")]))

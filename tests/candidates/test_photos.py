@@ -17,7 +17,7 @@ from examadmin.candidates import photos, services
 from examadmin.candidates.models import Candidate
 from examadmin.candidates.photos import ZipRefused, import_photos
 from examadmin.candidates.states import CANDIDATE, CandidateState
-from examadmin.core import jobs, permissions
+from examadmin.core import archives, jobs, permissions
 from examadmin.core.audit import AuditLog
 from examadmin.core.errors import DomainError
 from examadmin.core.jobs import Job, JobContext, JobState
@@ -281,6 +281,113 @@ def test_candidates_in_verification_are_refused_review_is_reset_accurate_may_cha
         AuditLog.action == "candidate.photo", AuditLog.entity_id == accurate.id)) == 1
 
 
+# ---- unsafe names, entry counts (issue 8 item 8) ---------------------------------------------
+
+def test_members_with_unsafe_names_are_named_in_the_errors(school_user, tmp_path):
+    c = add(school_user)
+    other = add(school_user)
+    report = run(school_user, {f"{c.id_number}.jpg": image(), f"../../{other.id_number}.jpg": image(),
+                               "/etc/cron.d/x.jpg": image(), "C:\\Windows\\x.jpg": image(),
+                               "../.DS_Store": b"x"}, tmp_path)
+    unsafe = {e.file for e in report.errors if e.message == photos.UNSAFE_NAME}
+    assert unsafe == {f"../../{other.id_number}.jpg", "/etc/cron.d/x.jpg", "C:/Windows/x.jpg", "../.DS_Store"}
+    assert (report.files, report.attached, report.skipped) == (5, 1, 4)
+    assert not any("系统生成" in n for n in report.notices)
+    db.session.refresh(other)
+    assert other.photo_key is None
+
+
+def test_a_zip_of_unsafe_names_only_reports_each_and_imports_nothing(school_user, tmp_path):
+    report = run(school_user, {"../a.jpg": image(), "../../b.jpg": image()}, tmp_path)
+    assert [e.message for e in report.errors] == [photos.UNSAFE_NAME] * 2 and not report.ok
+    assert photo_count() == 0
+
+
+def _many_entries_zip(path: Path, count: int) -> Path:
+    """A valid zip of `count` empty files, written directly (zipfile takes far longer); zip64
+    records when the count does not fit the classic end record, as real tools do."""
+    local, central = bytearray(), bytearray()
+    for i in range(count):
+        name = f"{i:06d}.jpg".encode()
+        offset = len(local)
+        local += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0,
+                               0, 0, offset) + name
+    start, size = len(local), len(central)
+    tail = bytearray()
+    if count > 0xFFFF:
+        at = start + size
+        tail += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start)
+        tail += struct.pack("<4sLQL", b"PK\x06\x07", 0, at, 1)
+        tail += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    else:
+        tail += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, size, start, 0)
+    path.write_bytes(bytes(local + central + tail))
+    return path
+
+
+def test_entry_counts_are_read_from_the_end_record_and_the_directory_walk(tmp_path):
+    # Declared over the limit: that figure at once; within it: the walk, stopped at limit + 1.
+    for count, limit, expected in [(10, 100, 10), (70_000, 100, 70_000), (300, 100, 300), (300, 500, 300)]:
+        path = _many_entries_zip(tmp_path / f"many{count}-{limit}.zip", count)
+        if count == 70_000:
+            with zipfile.ZipFile(path) as zf:  # the builder writes what zipfile reads
+                assert len(zf.infolist()) == 70_000
+        assert archives.count_entries(path, limit) == expected
+
+
+def test_a_300000_entry_zip_is_refused_from_its_end_record_before_parsing(school_user, tmp_path, monkeypatch):
+    path = _many_entries_zip(tmp_path / "many.zip", 300_000)
+
+    def parse(*args, **kwargs):
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(photos.zipfile, "ZipFile", parse)
+    with pytest.raises(ZipRefused) as refused:
+        import_photos(school_user, school_user.school_id, path, file_name="全校.zip")
+    assert "「全校.zip」中的文件过多（300000 个）" in refused.value.message and "最多 5000 张" in refused.value.message
+
+
+def test_an_end_record_that_understates_the_count_is_caught_by_the_walk(school_user, tmp_path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_PHOTO_FILES", 5)  # at most 2 × 5 + 100 entries
+    data = bytearray(make_zip({f"{i:04d}.jpg": b"x" for i in range(200)}, zipfile.ZIP_STORED))
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8:end + 12] = struct.pack("<2H", 1, 1)  # "1 entry"
+    path = tmp_path / "forged.zip"
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(photos.zipfile, "ZipFile", lambda *a, **k: pytest.fail("parsed"))
+    with pytest.raises(ZipRefused, match="文件过多（超过 110 个）"):
+        import_photos(school_user, school_user.school_id, path, file_name="forged.zip")
+
+
+# ---- replaced photos leave storage once the new one is committed (issue 8 item 7) ----------
+
+def test_a_replaced_photo_is_deleted_once_the_new_one_is_committed(school_user, tmp_path):
+    c = add(school_user)
+    run(school_user, {f"{c.id_number}.jpg": image(color="red")}, tmp_path)
+    db.session.commit()
+    first = c.photo_key
+    run(school_user, {f"{c.id_number}.jpg": image(color="green")}, tmp_path, name="again.zip")
+    second = c.photo_key
+    storage = get_storage()
+    assert second != first and storage.exists(first) and storage.exists(second)  # not yet committed
+    db.session.commit()
+    assert not storage.exists(first) and storage.exists(second)
+
+
+def test_a_rolled_back_replacement_keeps_the_old_photo_and_drops_the_new(school_user, tmp_path):
+    c = add(school_user)
+    run(school_user, {f"{c.id_number}.jpg": image(color="red")}, tmp_path)
+    db.session.commit()
+    first = c.photo_key
+    before = photo_files()
+    run(school_user, {f"{c.id_number}.jpg": image(color="green")}, tmp_path, name="again.zip")
+    assert photo_files() == before + 1
+    db.session.rollback()
+    db.session.refresh(c)
+    assert c.photo_key == first and get_storage().exists(first) and photo_files() == before
+
+
 # ---- system debris and folders -------------------------------------------------------------
 
 def test_mac_and_windows_debris_is_skipped_silently(school_user, tmp_path):
@@ -413,11 +520,56 @@ def test_a_crashed_pool_process_refuses_the_zip_with_a_message(school_user, tmp_
         run(school_user, {f"{c.id_number}.jpg": image() for c in people}, tmp_path)
 
 
-def test_the_pixel_limit_travels_with_the_work_to_a_pool_process(monkeypatch):
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after the test
-    # A pool process has its own Pillow: the parent's limit is passed with each photo.
-    assert photos.process_photo(image(), 300_000)[1] == "图片像素数过大，疑似解压炸弹，已拒绝"
-    assert photos.process_photo(image(), 100_000_000)[0] is not None
+def _abort(data: bytes, max_pixels: int):
+    os.abort()  # a decoder that crashes on a crafted file (a segfault, an abort)
+
+
+def test_a_few_photos_are_decoded_in_a_child_whose_crash_refuses_the_zip(school_user, tmp_path, monkeypatch):
+    monkeypatch.setattr(photos, "process_photo", _abort)
+    c = add(school_user)
+    with pytest.raises(DomainError, match="照片处理进程意外退出"):
+        run(school_user, {f"{c.id_number}.jpg": image()}, tmp_path)
+    assert photo_count() == 0
+
+
+def test_the_pixel_limit_travels_with_the_work_to_a_pool_process():
+    # A pool process has no app: the limit is passed with each photo.
+    assert "上限 30 万像素" in photos.process_photo(image(), 300_000)[1]
+    assert photos.process_photo(image(), 25_000_000)[0] is not None
+
+
+def _huge_png() -> bytes:
+    buffer = io.BytesIO()
+    with Image.new("1", (8000, 9855), 1) as im:  # 79 megapixels in 21 KB
+        im.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def test_a_photo_over_the_pixel_cap_is_refused_from_its_header_before_decoding(school_user, tmp_path,
+                                                                                  monkeypatch):
+    c, ok = add(school_user), add(school_user)
+    data = make_zip({f"{c.id_number}.png": _huge_png(), f"{ok.id_number}.jpg": image()})
+    assert len(data) < 2000
+    decoded = tmp_path / "decoded"  # written by the child process that decodes
+    real = photos._standard_photo
+
+    def standard_photo(im):
+        with open(decoded, "a") as fh:
+            fh.write(f"{im.size}\n")
+        return real(im)
+
+    monkeypatch.setattr(photos, "_standard_photo", standard_photo)
+    report = run(school_user, data, tmp_path)
+    message = message_of(report, f"{c.id_number}.png")
+    assert "8000×9855" in message and "约 7884 万像素" in message and "上限 2500 万像素" in message
+    assert decoded.read_text() == "(600, 800)\n" and report.attached == 1  # only the good photo was decoded
+
+
+def test_the_pixel_cap_is_a_setting(school_user, tmp_path, app, monkeypatch):
+    c = add(school_user)
+    monkeypatch.setitem(app.config, "MAX_PHOTO_MEGAPIXELS", 1)
+    report = run(school_user, {f"{c.id_number}.jpg": image((1200, 1500))}, tmp_path)
+    assert "上限 100 万像素" in message_of(report, f"{c.id_number}.jpg")
 
 
 # ---- the job, the pages, the CLI ----------------------------------------------------------
@@ -455,7 +607,7 @@ def test_the_pages_upload_show_progress_result_and_filter(client, school_user):
     index = client.get("/candidates/").get_data(as_text=True)
     assert 'data-testid="photos-link"' in index
     page = client.get("/candidates/photos").get_data(as_text=True)
-    assert "证件号码" in page and "根目录" in page and "358×441" in page
+    assert "证件号码" in page and "根目录" in page and "358×441" in page and "不超过 2500 万像素" in page
     data = make_zip({f"{good.id_number}.jpg": image(), f"{bad.id_number}.jpg": image((800, 600)),
                      "notes.txt": b"x"})
     response = client.post("/candidates/photos", data={"file": (io.BytesIO(data), "一班照片.zip")},
