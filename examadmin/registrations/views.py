@@ -62,7 +62,8 @@ def index():
     plans = lists.plans_for_lists(current_user)
     filters = _filters()
     if filters.plan_id is None and plans and "plan_id" not in request.args:
-        filters.plan_id = plans[0].id
+        # the plan whose registration is open is the one at work; otherwise the newest
+        filters.plan_id = next((p.id for p in plans if p.registration_open()), plans[0].id)
     plan = next((p for p in plans if p.id == filters.plan_id), None)
     sites = []
     if current_user.school_id:
