@@ -83,6 +83,13 @@ ACTION_LABELS = {
     "correction.create": "提交信息更正",
     "correction.approve": "通过信息更正",
     "correction.reject": "驳回信息更正",
+    "tickets.download": "下载准考证",
+    "tickets.test_exam_export": "导出测试考试名单",
+    "seat.check_in": "考生签到",
+    "seat.mark_absent": "标记缺考",
+    "portal.account_create": "开通考生账号",
+    "portal.code_reissue": "重新生成激活码",
+    "portal.activate": "考生激活账号",
     "job.start": "任务开始",
     "job.finish": "任务完成",
     "job.fail": "任务失败",
@@ -95,6 +102,7 @@ ENTITY_LABELS = {
     "exam_room": "考场",
     "application_plan": "申报计划", "application": "试点申报",
     "candidate": "考生", "correction_request": "信息更正",
+    "registration": "报考", "portal_account": "考生账号",
 }
 
 

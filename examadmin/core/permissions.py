@@ -53,6 +53,12 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "candidates.verify": frozenset({SCHOOL}),
     "candidates.correct": frozenset({SCHOOL}),
     "candidates.review_corrections": frozenset({ORG}),  # DOMAIN.md: the org approves corrections
+    # admission tickets, room materials, check-in, the candidate portal (DOMAIN.md §8)
+    "tickets.download": frozenset({SA, ORG, SCHOOL, CAND}),  # a candidate only their own (scope)
+    "tickets.materials": frozenset({SA, ORG, SCHOOL}),  # door lists, sign-in sheets, test-exam list
+    "checkin.scan": frozenset({Role.PROCTOR, SCHOOL}),  # a proctor only their own rooms and sessions
+    "portal.accounts": frozenset({SCHOOL}),  # candidate accounts and activation slips
+    "portal.view": frozenset({CAND}),  # a candidate's own pages
 }
 
 
