@@ -163,7 +163,7 @@ def make_user(role: str, *, school=None, city=None, province_code: str = "50", s
               username: str | None = None):
     n = next(_seq)
     scope = {}
-    if role in ("school", "candidate"):
+    if role in ("school", "candidate", "proctor"):
         scope["school_id"] = (school or make_school(province_code)).id
     elif role == "city":
         scope["city_id"] = (city or make_city(province_code)).id

@@ -65,7 +65,7 @@ ACCOUNT_FILTERS = {"none": "未开通", "pending": "待激活", "active": "已�
 def list_accounts(actor: Any, *, q: str = "", state: str = ""):
     """The school's candidates with their account (if any), for the accounts page."""
     permissions.require(actor, "portal.accounts")
-    query = (select(Candidate, PortalAccount)
+    query = (select(Candidate)
              .outerjoin(PortalAccount, PortalAccount.candidate_id == Candidate.id)
              .where(permissions.scope_clause(actor, Candidate), Candidate.hidden.is_(False))
              .order_by(Candidate.class_name, Candidate.name, Candidate.id))
@@ -81,6 +81,14 @@ def list_accounts(actor: Any, *, q: str = "", state: str = ""):
     elif state == "active":
         query = query.where(PortalAccount.activated_at.is_not(None))
     return query
+
+
+def accounts_of(candidate_ids: list[int]) -> dict[int, PortalAccount]:
+    """The accounts of a page of candidates, in one query."""
+    if not candidate_ids:
+        return {}
+    return {a.candidate_id: a for a in db.session.scalars(
+        select(PortalAccount).where(PortalAccount.candidate_id.in_(candidate_ids)))}
 
 
 @dataclass

@@ -110,7 +110,9 @@ def photo():
 def accounts():
     """考生账号: open accounts in bulk, hand out activation slips."""
     query = services.list_accounts(current_user, q=request.args.get("q", ""), state=request.args.get("state", ""))
-    return render_template("portal/accounts.html", page=paginate(query), counts=services.count_accounts(current_user),
+    page = paginate(query)
+    return render_template("portal/accounts.html", page=page, counts=services.count_accounts(current_user),
+                           accounts=services.accounts_of([c.id for c in page.items]),
                            filters=services.ACCOUNT_FILTERS, confirm=ConfirmForm())
 
 
