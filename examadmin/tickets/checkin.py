@@ -151,7 +151,8 @@ def check_in(actor: Any, room_id: Any, session_id: Any, *, token: str | None = N
             raise _refuse(actor, place, f"该准考证不属于本场次。该考生的考试：{other or '无'}。", "other session")
         # the room is checked below against the seat as stored (the token says the same)
         registration_id = parsed.registration_id
-        number = parsed.ticket_number
+        number = db.session.scalar(select(AdmissionTicket.ticket_number)
+                                   .where(AdmissionTicket.registration_id == registration_id)) or ""
     else:
         number = (ticket_number or "").strip().upper()
         if not number or len(number) > 24:

@@ -62,7 +62,7 @@ def _plan_expiry(plan_ids: set[int]) -> dict[int, datetime]:
     rows = db.session.execute(
         select(ExamSession.plan_id, func.max(ExamSession.date)).where(ExamSession.plan_id.in_(plan_ids))
         .group_by(ExamSession.plan_id))
-    return {plan_id: datetime.combine(day, time(23, 59)) + tokens.VALID_AFTER_LAST_SESSION
+    return {plan_id: datetime.combine(day, time(23, 59, 59)) + tokens.VALID_AFTER_LAST_SESSION
             for plan_id, day in rows}
 
 
@@ -106,7 +106,7 @@ def load_tickets(where, *, order_by_ticket: bool = True) -> list[TicketData]:
     expiry = _plan_expiry({t.plan_id for t in tickets.values()}) if tickets else {}
     for ticket in tickets.values():
         ticket.token = tokens.sign(tokens.CheckinToken(
-            registration_id=ticket.registration_id, plan_id=ticket.plan_id, ticket_number=ticket.ticket_number,
+            registration_id=ticket.registration_id, plan_id=ticket.plan_id,
             seats=tuple((line.session_id, line.room_id, line.seat_number) for line in ticket.lines),
             expires_at=expiry[ticket.plan_id]))
     return list(tickets.values())
