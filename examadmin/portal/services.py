@@ -123,20 +123,24 @@ def open_accounts(actor: Any, candidate_ids: Iterable[int] | None = None) -> lis
     candidates = _candidates(actor, candidate_ids)
     have = set(db.session.scalars(select(PortalAccount.candidate_id)
                                   .where(PortalAccount.candidate_id.in_([c.id for c in candidates]))))
+    # A candidate account made before the portal existed (by the administrator) is taken over.
+    existing = {u.candidate_id: u for u in db.session.scalars(
+        select(User).where(User.role == Role.CANDIDATE, User.candidate_id.in_([c.id for c in candidates])))}
     slips, now = [], clock.now()
     for candidate in candidates:
         if candidate.id in have:
             continue
         code = new_code()
-        user = User(username=_username(candidate), name=candidate.name, role=Role.CANDIDATE,
+        user = existing.get(candidate.id) or User(username=_username(candidate), name=candidate.name, role=Role.CANDIDATE,
                     # unusable until activation: a random password nobody knows (a cheap hash:
                     # it guards nothing, and a school opens thousands at once)
                     password_hash=generate_password_hash(secrets.token_hex(16), method="pbkdf2:sha256:1"),
                     must_change_password=False,
                     school_id=candidate.school_id, city_id=candidate.school.city_id,
                     province_id=candidate.school.province_id, candidate_id=candidate.id)
-        db.session.add(user)
-        db.session.flush()
+        if user.id is None:
+            db.session.add(user)
+            db.session.flush()
         account = PortalAccount(candidate_id=candidate.id, school_id=candidate.school_id, user_id=user.id,
                                 code_hash=code_hash(code), code_issued_at=now)
         db.session.add(account)

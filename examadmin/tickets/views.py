@@ -168,8 +168,9 @@ def checkin_page(room_id: int, session_id: int):
         if wants_json():
             if error:
                 return jsonify(status="refused", message=error), 422
-            return jsonify(result.as_json(url_for("tickets.checkin_photo", room_id=room_id, session_id=session_id,
-                                                  seat_id=result.seat.id)))
+            photo = url_for("tickets.checkin_photo", room_id=room_id, session_id=session_id,
+                            seat_id=result.seat.id) if result.candidate.photo_key else None
+            return jsonify(result.as_json(photo))
     place, seats = checkin.roll(current_user, room_id, session_id)
     return render_template("tickets/checkin.html", place=place, seats=seats, result=result, error=error,
                            form=ConfirmForm(), checked=sum(1 for s, _, _ in seats if s.checked_in_at))

@@ -168,3 +168,15 @@ def test_password_rules_apply_at_activation(client):
                                   "password": "short", "confirm": "short"}).get_data(as_text=True)
     assert "密码至少需要" in body
     assert db.session.scalar(select(User).where(User.candidate_id == candidate.id)) is not None
+
+
+def test_an_existing_candidate_user_is_taken_over_by_the_portal_account(client):
+    s = make_scheduled(1)
+    candidate = s.registrations[0].candidate
+    old = make_user("candidate", school=candidate.school)
+    old.candidate_id = candidate.id
+    db.session.flush()
+    slips = services.open_accounts(s.school_user, [candidate.id])
+    account = db.session.scalar(select(PortalAccount).where(PortalAccount.candidate_id == candidate.id))
+    assert account.user_id == old.id
+    assert services.activate(candidate.id_number, slips[0].code, PASSWORD, PASSWORD).id == old.id
