@@ -90,4 +90,6 @@ def load() -> dict:
         "MAX_PHOTO_FILES": int(os.environ.get("MAX_PHOTO_FILES", "5000")),
         "MAX_PHOTO_FILE_MB": int(os.environ.get("MAX_PHOTO_FILE_MB", "20")),
         "MAX_PHOTO_RATIO": int(os.environ.get("MAX_PHOTO_RATIO", "100")),
+        # A TrueType CJK font to embed in PDFs; empty: WenQuanYi Micro Hei where Debian puts it.
+        "PDF_FONT_PATH": os.environ.get("PDF_FONT_PATH", ""),
     }

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import qrcode
 import qrcode.util as qrcode_util
+from flask import current_app, has_app_context
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.exceptions import DataOverflowError
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 rl_config.useA85 = 0
 
-#: where Debian and other distributions put WenQuanYi Micro Hei; PDF_FONT_PATH comes first
+#: where Debian and other distributions put WenQuanYi Micro Hei; the setting PDF_FONT_PATH comes first
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
@@ -59,7 +60,8 @@ def cjk_font() -> FontChoice:
     global _font
     if _font is not None:
         return _font
-    candidates = [os.environ["PDF_FONT_PATH"]] if os.environ.get("PDF_FONT_PATH") else []
+    configured = current_app.config.get("PDF_FONT_PATH") if has_app_context() else os.environ.get("PDF_FONT_PATH")
+    candidates = [configured] if configured else []
     for path in [*candidates, *FONT_CANDIDATES]:
         if not Path(path).is_file():
             continue
