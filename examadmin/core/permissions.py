@@ -20,6 +20,9 @@ from .roles import NATIONAL, STAFF, Role
 
 T = TypeVar("T")
 
+#: the largest id an integer primary key holds (PostgreSQL INTEGER)
+MAX_ID = 2**31 - 1
+
 SA, ORG, PROV, CITY, SCHOOL, CAND = (
     Role.SYSADMIN, Role.ORG, Role.PROVINCE, Role.CITY, Role.SCHOOL, Role.CANDIDATE,
 )
@@ -141,6 +144,8 @@ def get_for(actor: Any, model: type[T], record_id: Any) -> T:
     try:
         record_id = int(record_id)
     except (TypeError, ValueError):
+        raise NotInScope()
+    if not 0 < record_id <= MAX_ID:  # an id no column can hold is simply not found (no overflow error)
         raise NotInScope()
     record = db.session.scalar(
         select(model).where(model.id == record_id).where(scope_clause(actor, model))

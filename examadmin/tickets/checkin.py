@@ -96,6 +96,8 @@ def station(actor: Any, room_id: Any, session_id: Any) -> Station:
         room_id, session_id = int(room_id), int(session_id)
     except (TypeError, ValueError):
         raise permissions.NotInScope()
+    if not (0 < room_id <= permissions.MAX_ID and 0 < session_id <= permissions.MAX_ID):
+        raise permissions.NotInScope()
     if actor.role == Role.PROCTOR:
         assigned = db.session.scalar(
             select(ProctorAssignment.id).join(Proctor)

@@ -208,3 +208,16 @@ def test_cli_writes_a_plans_tickets(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: datetime(2030, 7, 1))
     result = cli.invoke(args=["tickets", "--plan", str(s.plan.id), "--out", str(out)])
     assert result.exit_code == 1 and "已经结束" in result.output
+
+
+def test_ids_too_large_for_a_key_are_not_found_not_errors(client, in_window):
+    from tests.scheduling.ticket_factories import make_proctor_user
+
+    s = make_scheduled(1)
+    big = "9" * 25
+    for user in (s.school_user, make_proctor_user(s)):
+        login_as(client, user)
+        for url in (f"/tickets/rooms/{big}/tickets.pdf", f"/tickets/plans/{big}/test-exam.csv",
+                    f"/tickets/checkin/{big}/{big}", f"/tickets/rooms/{s.room.id}/sessions/{big}/door-list.pdf"):
+            assert client.get(url).status_code in (403, 404), url
+        assert client.get(f"/tickets/?plan_id={big}").status_code in (200, 302)
