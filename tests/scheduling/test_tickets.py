@@ -221,3 +221,27 @@ def test_ids_too_large_for_a_key_are_not_found_not_errors(client, in_window):
                     f"/tickets/checkin/{big}/{big}", f"/tickets/rooms/{s.room.id}/sessions/{big}/door-list.pdf"):
             assert client.get(url).status_code in (403, 404), url
         assert client.get(f"/tickets/?plan_id={big}").status_code in (200, 302)
+
+
+def test_tickets_wait_for_the_proctor_rule_of_scheduling(client, monkeypatch, in_window):
+    """The download asks scheduling's release rule (enough proctors per room) for every site it covers."""
+    import sys
+    import types
+
+    from examadmin.core.errors import DomainError
+
+    asked = []
+
+    def require_tickets_released(site_id, plan_id):
+        asked.append((site_id, plan_id))
+        raise DomainError("考场监考人员不足 2 人，准考证暂不发放")
+
+    monkeypatch.setitem(sys.modules, "examadmin.scheduling.services",
+                        types.SimpleNamespace(require_tickets_released=require_tickets_released))
+    s = make_scheduled(1)
+    login_as(client, s.school_user)
+    body = client.get(f"/tickets/rooms/{s.room.id}/tickets.pdf", follow_redirects=True).get_data(as_text=True)
+    assert "监考人员不足" in body and asked == [(s.site.id, s.plan.id)]
+    login_as(client, candidate_user(s, s.registrations[0]))
+    body = client.get(f"/tickets/mine/{s.registrations[0].id}.pdf", follow_redirects=True).get_data(as_text=True)
+    assert "监考人员不足" in body
