@@ -116,6 +116,16 @@ def _username(candidate: Candidate) -> str:
             return name
 
 
+def _new_user(candidate: Candidate) -> User:
+    return User(
+        username=_username(candidate), name=candidate.name, role=Role.CANDIDATE, candidate_id=candidate.id,
+        # unusable until activation: a random password nobody knows (a cheap hash: it guards
+        # nothing, and a school opens thousands of accounts at once)
+        password_hash=generate_password_hash(secrets.token_hex(16), method="pbkdf2:sha256:1"),
+        must_change_password=False, school_id=candidate.school_id, city_id=candidate.school.city_id,
+        province_id=candidate.school.province_id)
+
+
 def open_accounts(actor: Any, candidate_ids: Iterable[int] | None = None) -> list[Slip]:
     """Open accounts for the chosen candidates (None: every candidate of the school) that have
     none yet; returns the slips with their one-time codes."""
@@ -131,13 +141,7 @@ def open_accounts(actor: Any, candidate_ids: Iterable[int] | None = None) -> lis
         if candidate.id in have:
             continue
         code = new_code()
-        user = existing.get(candidate.id) or User(username=_username(candidate), name=candidate.name, role=Role.CANDIDATE,
-                    # unusable until activation: a random password nobody knows (a cheap hash:
-                    # it guards nothing, and a school opens thousands at once)
-                    password_hash=generate_password_hash(secrets.token_hex(16), method="pbkdf2:sha256:1"),
-                    must_change_password=False,
-                    school_id=candidate.school_id, city_id=candidate.school.city_id,
-                    province_id=candidate.school.province_id, candidate_id=candidate.id)
+        user = existing.get(candidate.id) or _new_user(candidate)
         if user.id is None:
             db.session.add(user)
             db.session.flush()

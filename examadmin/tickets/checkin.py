@@ -166,8 +166,8 @@ def check_in(actor: Any, room_id: Any, session_id: Any, *, token: str | None = N
     seat = _seat_of(registration_id, place.session.id)
     if seat is None:
         other = _other_seats(registration_id)
-        raise _refuse(actor, place, f"准考证 {number} 在本场次没有座位{('（该考生的考试：' + other + '）') if other else ''}。",
-                      "no seat in session")
+        where = f"（该考生的考试：{other}）" if other else ""
+        raise _refuse(actor, place, f"准考证 {number} 在本场次没有座位{where}。", "no seat in session")
     if seat.room_id != place.room.id:
         raise _refuse(actor, place, f"该考生不在本考场：{_where(seat)}。", "other room")
     candidate = seat.registration.candidate

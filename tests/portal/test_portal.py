@@ -1,11 +1,9 @@
 """The candidate portal: accounts opened by the school, activation, sign-in, the candidate's page."""
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
-import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 
@@ -15,7 +13,7 @@ from examadmin.extensions import db
 from examadmin.portal import services
 from examadmin.portal.models import PortalAccount
 from tests.conftest import login_as
-from tests.scheduling.ticket_factories import IN_WINDOW, make_candidate, make_scheduled
+from tests.scheduling.ticket_factories import IN_WINDOW, make_scheduled
 from tests.sites.factories import make_user
 
 PASSWORD = "kaosheng2030"
