@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..candidates.models import Candidate
@@ -213,9 +213,15 @@ def activate(id_number: str, code: str, password: str, confirm: str) -> User:
     user = account.user
     if not user.active:
         raise DomainError(GENERIC_ACTIVATION_ERROR)
+    # The code is spent by a conditional update, so two activations racing with one code
+    # cannot both set a password.
+    spent = db.session.execute(
+        update(PortalAccount).where(PortalAccount.id == account.id, PortalAccount.code_hash == given)
+        .values(code_hash=None, activated_at=clock.now()).execution_options(synchronize_session=False)).rowcount
+    if not spent:
+        raise DomainError(GENERIC_ACTIVATION_ERROR)
+    db.session.refresh(account)
     auth.set_first_password(user, password)
-    account.code_hash = None
-    account.activated_at = clock.now()
     audit.record(user, "portal.activate", account)
     return user
 

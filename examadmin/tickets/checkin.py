@@ -140,6 +140,8 @@ def check_in(actor: Any, room_id: Any, session_id: Any, *, token: str | None = N
     now = clock.now()
     if now < place.session.starts_at - OPENS_BEFORE:
         raise DomainError(f"本场次 {place.session.starts_at:%Y-%m-%d %H:%M} 开考，开考前 2 小时起才能签到。")
+    if now > place.session.ends_at:
+        raise DomainError(f"本场次已于 {place.session.ends_at:%Y-%m-%d %H:%M} 结束，不能再签到。")
     if token:
         try:
             parsed = tokens.verify(token, at=now)
@@ -171,10 +173,15 @@ def check_in(actor: Any, room_id: Any, session_id: Any, *, token: str | None = N
     if seat.room_id != place.room.id:
         raise _refuse(actor, place, f"该考生不在本考场：{_where(seat)}。", "other room")
     candidate = seat.registration.candidate
-    if seat.checked_in_at is not None:
+    # A conditional update: two proctors scanning the same ticket at once record one arrival,
+    # and the second is told the time of the first.
+    taken = db.session.execute(
+        update(Seat).where(Seat.id == seat.id, Seat.checked_in_at.is_(None))
+        .values(checked_in_at=now, checked_in_by_id=getattr(actor, "id", None))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(seat)
+    if not taken:
         return CheckinResult("already", seat, candidate, number, seat.checked_in_at)
-    seat.checked_in_at = now
-    seat.checked_in_by_id = getattr(actor, "id", None)
     audit.record(actor, "seat.check_in", seat.registration,
                  after={"ticket_number": number, "room": place.room.name, "session_id": place.session.id,
                         "seat": seat.seat_number, "at": now})

@@ -189,3 +189,10 @@ def test_school_staff_may_check_in_at_its_rooms(during):
     result = checkin.check_in(s.school_user, s.room.id, s.session.id, ticket_number=s.tickets[0].ticket_number.lower())
     assert result.status == "checked_in"
     assert [st.room.id for st in checkin.stations(s.school_user)] == [s.room.id]
+
+
+def test_check_in_closes_when_the_session_ends(monkeypatch):
+    s = make_scheduled(1)
+    monkeypatch.setattr(clock, "now", lambda: AFTER_SESSION)
+    with pytest.raises(DomainError, match="已于 .* 结束，不能再签到"):
+        checkin.check_in(s.school_user, s.room.id, s.session.id, ticket_number=s.tickets[0].ticket_number)
