@@ -17,6 +17,7 @@ from ..extensions import db, limiter
 from ..tickets import services as tickets
 from . import services
 from .forms import ActivateForm, PortalLoginForm
+from .slips import slips_pdf
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -124,9 +125,15 @@ def _selected() -> list[int] | None:
 
 
 def _slips_response(slips, name: str):
-    data = services.slips_workbook(slips, url_for("portal.activate", _external=True))
-    response = send_file(io.BytesIO(data), as_attachment=True, download_name=name,
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    """The slips in the format chosen on the page: Excel (default) or PDF to print and cut."""
+    url = url_for("portal.activate", _external=True)
+    if request.form.get("format") == "pdf":
+        data = slips_pdf(slips, url, current_user.school.name if current_user.school else "")
+        name, mimetype = name.replace(".xlsx", ".pdf"), "application/pdf"
+    else:
+        data = services.slips_workbook(slips, url)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = send_file(io.BytesIO(data), as_attachment=True, download_name=name, mimetype=mimetype)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,6 +1,7 @@
 """The candidate portal: accounts opened by the school, activation, sign-in, the candidate's page."""
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -178,3 +179,20 @@ def test_an_existing_candidate_user_is_taken_over_by_the_portal_account(client):
     account = db.session.scalar(select(PortalAccount).where(PortalAccount.candidate_id == candidate.id))
     assert account.user_id == old.id
     assert services.activate(candidate.id_number, slips[0].code, PASSWORD, PASSWORD).id == old.id
+
+
+def test_activation_slips_as_pdf_to_print_and_cut(client):
+    from pypdf import PdfReader
+
+    s = make_scheduled(9)
+    login_as(client, s.school_user)
+    response = client.post("/portal/accounts/open", data={"scope": "all", "format": "pdf"})
+    assert response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    assert len(reader.pages) == 2  # eight slips a page
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert text.count("考生账号激活通知单") == 9 and "陈晓明" in text and "/portal/activate" in text
+    number = s.registrations[0].candidate.id_number
+    assert number not in text and number[-4:] in text
+    codes = [a.code_hash for a in db.session.scalars(select(PortalAccount))]
+    assert len(codes) == 9 and all(codes)
