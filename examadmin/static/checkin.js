@@ -1,7 +1,7 @@
-// Check-in on a phone: the camera reads the ticket's QR code with the browser's own
-// BarcodeDetector (Chrome on Android, Safari 17+) and posts the token; the result replaces
-// the result card. Without a camera or BarcodeDetector the ticket-number form works as a
-// normal form post.
+// Check-in on a phone: the camera reads the ticket's QR code and the page posts the token;
+// the result replaces the result card. The browser's own BarcodeDetector is used where it
+// exists (Chrome on Android); elsewhere (Safari, Firefox) the vendored jsQR decodes frames
+// drawn on a canvas. Without a camera the ticket-number form works as a normal form post.
 (function () {
   "use strict";
   var form = document.getElementById("checkin-form");
@@ -9,11 +9,28 @@
   var video = document.getElementById("scan-video");
   var note = document.getElementById("scan-note");
   var resultBox = document.getElementById("checkin-result");
-  if (!form || !("BarcodeDetector" in window) || !navigator.mediaDevices) {
-    if (note) note.textContent = "此浏览器不支持扫码，请输入准考证号签到。";
+  var native = "BarcodeDetector" in window;
+  if (!form || !(native || window.jsQR) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    if (note) note.textContent = "此浏览器不能打开摄像头扫码，请输入准考证号签到。";
     return;
   }
-  var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+  var detector = native ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+  var canvas = document.createElement("canvas");
+  var context = canvas.getContext("2d", { willReadFrequently: true });
+
+  // One frame: a promise of the QR text, or "" when none is in view.
+  function read() {
+    if (detector) {
+      return detector.detect(video).then(function (codes) { return codes.length ? codes[0].rawValue : ""; });
+    }
+    var scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    var frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    var code = window.jsQR(frame.data, frame.width, frame.height, { inversionAttempts: "dontInvert" });
+    return Promise.resolve(code ? code.data : "");
+  }
   var busy = false, lastToken = "", lastAt = 0;
 
   function show(data, ok) {
@@ -61,9 +78,8 @@
 
   function scan() {
     if (!busy && video.readyState >= 2) {
-      detector.detect(video).then(function (codes) {
-        if (!codes.length) return;
-        var token = codes[0].rawValue;
+      read().then(function (token) {
+        if (!token) return;
         var moment = Date.now();
         if (token === lastToken && moment - lastAt < 3000) return;  // the same ticket still in view
         lastToken = token; lastAt = moment;

@@ -64,7 +64,7 @@ def _schedule_demo_candidates() -> dict:
     room.scheduled = True
     people = db.session.scalars(select(Candidate).where(Candidate.school_id == school.school_id)
                                 .order_by(Candidate.id).limit(3)).all()
-    numbers = {}
+    numbers, tokens_by_name = {}, {}
     for seat_number, candidate in enumerate(people, start=1):
         registration = Registration(
             plan_id=plan.id, candidate_id=candidate.id, school_id=school.school_id, site_id=site.id,
@@ -79,6 +79,7 @@ def _schedule_demo_candidates() -> dict:
             AdmissionTicket(registration_id=registration.id, plan_id=plan.id, school_id=school.school_id,
                             ticket_number=number)])
         numbers[candidate.name] = (number, candidate.id_number)
+        tokens_by_name[candidate.name] = registration.id
     proctor_user = auth.create_user(SYSTEM, username="proctor_demo", name="周监考", role="proctor",
                                     password=DEMO_PASSWORD, school_id=school.school_id, must_change_password=False)
     proctor = Proctor(school_id=school.school_id, name="周监考", phone="13800000000", id_number="500106199001011234",
@@ -88,7 +89,11 @@ def _schedule_demo_candidates() -> dict:
     db.session.add(ProctorAssignment(proctor_id=proctor.id, room_id=room.id, session_id=session.id,
                                      school_id=school.school_id))
     db.session.commit()
-    return {"plan_id": plan.id, "room_id": room.id, "session_id": session.id, "numbers": numbers}
+    from examadmin.tickets.data import load_tickets
+
+    tokens = {name: load_tickets(Registration.id == rid)[0].token for name, rid in tokens_by_name.items()}
+    return {"plan_id": plan.id, "room_id": room.id, "session_id": session.id, "numbers": numbers,
+            "tokens": tokens}
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +223,54 @@ def test_tickets_accounts_and_check_in(browser, tickets_site, shot):
         assert "找不到准考证号" in css(browser, "[data-testid=checkin-error]").text
     finally:
         browser.set_window_size(1366, 900)
+
+
+def _camera_video(path, token: str) -> None:
+    """A Y4M video for Chromium's fake camera: the ticket's QR code held up in front of it."""
+    from PIL import Image
+
+    from examadmin.core.pdf import qr_image
+
+    frame = Image.new("L", (640, 480), 255)
+    code = qr_image(token, box=9)
+    frame.paste(code, ((640 - code.width) // 2, (480 - code.height) // 2))
+    luma = frame.tobytes()
+    chroma = bytes([128]) * (320 * 240)
+    with open(path, "wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(10):
+            out.write(b"FRAME\n" + luma + chroma + chroma)
+
+
+def test_a_proctor_scans_a_ticket_with_the_phone_camera(browser, tickets_site, tmp_path):
+    """The camera path: Chromium's fake camera shows a ticket's QR code; the page decodes it
+    (jsQR here: desktop Chromium has no BarcodeDetector) and checks the candidate in."""
+    from selenium import webdriver
+
+    from tests.e2e.conftest import CHROMEDRIVER, CHROMIUM
+
+    url, data = tickets_site
+    name = list(data["tokens"])[1]
+    video = tmp_path / "camera.y4m"
+    _camera_video(video, data["tokens"][name])
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--window-size=390,844", "--lang=zh-CN", f"--user-data-dir={tmp_path / 'profile'}",
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}"):
+        options.add_argument(arg)
+    phone = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    try:
+        phone.implicitly_wait(3)
+        sign_in(phone, url, "proctor_demo")
+        submit(phone, "[data-testid=station]")
+        click(phone, "#scan-start")
+        status = WebDriverWait(phone, 20).until(
+            EC.presence_of_element_located((By.CSS_SELECTOR, "#checkin-result .fw-semibold")))
+        WebDriverWait(phone, 20).until(lambda d: name in d.find_element(By.ID, "checkin-result").text)
+        assert "签到成功" in phone.find_element(By.ID, "checkin-result").text, status.text
+        phone.refresh()
+        assert "已签到" in css(phone, "[data-testid=checkin-roll]").text
+    finally:
+        phone.quit()
