@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
@@ -22,11 +20,6 @@ from ..scheduling.models import AdmissionTicket, Seat
 from ..sites.models import ExamSite
 from . import render
 from .data import Roster, TicketData, load_roster, load_tickets
-
-log = logging.getLogger(__name__)
-
-#: a plan this large is rendered as a background job, never inside a request
-JOB_THRESHOLD = 200
 
 
 def window_text(plan: ExamPlan) -> str:
@@ -75,13 +68,9 @@ def _ticket_scope(actor: Any):
 
 
 def _sites_of(where) -> set[int]:
-    return set(db.session.scalars(select(Seat.site_id).where(where).distinct()))
-
-
-@dataclass
-class TicketFile:
-    pages: int
-    name: str
+    """The sites of the scheduled (not cancelled) registrations a download covers."""
+    scheduled = select(Registration.id).where(Registration.state == RegistrationState.SCHEDULED)
+    return set(db.session.scalars(select(Seat.site_id).where(where, Seat.registration_id.in_(scheduled)).distinct()))
 
 
 def _check(plan: ExamPlan, where) -> None:
@@ -92,7 +81,8 @@ def _check(plan: ExamPlan, where) -> None:
     require_released(plan.id, sites)
 
 
-def plan_tickets(actor: Any, plan_id: int, *, site_id: int | None = None, room_id: int | None = None) -> tuple[ExamPlan, Any]:
+def plan_tickets(actor: Any, plan_id: int, *, site_id: int | None = None,
+                 room_id: int | None = None) -> tuple[ExamPlan, Any]:
     """Check a school's (or the org's) download of a plan's tickets; returns the plan and the filter."""
     permissions.require(actor, "tickets.download")
     if actor.role not in permissions.STAFF:
@@ -109,10 +99,6 @@ def plan_tickets(actor: Any, plan_id: int, *, site_id: int | None = None, room_i
         where = and_(where, Seat.registration_id.in_(select(Seat.registration_id).where(Seat.room_id == room.id)))
     _check(plan, where)
     return plan, where
-
-
-def count_tickets(where) -> int:
-    return db.session.scalar(select(func.count(func.distinct(Seat.registration_id))).where(where)) or 0
 
 
 def write_plan_tickets(actor: Any, plan_id: int, target, *, site_id: int | None = None,
