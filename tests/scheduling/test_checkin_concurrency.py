@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 
 from examadmin.core import clock
 from examadmin.core.audit import AuditLog
+from examadmin.core.auth import User
 from examadmin.exams.models import ExamPlan, ExamRoom, ExamSession, PlanFee
 from examadmin.extensions import db
 from examadmin.registrations.models import Registration
@@ -38,8 +39,6 @@ def test_one_ticket_scanned_at_once_on_four_phones_checks_in_once(app, monkeypat
     results: list[str] = []
 
     def scan(user_id: int):
-        from examadmin.core.auth import User
-
         with app.app_context():
             try:
                 barrier.wait(timeout=10)  # before any query: on SQLite a transaction takes the write lock
@@ -79,5 +78,6 @@ def test_one_ticket_scanned_at_once_on_four_phones_checks_in_once(app, monkeypat
             db.session.execute(delete(ExamPlan).where(ExamPlan.id == ids["plan"]))
             db.session.execute(delete(ExamSite).where(ExamSite.id == ids["site"]))
             db.session.execute(delete(AuditLog).where(AuditLog.id > audit_before))
+            db.session.execute(delete(User).where(User.id.in_(proctors)))
             db.session.commit()
             db.session.remove()

@@ -122,7 +122,7 @@ def make_proctor_user(s: Scheduled, *, room: ExamRoom | None = None, session: Ex
     from tests.conftest import PASSWORD
 
     n = next(_numbers)
-    user = auth.create_user(SYSTEM, username=f"proctor{n}", name=f"监考员{n}", role="proctor", password=PASSWORD,
+    user = auth.create_user(SYSTEM, username=f"tproctor{n}", name=f"监考员{n}", role="proctor", password=PASSWORD,
                             school_id=s.school_id, must_change_password=False)
     proctor = Proctor(school_id=s.school_id, name=user.name, phone="13800138000", id_number=id_number(),
                       user_id=user.id)
