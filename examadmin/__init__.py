@@ -61,7 +61,8 @@ def _init_login(app: Flask) -> None:
 #: The business areas, in the order of the yearly workflow. Each has models.py and
 #: views.py (with `bp`), and may have cli.py (with `register(app)`), tasks.py (jobs) and
 #: todos.py (its sources of the dashboards' to-do lists, core/todo.py).
-AREAS = ["catalog", "pilots", "sites", "candidates", "exams", "registrations", "scheduling", "dashboard"]
+AREAS = ["catalog", "pilots", "sites", "candidates", "exams", "registrations", "scheduling", "tickets", "portal",
+         "dashboard"]
 
 
 def _area_module(area: str, name: str):

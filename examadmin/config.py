@@ -111,4 +111,6 @@ def load() -> dict:
         "MIN_PROCTORS_PER_ROOM": int(os.environ.get("MIN_PROCTORS_PER_ROOM", "2")),
         # Pixels of one photo, read from its header before decoding (a photo needs far fewer).
         "MAX_PHOTO_MEGAPIXELS": int(os.environ.get("MAX_PHOTO_MEGAPIXELS", "25")),
+        # A TrueType CJK font to embed in PDFs; empty: WenQuanYi Micro Hei where Debian puts it.
+        "PDF_FONT_PATH": os.environ.get("PDF_FONT_PATH", ""),
     }

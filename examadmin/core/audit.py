@@ -92,6 +92,13 @@ ACTION_LABELS = {
     "proctor.account": "开通监考账号",
     "proctor_assignment.create": "安排监考",
     "proctor_assignment.delete": "取消监考安排",
+    "tickets.download": "下载准考证",
+    "tickets.test_exam_export": "导出测试考试名单",
+    "seat.check_in": "考生签到",
+    "seat.mark_absent": "标记缺考",
+    "portal.account_create": "开通考生账号",
+    "portal.code_reissue": "重新生成激活码",
+    "portal.activate": "考生激活账号",
     "job.start": "任务开始",
     "job.finish": "任务完成",
     "job.fail": "任务失败",
@@ -105,6 +112,7 @@ ENTITY_LABELS = {
     "application_plan": "申报计划", "application": "试点申报",
     "candidate": "考生", "correction_request": "信息更正",
     "schedule_run": "排考", "proctor": "监考人员",
+    "registration": "报考", "portal_account": "考生账号",
 }
 
 

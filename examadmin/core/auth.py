@@ -161,6 +161,15 @@ def change_own_password(user: User, current: str, new: str) -> None:
     audit.record(user, "user.change_password", user)
 
 
+def set_first_password(user: User, password: str) -> None:
+    """A user who proved who they are another way (a candidate's activation code) sets a password."""
+    _check_password_rules(password)
+    user.password_hash = _hash(password)
+    user.must_change_password = False
+    user.session_version += 1
+    audit.record(user, "user.change_password", user)
+
+
 def _resolve_scope(role: Role, province_id, city_id, school_id) -> dict[str, int | None]:
     """Each role lives in exactly one scope; fill in the wider levels from the narrower one."""
     from ..catalog.models import City, School

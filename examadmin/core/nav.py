@@ -54,6 +54,14 @@ MENU: list[Section] = [
         Item("监考人员", "scheduling.proctor_list", "scheduling.view", "person-badge"),
         Item("我的监考安排", "scheduling.mine", "proctors.own", "person-badge"),
     ]),
+    Section("8 准考证与考务", [
+        Item("准考证与考场材料", "tickets.index", "tickets.materials", "person-badge"),
+        Item("考生签到", "tickets.checkin_index", "checkin.scan", "qr-code-scan"),
+        Item("考生账号", "portal.accounts", "portal.accounts", "person-lock"),
+    ]),
+    Section("考生服务", [
+        Item("我的信息与准考证", "portal.index", "portal.view", "person-badge"),
+    ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
         Item("专业目录", "catalog.majors", "catalog.view", "journal-text"),
@@ -77,7 +85,7 @@ WORKFLOW_STEPS: list[dict[str, Any]] = [
     {"no": 5, "label": "考试计划", "endpoint": "exams.plans"},
     {"no": 6, "label": "报考与缴费", "endpoint": "registrations.index"},
     {"no": 7, "label": "考场与排考", "endpoint": "exams.rooms"},
-    {"no": 8, "label": "准考证", "endpoint": "scheduling.tickets"},
+    {"no": 8, "label": "准考证", "endpoint": "tickets.index"},
     {"no": 9, "label": "成绩与结果", "endpoint": "scores.index"},
     {"no": 10, "label": "证书发放", "endpoint": "certificates.index"},
     {"no": 11, "label": "证书查询", "endpoint": "portal.verify"},

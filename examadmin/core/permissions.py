@@ -20,6 +20,9 @@ from .roles import NATIONAL, STAFF, Role
 
 T = TypeVar("T")
 
+#: the largest id an integer primary key holds (PostgreSQL INTEGER)
+MAX_ID = 2**31 - 1
+
 SA, ORG, PROV, CITY, SCHOOL, CAND = (
     Role.SYSADMIN, Role.ORG, Role.PROVINCE, Role.CITY, Role.SCHOOL, Role.CANDIDATE,
 )
@@ -62,6 +65,12 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scheduling.run": frozenset({SA, ORG, SCHOOL}),
     "proctors.manage": frozenset({SCHOOL}),
     "proctors.own": frozenset({Role.PROCTOR}),  # a proctor's own rooms and sessions
+    # admission tickets, room materials, check-in, the candidate portal (DOMAIN.md §8)
+    "tickets.download": frozenset({SA, ORG, SCHOOL, CAND}),  # a candidate only their own (scope)
+    "tickets.materials": frozenset({SA, ORG, SCHOOL}),  # door lists, sign-in sheets, test-exam list
+    "checkin.scan": frozenset({Role.PROCTOR, SCHOOL}),  # a proctor only their own rooms and sessions
+    "portal.accounts": frozenset({SCHOOL}),  # candidate accounts and activation slips
+    "portal.view": frozenset({CAND}),  # a candidate's own pages
 }
 
 
@@ -145,7 +154,7 @@ def get_for(actor: Any, model: type[T], record_id: Any) -> T:
         record_id = int(record_id)
     except (TypeError, ValueError):
         raise NotInScope()
-    if not 0 < record_id < 2**31:  # beyond the id columns' range: no such record (not a 500)
+    if not 0 < record_id <= MAX_ID:  # an id no column can hold is simply not found (no overflow error)
         raise NotInScope()
     record = db.session.scalar(
         select(model).where(model.id == record_id).where(scope_clause(actor, model))

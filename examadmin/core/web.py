@@ -175,10 +175,12 @@ def commit_or_flash(fn: Callable, *args, form=None, **kwargs):
 
 
 def int_arg(name: str) -> int | None:
+    """A positive id from the query string; None when missing, malformed or too large for a key."""
     try:
-        return int(request.args.get(name) or 0) or None
+        value = int(request.args.get(name) or 0)
     except ValueError:
         return None
+    return value if 0 < value <= 2**31 - 1 else None
 
 
 def service_view(fn: Callable) -> Callable:

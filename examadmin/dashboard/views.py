@@ -1,11 +1,12 @@
 """The home page of each role: what waits for the user, the yearly workflow, recent activity."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..core import audit, job_liveness, jobs, permissions, todo
 from ..core.nav import workflow_steps
+from ..core.roles import Role
 from ..extensions import db
 
 bp = Blueprint("dashboard", __name__)
@@ -13,6 +14,8 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.route("/")
 def index():
+    if current_user.role == Role.PROCTOR:  # a proctor's account exists for check-in only
+        return redirect(url_for("tickets.checkin_index"))
     recent = []
     if permissions.can(current_user, "audit.view"):
         recent = db.session.scalars(audit.list_entries(current_user).limit(8)).all()
