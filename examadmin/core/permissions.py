@@ -19,6 +19,8 @@ from werkzeug.exceptions import Forbidden, NotFound
 from .roles import NATIONAL, STAFF, Role
 
 T = TypeVar("T")
+#: the largest id a database column holds (a signed 64-bit integer)
+MAX_ID = 2 ** 63 - 1
 
 SA, ORG, PROV, CITY, SCHOOL, CAND = (
     Role.SYSADMIN, Role.ORG, Role.PROVINCE, Role.CITY, Role.SCHOOL, Role.CANDIDATE,
@@ -132,7 +134,9 @@ def get_for(actor: Any, model: type[T], record_id: Any) -> T:
 
     try:
         record_id = int(record_id)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        raise NotInScope()
+    if not 0 < record_id <= MAX_ID:  # no row has it; SQLite cannot even bind it (OverflowError)
         raise NotInScope()
     record = db.session.scalar(
         select(model).where(model.id == record_id).where(scope_clause(actor, model))
