@@ -1,0 +1,54 @@
+"""Eight schools' requests at once save one physical room for two plans whose sessions
+overlap: it ends up in one plan only; every other request reads why, in Chinese.
+
+Real commits from real threads (tests/threads.py). On PostgreSQL all threads reach their
+first flush before any may write unless the code serialises them (the site row is locked
+before the overlap check), so without that lock the room lands in both plans every run.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from examadmin.catalog.models import Level
+from examadmin.core.auth import User
+from examadmin.exams.models import ExamRoom
+from examadmin.exams.services import rooms
+from examadmin.extensions import db
+from tests.exams.factories import make_plan, make_subject
+from tests.sites.factories import make_site, make_user
+from tests.threads import race
+
+pytestmark = pytest.mark.no_db_fixture
+RACERS = 8
+
+
+def test_parallel_room_creations_never_put_one_room_in_two_overlapping_sessions(app):
+    with app.app_context():
+        junior = make_subject(Level.JUNIOR, "机考")
+        first = make_plan([(junior, "09:00", "11:00")])
+        second = make_plan([(junior, "10:00", "12:00")])  # overlaps the first
+        user = make_user("school")
+        site = make_site(user)
+        db.session.commit()
+        ids = {"user": user.id, "site": site.id, "subject": junior.id, "plans": [first.id, second.id]}
+        db.session.remove()
+
+    turn = iter(range(RACERS))
+
+    def create():
+        plan_id = ids["plans"][next(turn) % 2]  # half the requests for each plan
+        rooms.save_room(db.session.get(User, ids["user"]), {
+            "plan_id": plan_id, "site_id": ids["site"], "subject_id": ids["subject"],
+            "name": "实训楼 501", "seats": 30})
+
+    answers = race(app, create, RACERS)
+    assert answers.count("ok") == 1, answers
+    refused = [a for a in answers if a != "ok"]
+    assert all("时间重叠：同一考场不能同时用于两场考试" in a or "本站点已有该科目的考场「实训楼 501」" in a
+               for a in refused), refused
+    with app.app_context():
+        plans_with_it = db.session.scalar(select(func.count(func.distinct(ExamRoom.plan_id))).where(
+            ExamRoom.site_id == ids["site"], ExamRoom.name == "实训楼 501"))
+        db.session.remove()
+    assert plans_with_it == 1
