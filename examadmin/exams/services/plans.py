@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...catalog.models import Certificate, CertificateLevel, Level
 from ...core import audit, permissions
 from ...core.errors import DomainError
+from ...core.unique import unique_writes
 from ...extensions import db
 from ..models import ExamMode, ExamPlan, ExamRoom, ExamSession, PlanFee, Subject
 from ..states import EXAM_PLAN, PlanState
@@ -41,19 +42,23 @@ def save_subject(actor: Any, data: dict, subject_id: int | None = None) -> Subje
     pass_mark = _parse.integer(data, "pass_mark", "及格分", 0, MAX_MARK)
     if pass_mark > full_mark:
         raise DomainError(f"及格分（{pass_mark}）不能高于满分（{full_mark}）", field="pass_mark")
-    duplicate = select(Subject.id).where(Subject.certificate_level_id == level.id, Subject.name == name)
-    if subject_id:
-        duplicate = duplicate.where(Subject.id != subject_id)
-    if db.session.scalar(duplicate):
-        raise DomainError(f"{level.label}已有科目「{name}」", field="name")
+
+    def check_name_free() -> None:
+        duplicate = select(Subject.id).where(Subject.certificate_level_id == level.id, Subject.name == name)
+        if subject_id:
+            duplicate = duplicate.where(Subject.id != subject_id)
+        if db.session.scalar(duplicate):
+            raise DomainError(f"{level.label}已有科目「{name}」", field="name")
+
+    check_name_free()
     if subject is not None and subject.certificate_level_id != level.id and _subject_in_use(subject.id):
         raise DomainError("该科目已用于考试计划，不能改到其他证书等级", field="certificate_level_id")
     before = audit.snapshot(subject, SUBJECT_FIELDS) if subject else None
     subject = subject or Subject()
-    subject.certificate_level_id, subject.name, subject.mode = level.id, name, mode
-    subject.full_mark, subject.pass_mark = full_mark, pass_mark
-    db.session.add(subject)
-    db.session.flush()
+    with unique_writes(check_name_free, field="name"):
+        subject.certificate_level_id, subject.name, subject.mode = level.id, name, mode
+        subject.full_mark, subject.pass_mark = full_mark, pass_mark
+        db.session.add(subject)
     audit.record(actor, "subject.update" if before else "subject.create", subject,
                  before=before, after=audit.snapshot(subject, SUBJECT_FIELDS))
     return subject
@@ -138,27 +143,31 @@ def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> ExamPlan:
         field = "payment_deadline" if first.starts_at <= values["payment_deadline"] else "ticket_start"
         _check_session_times(values, first.starts_at, field)
     fees = {level: _parse.money(data, field, f"{level.value}报考费用") for level, field in FEE_FIELDS.items()}
-    duplicate = select(ExamPlan.id).where(ExamPlan.name == name)
-    if plan_id:
-        duplicate = duplicate.where(ExamPlan.id != plan_id)
-    if db.session.scalar(duplicate):
-        raise DomainError(f"已有名为「{name}」的考试计划", field="name")
+
+    def check_name_free() -> None:
+        duplicate = select(ExamPlan.id).where(ExamPlan.name == name)
+        if plan_id:
+            duplicate = duplicate.where(ExamPlan.id != plan_id)
+        if db.session.scalar(duplicate):
+            raise DomainError(f"已有名为「{name}」的考试计划", field="name")
+
+    check_name_free()
 
     before = _plan_snapshot(plan) if plan else None
     plan = plan or ExamPlan(state=PlanState.DRAFT)
-    plan.name, plan.certificate_id = name, certificate.id
-    for field, value in values.items():
-        setattr(plan, field, value)
-    for level, amount in fees.items():
-        row = next((f for f in plan.fees if f.level == level), None)
-        if amount is None and row is not None:
-            plan.fees.remove(row)
-        elif amount is not None and row is None:
-            plan.fees.append(PlanFee(level=level, amount=amount))
-        elif row is not None:
-            row.amount = amount
-    db.session.add(plan)
-    db.session.flush()
+    with unique_writes(check_name_free, field="name"):
+        plan.name, plan.certificate_id = name, certificate.id
+        for field, value in values.items():
+            setattr(plan, field, value)
+        for level, amount in fees.items():
+            row = next((f for f in plan.fees if f.level == level), None)
+            if amount is None and row is not None:
+                plan.fees.remove(row)
+            elif amount is not None and row is None:
+                plan.fees.append(PlanFee(level=level, amount=amount))
+            elif row is not None:
+                row.amount = amount
+        db.session.add(plan)
     audit.record(actor, "exam_plan.update" if before else "exam_plan.create", plan,
                  before=before, after=_plan_snapshot(plan))
     return plan
