@@ -39,7 +39,32 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 PASSWORD = "test1234"
-TEST_DATABASE_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db")
+
+
+def _database_of_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker needs a database of its own: SQLite already has one
+    (the file lives in this process's temporary folder); on PostgreSQL the worker uses
+    `<database>_<worker>` on the same server, created here when missing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _database_of_this_worker(
+    normalise_database_url(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"))
 
 
 def test_config(**extra) -> dict:
