@@ -4,9 +4,8 @@
 # Without arguments: the whole suite, as CI runs it. The tests without a browser run in a
 # random order (pytest-randomly; the seed is printed, TEST_SEED=<seed> repeats a run) on
 # TEST_WORKERS parallel workers (pytest-xdist, default 2, 0 for one process; each worker has
-# its own database); then
-# the browser tests (tests/e2e) run one after the other in their written order, since they
-# share one live server and one browser. TEST_E2E=0 leaves the browser tests out.
+# its own database); then the browser tests (tests/e2e) run one after the other in their
+# written order, since they share one live server and one browser. TEST_E2E=0 leaves them out.
 #
 # With arguments: pytest with them, in a random order with the seed printed, on one process
 # (add -n 2 for workers). TEST_DATABASE_URL=postgresql://... runs on PostgreSQL: the
