@@ -5,6 +5,7 @@ import threading
 from typing import Callable
 
 from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
 
 from examadmin.core.errors import DomainError
 from examadmin.extensions import db
@@ -16,7 +17,8 @@ MEET_SECONDS = 3
 
 def race(app, action: Callable[[], object], racers: int) -> list[str]:
     """Run `action()` in `racers` threads at once, each committing; their answers in a list:
-    "ok", a DomainError's message, or "500: ..." for any other exception.
+    "ok", a DomainError's message, "404: ..." (or another HTTP error the app would answer),
+    or "500: ..." for any other exception.
 
     On PostgreSQL each thread waits before its first flush until all have made their checks
     (or MEET_SECONDS passed), so that the checks cannot see each other's rows: the race the
@@ -47,6 +49,9 @@ def race(app, action: Callable[[], object], racers: int) -> list[str]:
             except DomainError as exc:
                 db.session.rollback()
                 answers.append(exc.message)
+            except HTTPException as exc:  # 403 / 404 from the permission layer: an answer too
+                db.session.rollback()
+                answers.append(f"{exc.code}: {exc.description}")
             except Exception as exc:  # noqa: BLE001 - a 500: the caller's assertion shows it
                 db.session.rollback()
                 answers.append(f"500: {type(exc).__name__}: {exc}")

@@ -183,6 +183,19 @@ def _plan_snapshot(plan: ExamPlan) -> dict[str, Any]:
     return snap
 
 
+def lock_plan(plan: ExamPlan, *, shared: bool = False) -> ExamPlan:
+    """Lock the plan's row until the commit and read it again (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already lets one writer in at a time).
+
+    Checks that span rows (a draft has sessions before it is published; a plan with rooms is
+    not withdrawn; rooms only for a published plan) then see every committed change, and no
+    other request can change what they checked before this one commits. `shared` (FOR SHARE)
+    for room requests, which may run side by side; publishing, withdrawing and changing
+    sessions (FOR UPDATE) wait for them, and they for it."""
+    db.session.refresh(plan, with_for_update={"read": True} if shared else True)
+    return plan
+
+
 def _draft(plan: ExamPlan) -> None:
     if plan.state != PlanState.DRAFT:
         raise DomainError("已发布的计划不能修改考试场次；如需修改请先撤回发布")
@@ -191,7 +204,7 @@ def _draft(plan: ExamPlan) -> None:
 def add_session(actor: Any, plan_id: int, data: dict) -> ExamSession:
     """Add a session (date, start, end, level, subject) to a draft plan."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     _draft(plan)
     subject = db.session.get(Subject, data.get("subject_id") or 0)
     if subject is None:
@@ -234,7 +247,7 @@ def _session_snapshot(session: ExamSession) -> dict[str, Any]:
 def delete_session(actor: Any, plan_id: int, session_id: int) -> None:
     """Remove a session from a draft plan."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     _draft(plan)
     session = next((s for s in plan.sessions if s.id == session_id), None)
     if session is None:
@@ -247,7 +260,7 @@ def delete_session(actor: Any, plan_id: int, session_id: int) -> None:
 def publish_plan(actor: Any, plan_id: int) -> ExamPlan:
     """Publish a draft plan: schools can then see it, register candidates and set up rooms."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     if plan.state == PlanState.DRAFT:
         if not plan.sessions:
             raise DomainError("计划还没有考试场次，不能发布")
@@ -263,7 +276,7 @@ def publish_plan(actor: Any, plan_id: int) -> ExamPlan:
 def withdraw_plan(actor: Any, plan_id: int) -> ExamPlan:
     """Take a published plan back to draft, as long as no school has set up rooms for it."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     if plan.state == PlanState.PUBLISHED and plan.has_rooms:
         raise DomainError("已有院校为该计划设置了考场，不能撤回发布")
     EXAM_PLAN.move(plan, "withdraw", actor)

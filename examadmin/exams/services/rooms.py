@@ -11,8 +11,8 @@ from sqlalchemy.orm import joinedload
 from ...catalog.models import CertificateLevel
 from ...core import audit, permissions
 from ...core.errors import DomainError
-from ...core.unique import is_unique_violation
 from ...core.roles import Role
+from ...core.unique import is_unique_violation
 from ...extensions import db
 from ...sites.models import ExamSite
 from ...sites.services import require_usable_site
@@ -20,6 +20,7 @@ from ...sites.states import SiteState
 from ..models import ExamPlan, ExamRoom, ExamSession, Subject
 from ..states import PlanState
 from . import _parse
+from .plans import lock_plan
 
 ROOM_FIELDS = ["plan_id", "site_id", "subject_id", "name", "seats", "scheduled"]
 MAX_SEATS = 999
@@ -38,7 +39,7 @@ def _room_subjects(plan: ExamPlan, site: ExamSite) -> list[Subject]:
 def _plan_and_site(actor: Any, plan_id: Any, site_id: Any) -> tuple[ExamPlan, ExamSite]:
     if not plan_id:
         raise DomainError("请选择考试计划", field="plan_id")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id), shared=True)  # not withdrawn meanwhile
     if plan.state != PlanState.PUBLISHED:
         raise DomainError(f"考试计划「{plan.name}」尚未发布，不能设置考场", field="plan_id")
     if not site_id:
