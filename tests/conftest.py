@@ -22,7 +22,7 @@ from hypothesis import settings  # noqa: E402
 from flask import g, has_app_context  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import delete, select, text, tuple_  # noqa: E402
 
 from examadmin import create_app  # noqa: E402
 from examadmin.catalog import services as catalog  # noqa: E402
@@ -39,7 +39,32 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 PASSWORD = "test1234"
-TEST_DATABASE_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db")
+
+
+def _database_of_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker needs a database of its own: SQLite already has one
+    (the file lives in this process's temporary folder); on PostgreSQL the worker uses
+    `<database>_<worker>` on the same server, created here when missing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _database_of_this_worker(
+    normalise_database_url(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"))
 
 
 def test_config(**extra) -> dict:
@@ -102,11 +127,43 @@ def dispose(app) -> None:
             engine.dispose()
 
 
+def _row_keys(app) -> dict[str, set[tuple]]:
+    """The primary keys of every row of every table of the suite's database."""
+    with app.app_context(), db.engine.connect() as conn:
+        return {table.name: set(conn.execute(select(*table.primary_key.columns)).all())
+                for table in db.metadata.sorted_tables}
+
+
+def _delete_rows_added_since(app, before: dict[str, set[tuple]]) -> None:
+    """Delete what a committing test left behind: every row whose key was not there before."""
+    with app.app_context(), db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            key = list(table.primary_key.columns)
+            added = [row for row in conn.execute(select(*key)).all() if row not in before[table.name]]
+            for start in range(0, len(added), 500):
+                chunk = added[start:start + 500]
+                condition = key[0].in_([row[0] for row in chunk]) if len(key) == 1 else tuple_(*key).in_(chunk)
+                conn.execute(delete(table).where(condition))
+        db.session.remove()
+
+
 @pytest.fixture(autouse=True)
 def _db(request, app):
-    """Each test runs inside one outer transaction that is rolled back at its end."""
+    """Each test runs inside one outer transaction that is rolled back at its end.
+
+    A test marked no_db_fixture commits for real (threads racing, each on its own
+    connection); what it adds to the suite's database is deleted at its end, so that no
+    other test sees it, whatever the order.
+    """
     if request.node.get_closest_marker("no_db_fixture"):
-        yield
+        if request.node.get_closest_marker("e2e"):  # a database of its own
+            yield
+            return
+        before = _row_keys(app)
+        try:
+            yield
+        finally:
+            _delete_rows_added_since(app, before)
         return
     with app.app_context():
         engines = db.engines

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
 from ..core.roles import Role
+from ..core.unique import unique_writes
 from ..core.storage import get_storage
 from ..extensions import db
 from .fields import LABELS, SchoolContext, check_fields
@@ -211,8 +212,9 @@ def approve_correction(actor: Any, correction_id: int, note: str = "") -> Correc
     values = _new_values(candidate, new)  # the rules again: the catalogue of rules may have changed
     _refuse_clash(candidate, values)
     before = _plain({k: getattr(candidate, k) for k in values})
-    for name, value in values.items():
-        setattr(candidate, name, value)
+    with unique_writes(lambda: _refuse_clash(candidate, values), field="id_number"):
+        for name, value in values.items():
+            setattr(candidate, name, value)
     note = (note or "").strip()[:MAX_REASON]
     CORRECTION.move(request, "approve", actor, reason=note or None)
     request.decision_note = note or None

@@ -18,9 +18,10 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 
 from ..catalog.models import School
-from ..core import audit, clock, permissions
+from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
+from ..core.unique import unique_writes
 from ..core.excel import SheetError, cell_text, read_first_sheet, write_table
 from ..extensions import db
 from .fields import EDITABLE_WHEN_LOCKED, LABELS, SchoolContext, check_fields
@@ -178,6 +179,15 @@ def _existing_candidates(school_id: int) -> dict[tuple, dict]:
     return result
 
 
+def _refuse_added_meanwhile(school: School, new: list[_Row]) -> None:
+    """A row checked as new whose number someone else added while the import ran."""
+    taken = _existing_candidates(school.id)
+    for r in new:
+        if (r.values["id_type"], r.values["id_number"]) in taken:
+            raise DomainError(f"第 {r.number} 行：导入期间本校刚刚添加了证件号码为 {idcard.mask(r.values['id_number'])} "
+                              "的考生，本次没有导入任何数据；请重新导入本文件（该行将更新已有考生）")
+
+
 def _write(actor, school: School, rows: list[_Row], report: ImportReport, file_name: str) -> None:
     now = clock.now()
     new = [r for r in rows if r.existing_id is None]
@@ -186,10 +196,11 @@ def _write(actor, school: School, rows: list[_Row], report: ImportReport, file_n
     created_ids: list[tuple[int, str]] = []
     if new:
         # sort_by_parameter_order: the returned ids come back in the order of the rows given.
-        created_ids = [tuple(row) for row in db.session.execute(
-            insert(Candidate).returning(Candidate.id, Candidate.name, sort_by_parameter_order=True),
-            [{**r.values, "school_id": school.id, "created_at": now, "updated_at": now} for r in new],
-        )]
+        with unique_writes(lambda: _refuse_added_meanwhile(school, new)):
+            created_ids = [tuple(row) for row in db.session.execute(
+                insert(Candidate).returning(Candidate.id, Candidate.name, sort_by_parameter_order=True),
+                [{**r.values, "school_id": school.id, "created_at": now, "updated_at": now} for r in new],
+            )]
     if changed:
         db.session.execute(update(Candidate), [{"id": r.existing_id, **r.changes, "updated_at": now}
                                                for r in changed])

@@ -10,6 +10,7 @@ from ..catalog.models import School
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
 from ..core.roles import Role
+from ..core.unique import unique_writes
 from ..extensions import db
 from .fields import EDITABLE_WHEN_LOCKED, LABELS, SchoolContext, check_fields
 from .models import Candidate
@@ -47,17 +48,21 @@ def add_candidate(actor: Any, raw: dict) -> Candidate:
     checked = check_fields(SchoolContext(school), raw)
     _raise_first(checked)
     values = checked.values
-    existing = db.session.scalar(select(Candidate).where(
-        Candidate.school_id == school.id, Candidate.id_type == values["id_type"],
-        Candidate.id_number == values["id_number"]))
-    if existing is not None:
-        if existing.hidden:
-            raise DomainError(hidden_message(values["id_number"]), field="id_number")
-        raise DomainError(f"本校已有证件号码为 {idcard.mask(values['id_number'])} 的考生（{existing.name}）",
-                          field="id_number")
+
+    def check_number_free() -> None:
+        existing = db.session.scalar(select(Candidate).where(
+            Candidate.school_id == school.id, Candidate.id_type == values["id_type"],
+            Candidate.id_number == values["id_number"]))
+        if existing is not None:
+            if existing.hidden:
+                raise DomainError(hidden_message(values["id_number"]), field="id_number")
+            raise DomainError(f"本校已有证件号码为 {idcard.mask(values['id_number'])} 的考生（{existing.name}）",
+                              field="id_number")
+
+    check_number_free()
     candidate = Candidate(school_id=school.id, **values)
-    db.session.add(candidate)
-    db.session.flush()
+    with unique_writes(check_number_free, field="id_number"):
+        db.session.add(candidate)
     audit.record(actor, "candidate.create", candidate, after=audit.snapshot(candidate, FIELDS))
     return candidate
 
@@ -77,15 +82,20 @@ def update_candidate(actor: Any, candidate_id: int, raw: dict) -> Candidate:
                 raise DomainError(f"考生信息已认证，{LABELS[name]}已锁定：如需修改请提交信息更正申请（附函件）",
                                   field=name)
         values = {k: v for k, v in values.items() if k in EDITABLE_WHEN_LOCKED}
-    elif (values["id_type"], values["id_number"]) != (candidate.id_type, candidate.id_number):
+
+    def check_number_free() -> None:
         clash = db.session.scalar(select(Candidate.id).where(
             Candidate.school_id == candidate.school_id, Candidate.id_type == values["id_type"],
             Candidate.id_number == values["id_number"], Candidate.id != candidate.id))
         if clash:
             raise DomainError(f"本校已有证件号码为 {idcard.mask(values['id_number'])} 的考生", field="id_number")
+
+    if not candidate.locked and (values["id_type"], values["id_number"]) != (candidate.id_type, candidate.id_number):
+        check_number_free()
     before = audit.snapshot(candidate, FIELDS)
-    for name, value in values.items():
-        setattr(candidate, name, value)
+    with unique_writes(check_number_free, field="id_number"):
+        for name, value in values.items():
+            setattr(candidate, name, value)
     after = audit.snapshot(candidate, FIELDS)
     if after != before:
         if candidate.state == CandidateState.NEEDS_REVIEW:

@@ -241,6 +241,10 @@ BATCH_CHUNK = 200
 MAX_FAILURES_SHOWN = 500
 
 
+#: the most candidates one request may choose by id (a page shows far fewer)
+MAX_CHOSEN = 1000
+
+
 def start_verify_batch(actor: Any, ids: list[int] | None = None, *, all_pending: bool = False) -> jobs.Job:
     """Record a 批量认证 job: the chosen candidates, or every 信息待认证 one of the school."""
     permissions.require(actor, "candidates.verify")
@@ -253,9 +257,13 @@ def start_verify_batch(actor: Any, ids: list[int] | None = None, *, all_pending:
         params: dict[str, Any] = {"all_pending": True}
         title = f"批量认证（全部信息待认证，{count} 人）"
     else:
-        clean = sorted({int(i) for i in ids or [] if str(i).strip().isdigit()})
+        # ids beyond 64 bits name no candidate (and SQLite cannot even bind them)
+        clean = sorted({n for n in (int(i) for i in ids or [] if str(i).strip().isdigit())
+                        if 0 < n <= permissions.MAX_ID})
         if not clean:
             raise DomainError("请先勾选要认证的考生")
+        if len(clean) > MAX_CHOSEN:
+            raise DomainError(f"一次最多勾选 {MAX_CHOSEN} 名考生；要认证全部待认证考生，请用「全部信息待认证」")
         params = {"ids": clean}
         title = f"批量认证（所选 {len(clean)} 人）"
     return jobs.submit(actor, "candidate_verify", params, title=title)

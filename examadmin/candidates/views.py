@@ -12,10 +12,11 @@ from ..catalog.services import majors_for_school_type
 from ..core import audit, idcard, jobs, permissions
 from ..core.forms import ConfirmForm, opts
 from ..core.storage import get_storage
-from ..core.web import commit_or_flash, paginate, service_view
+from ..core.web import choice_arg, commit_or_flash, paginate, service_view
 from ..extensions import db
 from . import services
 from .forms import CandidateForm, ImportForm
+from .models import CandidateKind
 from .states import CandidateState
 from .template import build_template
 
@@ -62,8 +63,8 @@ def index():
     args = request.args
     show_hidden = args.get("hidden") == "1"
     q = search_text("candidates.index")
-    query = services.list_candidates(current_user, q=q, state=args.get("state", ""),
-                                     class_name=args.get("class_name", ""), kind=args.get("kind", ""),
+    query = services.list_candidates(current_user, q=q, state=choice_arg("state", CandidateState),
+                                     class_name=args.get("class_name", ""), kind=choice_arg("kind", CandidateKind),
                                      hidden=show_hidden)
     return render_template("candidates/index.html", page=paginate(query), states=list(CandidateState), q=q,
                            classes=services.class_names(current_user), counts=services.state_counts(current_user),

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..core import audit, jobs, permissions
 from ..core.errors import DomainError
 from ..core.forms import BaseForm, ConfirmForm, opts
-from ..core.web import commit_or_flash, int_arg, paginate, service_view
+from ..core.web import choice_arg, commit_or_flash, int_arg, paginate, service_view
 from ..extensions import db
 from . import corrections, verification
 from .models import IdType
@@ -78,7 +78,7 @@ def corrections_index():
         return posted_search("candidates.corrections", ("state",))
     args = request.args
     q = search_text("candidates.corrections")
-    query = corrections.list_corrections(current_user, state=args.get("state", ""), q=q,
+    query = corrections.list_corrections(current_user, state=choice_arg("state", CorrectionState), q=q,
                                          school_id=int_arg("school_id"), candidate_id=int_arg("candidate_id"))
     return render_template("candidates/corrections.html", page=paginate(query), states=list(CorrectionState), q=q,
                            confirm=ConfirmForm(),

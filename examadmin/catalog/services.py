@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core import audit, permissions
 from ..core.errors import DomainError
+from ..core.unique import unique_writes
 from ..extensions import db
 from .models import (LEVEL_RANK, Certificate, CertificateLevel, City, Level, Major, Province,
                      School, SchoolType)
@@ -45,13 +46,17 @@ def save_province(actor: Any, data: dict, province_id: int | None = None) -> Pro
         raise DomainError("省份代码应为 2 位数字（行政区划代码前两位）", field="code")
     if not name:
         raise DomainError("请填写省份名称", field="name")
-    _unique(Province, Province.code, code, province_id, f"省份代码 {code} 已存在", "code")
-    _unique(Province, Province.name, name, province_id, f"省份「{name}」已存在", "name")
+
+    def check_unique() -> None:
+        _unique(Province, Province.code, code, province_id, f"省份代码 {code} 已存在", "code")
+        _unique(Province, Province.name, name, province_id, f"省份「{name}」已存在", "name")
+
+    check_unique()
     province = permissions.get_for(actor, Province, province_id) if province_id else Province()
     before = audit.snapshot(province, PROVINCE_FIELDS) if province_id else None
-    province.code, province.name, province.authority = code, name, _clean(data.get("authority"))
-    db.session.add(province)
-    db.session.flush()
+    with unique_writes(check_unique):
+        province.code, province.name, province.authority = code, name, _clean(data.get("authority"))
+        db.session.add(province)
     audit.record(actor, "province.update" if province_id else "province.create", province,
                  before=before, after=audit.snapshot(province, PROVINCE_FIELDS))
     return province
@@ -68,17 +73,21 @@ def save_city(actor: Any, data: dict, city_id: int | None = None) -> City:
         raise DomainError(f"地市代码应为 6 位数字，并以省份代码 {province.code} 开头", field="code")
     if not name:
         raise DomainError("请填写地市名称", field="name")
-    _unique(City, City.code, code, city_id, f"地市代码 {code} 已存在", "code")
-    duplicate = select(City.id).where(City.province_id == province.id, City.name == name)
-    if city_id:
-        duplicate = duplicate.where(City.id != city_id)
-    if db.session.scalar(duplicate):
-        raise DomainError(f"{province.name}已有「{name}」", field="name")
+
+    def check_unique() -> None:
+        _unique(City, City.code, code, city_id, f"地市代码 {code} 已存在", "code")
+        duplicate = select(City.id).where(City.province_id == province.id, City.name == name)
+        if city_id:
+            duplicate = duplicate.where(City.id != city_id)
+        if db.session.scalar(duplicate):
+            raise DomainError(f"{province.name}已有「{name}」", field="name")
+
+    check_unique()
     city = permissions.get_for(actor, City, city_id) if city_id else City()
     before = audit.snapshot(city, CITY_FIELDS) if city_id else None
-    city.province_id, city.code, city.name = province.id, code, name
-    db.session.add(city)
-    db.session.flush()
+    with unique_writes(check_unique):
+        city.province_id, city.code, city.name = province.id, code, name
+        db.session.add(city)
     audit.record(actor, "city.update" if city_id else "city.create", city,
                  before=before, after=audit.snapshot(city, CITY_FIELDS))
     return city
@@ -104,15 +113,19 @@ def save_school(actor: Any, data: dict, school_id: int | None = None) -> School:
     city = db.session.get(City, data.get("city_id")) if data.get("city_id") else None
     if city is not None and city.province_id != province.id:
         raise DomainError(f"「{city.name}」不属于{province.name}", field="city_id")
-    _unique(School, School.code, code, school_id, f"学校标识码 {code} 已被使用", "code")
-    _unique(School, School.name, name, school_id, f"院校「{name}」已存在", "name")
+
+    def check_unique() -> None:
+        _unique(School, School.code, code, school_id, f"学校标识码 {code} 已被使用", "code")
+        _unique(School, School.name, name, school_id, f"院校「{name}」已存在", "name")
+
+    check_unique()
     school = permissions.get_for(actor, School, school_id) if school_id else School()
     before = audit.snapshot(school, SCHOOL_FIELDS) if school_id else None
-    school.code, school.name, school.type = code, name, school_type
-    school.province_id, school.city_id = province.id, city.id if city else None
-    school.address = _clean(data.get("address"))
-    db.session.add(school)
-    db.session.flush()
+    with unique_writes(check_unique):
+        school.code, school.name, school.type = code, name, school_type
+        school.province_id, school.city_id = province.id, city.id if city else None
+        school.address = _clean(data.get("address"))
+        db.session.add(school)
     audit.record(actor, "school.update" if school_id else "school.create", school,
                  before=before, after=audit.snapshot(school, SCHOOL_FIELDS))
     return school
@@ -156,21 +169,25 @@ def save_major(actor: Any, data: dict, major_id: int | None = None) -> Major:
         school_type = SchoolType(values["school_type"])
     except ValueError:
         raise DomainError("请选择适用院校类型", field="school_type")
-    duplicate = select(Major.id).where(Major.school_type == school_type,
-                                       Major.catalogue_version == values["catalogue_version"],
-                                       Major.code == values["code"])
-    if major_id:
-        duplicate = duplicate.where(Major.id != major_id)
-    if db.session.scalar(duplicate):
-        raise DomainError(f"{school_type.value} {values['catalogue_version']} 版目录中已有专业代码 {values['code']}",
-                          field="code")
+
+    def check_unique() -> None:
+        duplicate = select(Major.id).where(Major.school_type == school_type,
+                                           Major.catalogue_version == values["catalogue_version"],
+                                           Major.code == values["code"])
+        if major_id:
+            duplicate = duplicate.where(Major.id != major_id)
+        if db.session.scalar(duplicate):
+            raise DomainError(f"{school_type.value} {values['catalogue_version']} 版目录中已有专业代码 "
+                              f"{values['code']}", field="code")
+
+    check_unique()
     major = permissions.get_for(actor, Major, major_id) if major_id else Major()
     before = audit.snapshot(major, MAJOR_FIELDS) if major_id else None
-    major.school_type = school_type
-    major.level, major.catalogue_version = values["level"], values["catalogue_version"]
-    major.code, major.name = values["code"], values["name"]
-    db.session.add(major)
-    db.session.flush()
+    with unique_writes(check_unique, field="code"):
+        major.school_type = school_type
+        major.level, major.catalogue_version = values["level"], values["catalogue_version"]
+        major.code, major.name = values["code"], values["name"]
+        db.session.add(major)
     audit.record(actor, "major.update" if major_id else "major.create", major,
                  before=before, after=audit.snapshot(major, MAJOR_FIELDS))
     return major
@@ -241,13 +258,17 @@ def save_certificate(actor: Any, data: dict, certificate_id: int | None = None) 
         raise DomainError("请填写证书名称", field="name")
     if not org_name:
         raise DomainError("请填写培训评价组织名称", field="org_name")
-    _unique(Certificate, Certificate.code, code, certificate_id, f"证书代码 {code} 已存在", "code")
-    _unique(Certificate, Certificate.name, name, certificate_id, f"证书「{name}」已存在", "name")
+
+    def check_unique() -> None:
+        _unique(Certificate, Certificate.code, code, certificate_id, f"证书代码 {code} 已存在", "code")
+        _unique(Certificate, Certificate.name, name, certificate_id, f"证书「{name}」已存在", "name")
+
+    check_unique()
     certificate = permissions.get_for(actor, Certificate, certificate_id) if certificate_id else Certificate()
     before = audit.snapshot(certificate, CERTIFICATE_FIELDS) if certificate_id else None
-    certificate.code, certificate.name, certificate.org_name = code, name, org_name
-    db.session.add(certificate)
-    db.session.flush()
+    with unique_writes(check_unique):
+        certificate.code, certificate.name, certificate.org_name = code, name, org_name
+        db.session.add(certificate)
     audit.record(actor, "certificate.update" if certificate_id else "certificate.create", certificate,
                  before=before, after=audit.snapshot(certificate, CERTIFICATE_FIELDS))
     return certificate
@@ -261,12 +282,18 @@ def add_level(actor: Any, certificate_id: int, level: Level | str, description: 
         level = Level(level)
     except ValueError:
         raise DomainError("请选择等级", field="level")
-    if any(existing.level == level for existing in certificate.levels):
-        raise DomainError(f"{certificate.name}已有{level.value}", field="level")
-    row = CertificateLevel(certificate=certificate, level=level, rank=LEVEL_RANK[level],
-                           description=_clean(description))
-    db.session.add(row)
-    db.session.flush()
+
+    def check_unique() -> None:
+        taken = select(CertificateLevel.id).where(CertificateLevel.certificate_id == certificate.id,
+                                                  CertificateLevel.level == level)
+        if db.session.scalar(taken):
+            raise DomainError(f"{certificate.name}已有{level.value}", field="level")
+
+    check_unique()
+    with unique_writes(check_unique, field="level"):
+        row = CertificateLevel(certificate=certificate, level=level, rank=LEVEL_RANK[level],
+                               description=_clean(description))
+        db.session.add(row)
     audit.record(actor, "certificate_level.create", row, after={"certificate": certificate.name,
                                                                 "level": level.value})
     return row

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from ..core import permissions
 from ..core.forms import ConfirmForm, opts
-from ..core.web import commit_or_flash, int_arg, paginate, service_view
+from ..core.web import choice_arg, commit_or_flash, int_arg, paginate, service_view
 from ..extensions import db
 from . import services
 from .forms import CertificateForm, CityForm, LevelForm, MajorForm, ProvinceForm, SchoolForm
@@ -72,7 +72,7 @@ def city_form(city_id: int | None = None):
 def schools():
     query = services.list_schools(current_user, q=request.args.get("q", ""),
                                   province_id=int_arg("province_id"),
-                                  school_type=request.args.get("type", ""))
+                                  school_type=choice_arg("type", SchoolType))
     return render_template("catalog/schools.html", page=paginate(query), provinces=services.provinces(),
                            types=list(SchoolType),
                            can_edit=permissions.can(current_user, "catalog.manage_places"))
@@ -101,7 +101,7 @@ def school_form(school_id: int | None = None):
 @bp.route("/majors")
 def majors():
     query = services.list_majors(current_user, q=request.args.get("q", ""),
-                                 school_type=request.args.get("school_type", ""),
+                                 school_type=choice_arg("school_type", SchoolType),
                                  version=request.args.get("version", ""))
     versions = sorted(set(db.session.scalars(db.select(Major.catalogue_version).distinct())))
     return render_template("catalog/majors.html", page=paginate(query), types=list(SchoolType),

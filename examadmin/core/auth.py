@@ -22,6 +22,7 @@ from . import audit, clock, permissions
 from .columns import enum_type
 from .errors import DomainError
 from .roles import ROLE_LABELS, SCOPE_FIELD, Role
+from .unique import unique_writes
 
 MIN_PASSWORD_LENGTH = 8
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,40}$")
@@ -211,8 +212,12 @@ def create_user(
     username = username.strip()
     if not USERNAME_RE.match(username):
         raise DomainError("用户名为 3-40 位字母、数字或 _ . @ -", field="username")
-    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise DomainError(f"用户名「{username}」已被使用", field="username")
+
+    def check_username_free() -> None:
+        if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+            raise DomainError(f"用户名「{username}」已被使用", field="username")
+
+    check_username_free()
     if not name.strip():
         raise DomainError("请填写姓名", field="name")
     role = Role(role)
@@ -225,8 +230,8 @@ def create_user(
         must_change_password=must_change_password,
         **_resolve_scope(role, province_id, city_id, school_id),
     )
-    db.session.add(user)
-    db.session.flush()
+    with unique_writes(check_username_free, field="username"):
+        db.session.add(user)
     audit.record(actor, "user.create", user, after=_user_snapshot(user))
     return user
 

@@ -19,7 +19,6 @@ from werkzeug.exceptions import Forbidden, NotFound
 from .roles import NATIONAL, STAFF, Role
 
 T = TypeVar("T")
-
 #: the largest id an integer primary key holds (PostgreSQL INTEGER)
 MAX_ID = 2**31 - 1
 
@@ -152,7 +151,9 @@ def get_for(actor: Any, model: type[T], record_id: Any) -> T:
 
     try:
         record_id = int(record_id)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        raise NotInScope()
+    if not 0 < record_id <= MAX_ID:  # no row has it; SQLite cannot even bind it (OverflowError)
         raise NotInScope()
     if not 0 < record_id <= MAX_ID:  # an id no column can hold is simply not found (no overflow error)
         raise NotInScope()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from enum import Enum
 from functools import wraps
 from typing import Any, Callable
 
@@ -9,10 +10,12 @@ from flask import (Flask, flash, jsonify, redirect, render_template, request, se
                    url_for)
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ..extensions import db
 from .errors import DomainError
+from .permissions import MAX_ID
 
 #: endpoints reachable without signing in, besides those marked with @public
 PUBLIC_ENDPOINTS = {"static", "bootstrap.static"}
@@ -76,6 +79,32 @@ def _require_sign_in():
     return None
 
 
+#: the highest page number a list accepts: far beyond any real list, low enough that
+#: page x page size stays a small integer for every database
+MAX_PAGE = 100_000
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: an id beyond 64 bits does not match, so it answers 404."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def _refuse_nul():
+    """A NUL character is never valid input (PostgreSQL refuses it in text): 400, in Chinese."""
+    sources = [request.args]
+    # Uploads (multipart) are left to their views, which set their own size limit before
+    # the body is parsed.
+    if request.mimetype == "application/x-www-form-urlencoded":
+        sources.append(request.form)
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                raise BadRequest("请求中含有无效字符（NUL），请检查后重新提交。")
+
+
 def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -98,7 +127,7 @@ def _handle_http(exc: HTTPException):
     db.session.rollback()
     code = exc.code or 500
     message = None
-    if code in (403, 404) and exc.description and any("\u4e00" <= ch <= "\u9fff" for ch in exc.description):
+    if code in (400, 403, 404) and exc.description and any("\u4e00" <= ch <= "\u9fff" for ch in exc.description):
         message = exc.description
     if code == 413:
         from flask import current_app
@@ -124,8 +153,11 @@ def _handle_unexpected(exc: Exception):
 
 
 def install(app: Flask) -> None:
+    # before any blueprint adds its routes: rules take their converters when they are added
+    app.url_map.converters["int"] = IdConverter
     app.before_request(_declare_write_intent)
     app.before_request(_require_sign_in)
+    app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
@@ -143,7 +175,7 @@ def page_args(default_size: int | None = None) -> dict[str, int]:
     from flask import current_app
 
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         page = 1
     return {"page": page, "per_page": default_size or current_app.config["PAGE_SIZE"]}
@@ -175,12 +207,23 @@ def commit_or_flash(fn: Callable, *args, form=None, **kwargs):
 
 
 def int_arg(name: str) -> int | None:
-    """A positive id from the query string; None when missing, malformed or too large for a key."""
+    """A positive id or count from the query string; None when absent, invalid or out of range."""
     try:
         value = int(request.args.get(name) or 0)
     except ValueError:
         return None
-    return value if 0 < value <= 2**31 - 1 else None
+    return value if 0 < value <= MAX_ID else None
+
+
+def choice_arg(name: str, choices: type[Enum] | Any) -> str:
+    """A filter value from the query string if it is one of `choices` (an Enum or a collection
+    of strings); "" (no filter) for anything else, so that an unknown value is ignored."""
+    value = request.args.get(name, "")
+    if isinstance(choices, type) and issubclass(choices, Enum):
+        allowed = {str(member.value) for member in choices}
+    else:
+        allowed = {str(choice) for choice in choices}
+    return value if value in allowed else ""
 
 
 def service_view(fn: Callable) -> Callable:

@@ -8,7 +8,7 @@ from ..catalog import services as catalog
 from ..catalog.models import Certificate, Level
 from ..core import audit, permissions
 from ..core.forms import ConfirmForm, opts
-from ..core.web import commit_or_flash, int_arg, paginate, service_view
+from ..core.web import choice_arg, commit_or_flash, int_arg, paginate, service_view
 from ..extensions import db
 from ..sites import services as sites
 from .forms import PlanForm, RoomForm, SessionForm, SubjectForm
@@ -69,7 +69,7 @@ def delete_subject(subject_id: int):
 @bp.route("/plans", endpoint="plans")
 def plan_list():
     args = request.args
-    query = plans.list_plans(current_user, state=args.get("state", ""), certificate_id=int_arg("certificate_id"),
+    query = plans.list_plans(current_user, state=choice_arg("state", PlanState), certificate_id=int_arg("certificate_id"),
                              q=args.get("q", ""))
     return render_template("exams/plans.html", page=paginate(query), states=list(PlanState),
                            can_edit=permissions.can(current_user, "exams.manage"))

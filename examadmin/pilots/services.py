@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from ..catalog.models import Certificate, CertificateLevel, Major, School
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
+from ..core.unique import unique_writes
 from ..core.roles import Role
 from ..extensions import db
 from .models import Application, ApplicationLine, ApplicationPlan
@@ -207,6 +208,9 @@ def save_application(actor: Any, *, plan_id: int | None = None, certificate_leve
             raise DomainError("申报等级创建后不能修改；申报其他等级请新建一份申报", field="certificate_level_id")
         plan = app.plan
         before = {"explanation": app.explanation, "lines": _line_snapshot(app)}
+
+        def check_no_duplicate() -> None:  # the same application saved twice at once: nothing to name
+            pass
     else:
         plan = get_plan(actor, plan_id)
         if plan.status() == PlanStatus.ENDED:
@@ -218,17 +222,21 @@ def save_application(actor: Any, *, plan_id: int | None = None, certificate_leve
             raise DomainError(f"「{level.certificate.name}」已停用，不能申报", field="certificate_level_id")
         if level not in open_levels(plan):
             raise DomainError(f"本批次未开放「{level.label}」", field="certificate_level_id")
-        duplicate = _existing(school.id, plan.year, level.id)
-        if duplicate is not None:
-            raise DomainError(f"本校 {plan.year} 年已有「{level.label}」的申报（编号 {duplicate.id}，"
-                              f"{duplicate.state.value}），请在原申报上修改", field="certificate_level_id")
+
+        def check_no_duplicate() -> None:
+            duplicate = _existing(school.id, plan.year, level.id)
+            if duplicate is not None:
+                raise DomainError(f"本校 {plan.year} 年已有「{level.label}」的申报（编号 {duplicate.id}，"
+                                  f"{duplicate.state.value}），请在原申报上修改", field="certificate_level_id")
+
+        check_no_duplicate()
         app = Application(plan=plan, school_id=school.id, year=plan.year, certificate_level=level)
-        db.session.add(app)
         before = None
     clean = _checked_lines(school, plan, lines)
-    app.explanation = (explanation or "").strip()
-    _apply_lines(app, clean)
-    db.session.flush()
+    with unique_writes(check_no_duplicate, field="certificate_level_id"):
+        db.session.add(app)
+        app.explanation = (explanation or "").strip()
+        _apply_lines(app, clean)
     audit.record(actor, "application.update" if before else "application.create", app, before=before,
                  after={"explanation": app.explanation, "lines": _line_snapshot(app)})
     if submit:

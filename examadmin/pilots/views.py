@@ -13,7 +13,7 @@ from ..core import audit, permissions
 from ..core.clock import now
 from ..core.excel import write_table
 from ..core.forms import ConfirmForm, opts
-from ..core.web import commit_or_flash, int_arg, paginate, service_view
+from ..core.web import choice_arg, commit_or_flash, int_arg, paginate, service_view
 from ..extensions import db
 from . import quota, services
 from .forms import ApplicationForm, PlanForm, ReturnForm
@@ -59,7 +59,7 @@ def plan_form(plan_id: int | None = None):
 
 @bp.route("/applications")
 def applications():
-    query = services.list_applications(current_user, state=request.args.get("state", ""),
+    query = services.list_applications(current_user, state=choice_arg("state", ApplicationState),
                                        year=int_arg("year"), plan_id=int_arg("plan_id"))
     return render_template("pilots/applications.html", page=paginate(query), states=list(ApplicationState),
                            can_apply=permissions.can(current_user, "pilots.apply"))

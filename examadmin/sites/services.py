@@ -6,13 +6,13 @@ import re
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..catalog.models import Certificate, CertificateLevel, School
 from ..catalog.states import CertificateState
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
+from ..core.unique import unique_writes
 from ..extensions import db
 from .models import FACILITIES, REQUIRED_FOR_COMPUTER_EXAMS, ExamSite
 from .states import EXAM_SITE, SiteState
@@ -91,19 +91,19 @@ def apply_site(actor: Any, data: dict) -> ExamSite:
         raise DomainError("请选择证书与等级", field="certificate_level_id")
     if not level.certificate.enabled:
         raise DomainError(f"证书「{level.certificate.name}」已停用，不能申报考核站点", field="certificate_level_id")
-    existing = db.session.scalar(select(ExamSite).where(ExamSite.school_id == school.id,
-                                                        ExamSite.certificate_level_id == level.id))
-    if existing is not None:
-        raise DomainError(f"本校已申报过{level.label}的考核站点（{existing.state.value}），"
-                          "请在原申报上修改", field="certificate_level_id")
+
+    def check_not_applied() -> None:
+        existing = db.session.scalar(select(ExamSite).where(ExamSite.school_id == school.id,
+                                                            ExamSite.certificate_level_id == level.id))
+        if existing is not None:
+            raise DomainError(f"本校已申报过{level.label}的考核站点（{existing.state.value}），"
+                              "请在原申报上修改", field="certificate_level_id")
+
+    check_not_applied()
     site = ExamSite(school=school, certificate_level=level, name=site_name(school, level),
                     state=SiteState.PENDING, submitted_at=clock.now(), **_validated(data, level))
-    db.session.add(site)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:  # a second request of the same school got there first
-        raise DomainError(f"本校已申报过{level.label}的考核站点", field="certificate_level_id")
+    with unique_writes(check_not_applied, field="certificate_level_id"):  # a second request got there first
+        db.session.add(site)
     audit.record(actor, "exam_site.apply", site, after=audit.snapshot(site, SITE_FIELDS + ["state"]))
     return site
 

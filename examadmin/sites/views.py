@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..catalog import services as catalog
 from ..core import audit, permissions
 from ..core.forms import ConfirmForm, opts
-from ..core.web import commit_or_flash, int_arg, paginate, service_view
+from ..core.web import choice_arg, commit_or_flash, int_arg, paginate, service_view
 from ..extensions import db
 from . import services
 from .forms import ReasonForm, SiteForm
@@ -29,7 +29,7 @@ def _level_choices(form: SiteForm) -> None:
 @bp.route("/")
 def index():
     args = request.args
-    query = services.list_sites(current_user, state=args.get("state", ""), province_id=int_arg("province_id"),
+    query = services.list_sites(current_user, state=choice_arg("state", SiteState), province_id=int_arg("province_id"),
                                 certificate_level_id=int_arg("level_id"), q=args.get("q", ""))
     return render_template("sites/index.html", page=paginate(query), counts=services.count_by_state(current_user),
                            states=list(SiteState), provinces=catalog.provinces(),

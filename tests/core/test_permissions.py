@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from werkzeug.routing.converters import NumberConverter
 
 from examadmin.catalog.models import School
 from examadmin.core import audit, jobs, permissions
@@ -16,7 +17,7 @@ def _sample_url(rule) -> str:
     values = {}
     for arg in rule.arguments:
         converter = rule._converters[arg]
-        values[arg] = 1 if type(converter).__name__ in ("IntegerConverter", "FloatConverter") else "x"
+        values[arg] = 1 if isinstance(converter, NumberConverter) else "x"
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -1,19 +1,19 @@
 """Two requests racing for the last place: one gets it, the other a clear refusal.
 
 Real commits from real threads, each with its own connection, against the suite's
-database: SQLite by default, the PostgreSQL server in CI.
+database: SQLite by default, the PostgreSQL server in CI. The _db fixture deletes what
+they commit.
 """
 from __future__ import annotations
 
 import threading
 
 import pytest
-from sqlalchemy import delete
 
 from examadmin.core.errors import DomainError
 from examadmin.extensions import db
 from examadmin.pilots import quota, services
-from examadmin.pilots.models import Application, ApplicationLine, ApplicationPlan, plan_level
+from examadmin.pilots.models import ApplicationLine
 from tests.conftest import make_user
 from tests.pilots.conftest import apply, major, make_plan
 
@@ -53,16 +53,9 @@ def test_the_last_place_goes_to_exactly_one_request(app):
         t.start()
     for t in threads:
         t.join(timeout=60)
-    try:
-        assert results.count("taken") == 1, results
-        assert all("指标已用完" in r for r in results if r != "taken"), results
-        with app.app_context():
-            assert db.session.get(ApplicationLine, ids[2]).used == 1
-    finally:
-        with app.app_context():
-            db.session.execute(delete(ApplicationLine).where(ApplicationLine.id == ids[2]))
-            db.session.execute(delete(Application).where(Application.id == ids[1]))
-            db.session.execute(delete(plan_level).where(plan_level.c.plan_id == ids[0]))
-            db.session.execute(delete(ApplicationPlan).where(ApplicationPlan.id == ids[0]))
-            db.session.commit()
-            db.session.remove()
+    assert results.count("taken") == 1, results
+    assert all("指标已用完" in r for r in results if r != "taken"), results
+    with app.app_context():
+        assert db.session.get(ApplicationLine, ids[2]).used == 1
+        db.session.remove()
+    # what the test committed (accounts, school, plan, application) is deleted by the _db fixture

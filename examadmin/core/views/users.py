@@ -10,7 +10,7 @@ from ...extensions import db
 from .. import auth, permissions
 from ..forms import ConfirmForm, UserCreateForm, UserEditForm, opts
 from ..roles import ROLE_LABELS, Role
-from ..web import commit_or_flash, paginate, service_view
+from ..web import choice_arg, commit_or_flash, paginate, service_view
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
@@ -26,7 +26,7 @@ def _scope_choices(form: UserCreateForm) -> None:
 @bp.route("/")
 def index():
     args = request.args
-    query = auth.list_users(current_user, q=args.get("q", ""), role=args.get("role", ""),
+    query = auth.list_users(current_user, q=args.get("q", ""), role=choice_arg("role", Role),
                             active=args.get("active", ""))
     return render_template("users/index.html", page=paginate(query), roles=ROLE_LABELS,
                            confirm=ConfirmForm())

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...catalog.models import Certificate, CertificateLevel, Level
 from ...core import audit, permissions
 from ...core.errors import DomainError
+from ...core.unique import unique_writes
 from ...extensions import db
 from ..models import ExamMode, ExamPlan, ExamRoom, ExamSession, PlanFee, Subject
 from ..states import EXAM_PLAN, PlanState
@@ -41,19 +42,23 @@ def save_subject(actor: Any, data: dict, subject_id: int | None = None) -> Subje
     pass_mark = _parse.integer(data, "pass_mark", "及格分", 0, MAX_MARK)
     if pass_mark > full_mark:
         raise DomainError(f"及格分（{pass_mark}）不能高于满分（{full_mark}）", field="pass_mark")
-    duplicate = select(Subject.id).where(Subject.certificate_level_id == level.id, Subject.name == name)
-    if subject_id:
-        duplicate = duplicate.where(Subject.id != subject_id)
-    if db.session.scalar(duplicate):
-        raise DomainError(f"{level.label}已有科目「{name}」", field="name")
+
+    def check_name_free() -> None:
+        duplicate = select(Subject.id).where(Subject.certificate_level_id == level.id, Subject.name == name)
+        if subject_id:
+            duplicate = duplicate.where(Subject.id != subject_id)
+        if db.session.scalar(duplicate):
+            raise DomainError(f"{level.label}已有科目「{name}」", field="name")
+
+    check_name_free()
     if subject is not None and subject.certificate_level_id != level.id and _subject_in_use(subject.id):
         raise DomainError("该科目已用于考试计划，不能改到其他证书等级", field="certificate_level_id")
     before = audit.snapshot(subject, SUBJECT_FIELDS) if subject else None
     subject = subject or Subject()
-    subject.certificate_level_id, subject.name, subject.mode = level.id, name, mode
-    subject.full_mark, subject.pass_mark = full_mark, pass_mark
-    db.session.add(subject)
-    db.session.flush()
+    with unique_writes(check_name_free, field="name"):
+        subject.certificate_level_id, subject.name, subject.mode = level.id, name, mode
+        subject.full_mark, subject.pass_mark = full_mark, pass_mark
+        db.session.add(subject)
     audit.record(actor, "subject.update" if before else "subject.create", subject,
                  before=before, after=audit.snapshot(subject, SUBJECT_FIELDS))
     return subject
@@ -138,27 +143,31 @@ def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> ExamPlan:
         field = "payment_deadline" if first.starts_at <= values["payment_deadline"] else "ticket_start"
         _check_session_times(values, first.starts_at, field)
     fees = {level: _parse.money(data, field, f"{level.value}报考费用") for level, field in FEE_FIELDS.items()}
-    duplicate = select(ExamPlan.id).where(ExamPlan.name == name)
-    if plan_id:
-        duplicate = duplicate.where(ExamPlan.id != plan_id)
-    if db.session.scalar(duplicate):
-        raise DomainError(f"已有名为「{name}」的考试计划", field="name")
+
+    def check_name_free() -> None:
+        duplicate = select(ExamPlan.id).where(ExamPlan.name == name)
+        if plan_id:
+            duplicate = duplicate.where(ExamPlan.id != plan_id)
+        if db.session.scalar(duplicate):
+            raise DomainError(f"已有名为「{name}」的考试计划", field="name")
+
+    check_name_free()
 
     before = _plan_snapshot(plan) if plan else None
     plan = plan or ExamPlan(state=PlanState.DRAFT)
-    plan.name, plan.certificate_id = name, certificate.id
-    for field, value in values.items():
-        setattr(plan, field, value)
-    for level, amount in fees.items():
-        row = next((f for f in plan.fees if f.level == level), None)
-        if amount is None and row is not None:
-            plan.fees.remove(row)
-        elif amount is not None and row is None:
-            plan.fees.append(PlanFee(level=level, amount=amount))
-        elif row is not None:
-            row.amount = amount
-    db.session.add(plan)
-    db.session.flush()
+    with unique_writes(check_name_free, field="name"):
+        plan.name, plan.certificate_id = name, certificate.id
+        for field, value in values.items():
+            setattr(plan, field, value)
+        for level, amount in fees.items():
+            row = next((f for f in plan.fees if f.level == level), None)
+            if amount is None and row is not None:
+                plan.fees.remove(row)
+            elif amount is not None and row is None:
+                plan.fees.append(PlanFee(level=level, amount=amount))
+            elif row is not None:
+                row.amount = amount
+        db.session.add(plan)
     audit.record(actor, "exam_plan.update" if before else "exam_plan.create", plan,
                  before=before, after=_plan_snapshot(plan))
     return plan
@@ -174,6 +183,19 @@ def _plan_snapshot(plan: ExamPlan) -> dict[str, Any]:
     return snap
 
 
+def lock_plan(plan: ExamPlan, *, shared: bool = False) -> ExamPlan:
+    """Lock the plan's row until the commit and read it again (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already lets one writer in at a time).
+
+    Checks that span rows (a draft has sessions before it is published; a plan with rooms is
+    not withdrawn; rooms only for a published plan) then see every committed change, and no
+    other request can change what they checked before this one commits. `shared` (FOR SHARE)
+    for room requests, which may run side by side; publishing, withdrawing and changing
+    sessions (FOR UPDATE) wait for them, and they for it."""
+    db.session.refresh(plan, with_for_update={"read": True} if shared else True)
+    return plan
+
+
 def _draft(plan: ExamPlan) -> None:
     if plan.state != PlanState.DRAFT:
         raise DomainError("已发布的计划不能修改考试场次；如需修改请先撤回发布")
@@ -182,7 +204,7 @@ def _draft(plan: ExamPlan) -> None:
 def add_session(actor: Any, plan_id: int, data: dict) -> ExamSession:
     """Add a session (date, start, end, level, subject) to a draft plan."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     _draft(plan)
     subject = db.session.get(Subject, data.get("subject_id") or 0)
     if subject is None:
@@ -225,7 +247,7 @@ def _session_snapshot(session: ExamSession) -> dict[str, Any]:
 def delete_session(actor: Any, plan_id: int, session_id: int) -> None:
     """Remove a session from a draft plan."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     _draft(plan)
     session = next((s for s in plan.sessions if s.id == session_id), None)
     if session is None:
@@ -238,7 +260,7 @@ def delete_session(actor: Any, plan_id: int, session_id: int) -> None:
 def publish_plan(actor: Any, plan_id: int) -> ExamPlan:
     """Publish a draft plan: schools can then see it, register candidates and set up rooms."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     if plan.state == PlanState.DRAFT:
         if not plan.sessions:
             raise DomainError("计划还没有考试场次，不能发布")
@@ -254,7 +276,7 @@ def publish_plan(actor: Any, plan_id: int) -> ExamPlan:
 def withdraw_plan(actor: Any, plan_id: int) -> ExamPlan:
     """Take a published plan back to draft, as long as no school has set up rooms for it."""
     permissions.require(actor, "exams.manage")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     if plan.state == PlanState.PUBLISHED and plan.has_rooms:
         raise DomainError("已有院校为该计划设置了考场，不能撤回发布")
     EXAM_PLAN.move(plan, "withdraw", actor)

@@ -12,6 +12,7 @@ from ...catalog.models import CertificateLevel
 from ...core import audit, permissions
 from ...core.errors import DomainError
 from ...core.roles import Role
+from ...core.unique import is_unique_violation
 from ...extensions import db
 from ...sites.models import ExamSite
 from ...sites.services import require_usable_site
@@ -19,6 +20,7 @@ from ...sites.states import SiteState
 from ..models import ExamPlan, ExamRoom, ExamSession, Subject
 from ..states import PlanState
 from . import _parse
+from .plans import lock_plan
 
 ROOM_FIELDS = ["plan_id", "site_id", "subject_id", "name", "seats", "scheduled"]
 MAX_SEATS = 999
@@ -37,7 +39,7 @@ def _room_subjects(plan: ExamPlan, site: ExamSite) -> list[Subject]:
 def _plan_and_site(actor: Any, plan_id: Any, site_id: Any) -> tuple[ExamPlan, ExamSite]:
     if not plan_id:
         raise DomainError("请选择考试计划", field="plan_id")
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id), shared=True)  # not withdrawn meanwhile
     if plan.state != PlanState.PUBLISHED:
         raise DomainError(f"考试计划「{plan.name}」尚未发布，不能设置考场", field="plan_id")
     if not site_id:
@@ -51,7 +53,13 @@ def _plan_and_site(actor: Any, plan_id: Any, site_id: Any) -> tuple[ExamPlan, Ex
 
 def _check_room_is_free(room: ExamRoom, plan: ExamPlan, site: ExamSite, subject: Subject) -> None:
     """One physical room (the same name at the same site) cannot serve two sessions that
-    overlap in time, whatever plan or subject they belong to."""
+    overlap in time, whatever plan or subject they belong to.
+
+    The check reads rows that another request may be inserting at the same moment (the same
+    room name in another plan): the site's row is locked first (SELECT ... FOR UPDATE on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE already lets one writer in at a time), so that two
+    requests for one site check and insert one after the other, until the commit."""
+    db.session.execute(select(ExamSite.id).where(ExamSite.id == site.id).with_for_update())
     mine = [s for s in plan.sessions if s.subject_id == subject.id]
     namesakes = db.session.scalars(
         select(ExamRoom).where(ExamRoom.site_id == site.id, func.lower(ExamRoom.name) == room.name.lower(),
@@ -101,8 +109,10 @@ def save_room(actor: Any, data: dict, room_id: int | None = None) -> ExamRoom:
     try:
         with db.session.begin_nested():
             db.session.flush()
-    except IntegrityError:  # a concurrent request saved the same room first
-        raise DomainError(f"本站点已有该科目的考场「{name}」", field="name")
+    except IntegrityError as exc:  # a concurrent request saved the same room first
+        if not is_unique_violation(exc):
+            raise
+        raise DomainError(f"本站点已有该科目的考场「{name}」", field="name") from None
     audit.record(actor, "exam_room.update" if before else "exam_room.create", room,
                  before=before, after=audit.snapshot(room, ROOM_FIELDS))
     return room

@@ -1,0 +1,88 @@
+"""Unique-constraint races in every area answer the message of the sequential case.
+
+Six requests at once create the same thing (a username, a site for one level, an
+application for one level, a subject name, a school code); one succeeds, the others read the Chinese
+message a second request one minute later would read. On PostgreSQL every request passes
+the check before any writes (tests/threads.py), so the unique constraint is what refuses
+them; on SQLite writers take turns and the check does.
+"""
+from __future__ import annotations
+
+import pytest
+
+from examadmin.catalog import services as catalog
+from examadmin.catalog.models import Level
+from examadmin.core import auth
+from examadmin.core.auth import User
+from examadmin.exams.services import plans
+from examadmin.extensions import db
+from examadmin.sites import services as sites
+from tests.conftest import PASSWORD, make_user, province
+from tests.pilots.conftest import apply, make_plan
+from tests.sites.factories import level_of, site_data
+from tests.threads import race
+
+pytestmark = pytest.mark.no_db_fixture
+RACERS = 6
+
+
+def _setup_user(role: str, **kw) -> int:
+    user = make_user(role, **kw)
+    db.session.commit()
+    return user.id
+
+
+def _actor(user_id: int) -> User:
+    return db.session.get(User, user_id)
+
+
+def case_username():
+    admin = _setup_user("sysadmin")
+    return (lambda: auth.create_user(_actor(admin), username="same.name", name="重名", role="org",
+                                     password=PASSWORD),
+            "用户名「same.name」已被使用")
+
+
+def case_site():
+    school = _setup_user("school")
+    data = site_data(Level.JUNIOR)
+    return lambda: sites.apply_site(_actor(school), data), "的考核站点（待审核），请在原申报上修改"
+
+
+def case_application():
+    school = _setup_user("school")
+    plan = make_plan(year=2032)
+    db.session.commit()
+    plan_id = plan.id
+
+    def create():
+        from examadmin.pilots.models import ApplicationPlan
+
+        apply(_actor(school), db.session.get(ApplicationPlan, plan_id))
+    return create, "请在原申报上修改"
+
+
+def case_subject():
+    org = _setup_user("org")
+    level_id = level_of(Level.MIDDLE).id
+    return (lambda: plans.save_subject(_actor(org), {"certificate_level_id": level_id, "name": "同名科目",
+                                                     "mode": "笔试", "full_mark": 100, "pass_mark": 60}),
+            "已有科目「同名科目」")
+
+
+def case_school():
+    admin = _setup_user("sysadmin")
+    data = {"code": "5888888888", "name": "同码职业学院", "type": "高职专科院校", "province_id": province("50").id}
+    return lambda: catalog.save_school(_actor(admin), data), "学校标识码 5888888888 已被使用"
+
+
+@pytest.mark.parametrize("case", [case_username, case_site, case_application, case_subject, case_school],
+                         ids=lambda c: c.__name__)
+def test_parallel_creations_of_one_unique_thing(app, case):
+    with app.app_context():
+        action, message = case()
+        db.session.commit()
+        db.session.remove()
+    answers = race(app, action, RACERS)
+    assert answers.count("ok") == 1, answers
+    assert all(message in a for a in answers if a != "ok"), answers
