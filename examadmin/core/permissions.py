@@ -53,6 +53,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "candidates.verify": frozenset({SCHOOL}),
     "candidates.correct": frozenset({SCHOOL}),
     "candidates.review_corrections": frozenset({ORG}),  # DOMAIN.md: the org approves corrections
+    # payment orders (DOMAIN.md §6): the school pays, the org confirms
+    "payments.view": frozenset({SA, ORG, SCHOOL}),
+    "payments.manage": frozenset({SCHOOL}),
+    "payments.review": frozenset({ORG}),
 }
 
 
