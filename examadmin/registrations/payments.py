@@ -75,8 +75,19 @@ def _refuse_after_deadline(plan: ExamPlan, what: str) -> None:
                           "未在规定时间内缴费的报考视为自动放弃")
 
 
+def _get(actor: Any, model: type, record_id: Any):
+    """permissions.get_for, with an id the database cannot hold answering 404 like any unknown id."""
+    try:
+        number = int(record_id)
+    except (TypeError, ValueError):
+        raise permissions.NotInScope() from None
+    if not 0 < number < 2**31:
+        raise permissions.NotInScope()
+    return permissions.get_for(actor, model, number)
+
+
 def _plan(actor: Any, plan_id: Any) -> ExamPlan:
-    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    plan = _get(actor, ExamPlan, plan_id)
     if plan.state != PlanState.PUBLISHED:
         raise DomainError(f"考试计划「{plan.name}」未发布，不能缴费")
     return plan
@@ -191,7 +202,7 @@ def create_social_order(actor: Any, plan_id: Any, candidate_id: Any) -> PaymentO
     """One order for one social candidate's unpaid registrations of a plan (社会考生个人缴费)."""
     permissions.require(actor, "payments.manage")
     plan = _plan(actor, plan_id)
-    candidate = permissions.get_for(actor, Candidate, candidate_id)
+    candidate = _get(actor, Candidate, candidate_id)
     lapse.lapse_overdue(plan_id=plan.id)
     _refuse_after_deadline(plan, "创建缴费订单")
     rows = list(db.session.scalars(_with_people(permissions.scoped(actor, select(Registration)))
@@ -212,12 +223,12 @@ def create_social_order(actor: Any, plan_id: Any, candidate_id: Any) -> PaymentO
 def get_order(actor: Any, order_id: Any) -> PaymentOrder:
     """An order in the actor's scope (a school its own, the org every one); 404 otherwise."""
     permissions.require(actor, "payments.view")
-    return permissions.get_for(actor, PaymentOrder, order_id)
+    return _get(actor, PaymentOrder, order_id)
 
 
 def _locked(actor: Any, order_id: Any, action: str) -> PaymentOrder:
     permissions.require(actor, action)
-    order = permissions.get_for(actor, PaymentOrder, order_id)
+    order = _get(actor, PaymentOrder, order_id)
     db.session.refresh(order, with_for_update=True)  # two clicks at once decide once
     return order
 
@@ -228,14 +239,23 @@ def _clean_file_name(name: str, suffix: str) -> str:
     return base or f"付款凭证{suffix}"
 
 
-def _refuse_ended(order: PaymentOrder, what: str) -> None:
+def _locked_registrations(order: PaymentOrder) -> list[Registration]:
+    """The order's registrations, locked and read afresh: a lapse run at the same moment
+    either waits for this transaction or has already lapsed them (and we refuse)."""
+    return list(db.session.scalars(
+        select(Registration).where(Registration.payment_order_id == order.id).order_by(Registration.id)
+        .with_for_update().execution_options(populate_existing=True)))
+
+
+def _refuse_ended(order: PaymentOrder, what: str, rows: list[Registration] | None = None) -> None:
     """Refuse when a registration of the order is no longer waiting for payment."""
     plan = order.plan
-    lapsed = [r for r in order.registrations if r.state == RegistrationState.LAPSED]
+    rows = order.registrations if rows is None else rows
+    lapsed = [r for r in rows if r.state == RegistrationState.LAPSED]
     if lapsed:
         raise DomainError(_named(lapsed, f"已于缴费截止时间（{_deadline_text(plan)}）因未缴费视为自动放弃，"
                                          f"不能{what}"))
-    other = [r for r in order.registrations if r.state != RegistrationState.UNPAID]
+    other = [r for r in rows if r.state != RegistrationState.UNPAID]
     if other:
         states = "、".join(sorted({r.state.value for r in other}))
         raise DomainError(_named(other, f"的状态为「{states}」，不能{what}；请撤销或驳回此订单"))
@@ -270,13 +290,16 @@ def _confirm(actor: Any, order: PaymentOrder) -> PaymentOrder:
     if order.state != PaymentState.SUBMITTED:
         raise DomainError(f"缴费订单 {order.reference} 的状态为「{order.state.value}」，只有「待确认」的订单可以确认到账")
     lapse.lapse_overdue(plan_id=order.plan_id)
-    _refuse_ended(order, "确认到账（请驳回此订单并说明原因）")
+    rows = _locked_registrations(order)
+    _refuse_ended(order, "确认到账（请驳回此订单并说明原因）", rows)
+    if not rows:
+        raise DomainError(f"缴费订单 {order.reference} 中没有报考，不能确认到账")
     now = clock.now()
-    for registration in order.registrations:
+    for registration in rows:
         REGISTRATION.move(registration, "pay", actor, reason=f"缴费订单 {order.reference}")
         registration.paid_at = now
     order.decided_at = now
-    PAYMENT.move(order, "confirm", actor, reason=f"金额 {order.amount} 元，{len(order.registrations)} 条报考")
+    PAYMENT.move(order, "confirm", actor, reason=f"金额 {order.amount} 元，{len(rows)} 条报考")
     db.session.flush()
     return order
 

@@ -4,3 +4,4 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("registrations", __name__, url_prefix="/registrations")
+from . import views_payment  # noqa: E402,F401
