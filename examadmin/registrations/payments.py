@@ -86,6 +86,11 @@ def _get(actor: Any, model: type, record_id: Any):
     return permissions.get_for(actor, model, number)
 
 
+def _bounded(value: int | None) -> int | None:
+    """A filter id, or None when the database could not hold it (an unknown filter is ignored)."""
+    return value if value is not None and 0 < value < 2**31 else None
+
+
 def _plan(actor: Any, plan_id: Any) -> ExamPlan:
     plan = _get(actor, ExamPlan, plan_id)
     if plan.state != PlanState.PUBLISHED:
@@ -392,6 +397,7 @@ def list_orders(actor: Any, *, plan_id: int | None = None, state: str = "", kind
                 school_id: int | None = None, q: str = ""):
     """Orders in scope, newest first, filtered; an unknown filter value is ignored."""
     permissions.require(actor, "payments.view")
+    plan_id, school_id = _bounded(plan_id), _bounded(school_id)
     query = (permissions.scoped(actor, select(PaymentOrder))
              .options(joinedload(PaymentOrder.plan), joinedload(PaymentOrder.school),
                       joinedload(PaymentOrder.candidate))
@@ -419,6 +425,7 @@ def list_orders(actor: Any, *, plan_id: int | None = None, state: str = "", kind
 
 def state_counts(actor: Any, *, plan_id: int | None = None) -> dict[str, int]:
     permissions.require(actor, "payments.view")
+    plan_id = _bounded(plan_id)
     query = (select(PaymentOrder.state, func.count()).where(permissions.scope_clause(actor, PaymentOrder))
              .group_by(PaymentOrder.state))
     if plan_id:
