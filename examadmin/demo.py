@@ -93,6 +93,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .exams.demo import load_demo as load_exams_demo
 
     load_exams_demo()  # subjects, an approved site, a published plan open for registration
+    from .registrations.demo_payments import load_demo as load_payments_demo
+
+    load_payments_demo()  # after the demo registrations: some paid, one order waiting, the rest unpaid
     return {"users": created}
 
 
