@@ -32,7 +32,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def live_url(tmp_path_factory):
+def live_url(live_server):
+    return live_server[1]
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server):
+    """The live server's app, for a journey that prepares data the UI of a later step would make."""
+    return live_server[0]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/e2e.db", "STORAGE_DIR": str(tmp / "storage"),
@@ -46,7 +57,7 @@ def live_url(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield app, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     dispose(app)
 

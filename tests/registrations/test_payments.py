@@ -290,6 +290,7 @@ def test_withdrawing_frees_the_registrations_for_a_new_order(world):
     assert order.state == PaymentState.WITHDRAWN
     db.session.expire_all()
     assert all(r.payment_order_id is None for r in regs)
+    assert all(r.state == RegistrationState.UNPAID for r in regs) and used(world) == 2  # places still held
     again = payments.create_school_order(world.school_user, world.plan.id, [r.id for r in regs])
     assert again.amount == Decimal("600.00") and again.id != order.id
     assert audit.history(order)[-1].after["registration_ids"] == [r.id for r in regs]
