@@ -184,7 +184,7 @@ def create_school_order(actor: Any, plan_id: Any, registration_ids: Iterable[Any
     """One order of the school for a chosen set of its students' registrations (学校统一缴费)."""
     permissions.require(actor, "payments.manage")
     plan = _plan(actor, plan_id)
-    lapse.lapse_overdue(plan_id=plan.id)
+    lapse.lapse_overdue(plan_id=plan.id, school_id=actor.school_id)
     _refuse_after_deadline(plan, "创建缴费订单")
     if all_eligible:
         ids = [r.id for r in db.session.scalars(eligible_for_school_order(actor, plan.id))]
@@ -208,7 +208,7 @@ def create_social_order(actor: Any, plan_id: Any, candidate_id: Any) -> PaymentO
     permissions.require(actor, "payments.manage")
     plan = _plan(actor, plan_id)
     candidate = _get(actor, Candidate, candidate_id)
-    lapse.lapse_overdue(plan_id=plan.id)
+    lapse.lapse_overdue(plan_id=plan.id, school_id=actor.school_id)
     _refuse_after_deadline(plan, "创建缴费订单")
     rows = list(db.session.scalars(_with_people(permissions.scoped(actor, select(Registration)))
                                    .where(Registration.plan_id == plan.id, Registration.candidate_id == candidate.id)
@@ -271,7 +271,7 @@ def submit_voucher(actor: Any, order_id: Any, file_name: str, data: bytes, trans
     order = _locked(actor, order_id, "payments.manage")
     if PAYMENT.allowed(order, "submit", actor) is None:
         raise DomainError(f"订单状态为「{order.state.value}」，不能提交付款凭证")
-    lapse.lapse_overdue(plan_id=order.plan_id)
+    lapse.lapse_overdue(plan_id=order.plan_id, school_id=order.school_id)
     _refuse_ended(order, "提交付款凭证")
     _refuse_after_deadline(order.plan, "提交付款凭证")
     provider = providers.get_provider(order.provider)
@@ -294,7 +294,7 @@ def _confirm(actor: Any, order: PaymentOrder) -> PaymentOrder:
         raise DomainError(f"缴费订单 {order.reference} 已于 {order.decided_at:%Y-%m-%d %H:%M} 确认到账，不能重复确认")
     if order.state != PaymentState.SUBMITTED:
         raise DomainError(f"缴费订单 {order.reference} 的状态为「{order.state.value}」，只有「待确认」的订单可以确认到账")
-    lapse.lapse_overdue(plan_id=order.plan_id)
+    lapse.lapse_overdue(plan_id=order.plan_id, school_id=order.school_id)
     rows = _locked_registrations(order)
     _refuse_ended(order, "确认到账（请驳回此订单并说明原因）", rows)
     if not rows:
@@ -353,7 +353,7 @@ def start_checkout(actor: Any, order_id: Any) -> str:
     url = provider.checkout_url(order)
     if not url:
         raise DomainError("该订单以转账凭证方式缴费：请转账后上传付款凭证")
-    lapse.lapse_overdue(plan_id=order.plan_id)
+    lapse.lapse_overdue(plan_id=order.plan_id, school_id=order.school_id)
     _refuse_ended(order, "缴费")
     _refuse_after_deadline(order.plan, "缴费")
     if order.state != PaymentState.SUBMITTED:

@@ -49,8 +49,20 @@ def test_unpaid_registrations_lapse_at_the_deadline_and_give_their_places_back(w
         assert reg.quota_line_id is None
     assert keep.state == RegistrationState.PAID and keep.quota_line_id == world.line.id
     entry = audit.history(students[0])[-1]
-    assert entry.action == "registration.lapse" and entry.actor_name == "系统"
+    assert entry.action == "registration.lapse" and entry.actor_name == "系统" and entry.actor_role == "system"
+    assert entry.before == {"state": "待缴费"} and entry.after["state"] == "已放弃（未缴费）"
     assert "2030-05-31 17:00" in entry.after["reason"]
+    assert entry.entity_label == students[0].name == f"学生0 报考 {world.level.label}"
+    assert entry.school_id == world.school_id and entry.province_id is not None  # the school sees it in its log
+
+
+def test_one_school_only_when_asked(world):
+    other = make_world(places=5)
+    mine, theirs = register(world), register(other)
+    assert lapse.lapse_overdue(school_id=other.school_id, at=AFTER_DEADLINE).as_dict() == {
+        "lapsed": 1, "places_returned": 1}
+    assert theirs.state == RegistrationState.LAPSED and mine.state == RegistrationState.UNPAID
+    assert used(world) == 1 and used(other) == 0
 
 
 def test_nothing_lapses_before_or_at_the_deadline(world):
