@@ -247,9 +247,12 @@ def _clean_file_name(name: str, suffix: str) -> str:
 def _locked_registrations(order: PaymentOrder) -> list[Registration]:
     """The order's registrations, locked and read afresh: a lapse run at the same moment
     either waits for this transaction or has already lapsed them (and we refuse)."""
-    return list(db.session.scalars(
-        select(Registration).where(Registration.payment_order_id == order.id).order_by(Registration.id)
-        .with_for_update().execution_options(populate_existing=True)))
+    query = (select(Registration).where(Registration.payment_order_id == order.id).order_by(Registration.id)
+             # what each audit entry names, in the same query (not one load per row)
+             .options(joinedload(Registration.candidate, innerjoin=True),
+                      joinedload(Registration.certificate_level, innerjoin=True))
+             .with_for_update(of=Registration).execution_options(populate_existing=True))
+    return list(db.session.scalars(query).unique())
 
 
 def _refuse_ended(order: PaymentOrder, what: str, rows: list[Registration] | None = None) -> None:
@@ -300,9 +303,10 @@ def _confirm(actor: Any, order: PaymentOrder) -> PaymentOrder:
     if not rows:
         raise DomainError(f"缴费订单 {order.reference} 中没有报考，不能确认到账")
     now = clock.now()
-    for registration in rows:
-        REGISTRATION.move(registration, "pay", actor, reason=f"缴费订单 {order.reference}")
-        registration.paid_at = now
+    with db.session.no_autoflush:
+        for registration in rows:
+            REGISTRATION.move(registration, "pay", actor, reason=f"缴费订单 {order.reference}")
+            registration.paid_at = now
     order.decided_at = now
     PAYMENT.move(order, "confirm", actor, reason=f"金额 {order.amount} 元，{len(rows)} 条报考")
     db.session.flush()
