@@ -99,19 +99,19 @@ def _plan(actor: Any, plan_id: Any) -> ExamPlan:
 
 
 def _ids(values: Iterable[Any]) -> list[int]:
-    ids: list[int] = []
+    """Distinct registration ids in the order given, bounded before anything is looked up."""
+    ids: dict[int, None] = {}
     for value in values:
         try:
-            number = int(value)
+            number = int(str(value)[:20])
         except (TypeError, ValueError):
             raise DomainError(f"报考记录编号「{str(value)[:20]}」无效") from None
         if not 0 < number < 2**31:
             raise DomainError(f"报考记录编号「{number}」无效")
-        if number not in ids:
-            ids.append(number)
-    if len(ids) > MAX_ORDER_REGISTRATIONS:
-        raise DomainError(f"一个缴费订单最多包含 {MAX_ORDER_REGISTRATIONS} 条报考，请分批创建")
-    return ids
+        ids[number] = None
+        if len(ids) > MAX_ORDER_REGISTRATIONS:
+            raise DomainError(f"一个缴费订单最多包含 {MAX_ORDER_REGISTRATIONS} 条报考，请分批创建")
+    return list(ids)
 
 
 def _with_people(query):
