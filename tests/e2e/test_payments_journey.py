@@ -72,6 +72,11 @@ def prepare(app) -> tuple[int, datetime]:
     return plan_id, deadline
 
 
+def flash_says(wait, text: str) -> None:
+    """Wait for the next page's message (the page before may still show a message of its own)."""
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=flash]"), text))
+
+
 def voucher(tmp_path):
     path = tmp_path / "银行回单.png"
     Image.new("RGB", (300, 120), "white").save(path, "PNG")
@@ -100,14 +105,13 @@ def test_payment_journey(browser, live_url, live_app, shot, tmp_path, monkeypatc
     browser.find_element(By.CSS_SELECTOR, "[data-testid=voucher-file]").send_keys(str(voucher(tmp_path)))
     browser.find_element(By.CSS_SELECTOR, "[data-testid=voucher-ref]").send_keys("ICBC20260001")
     browser.find_element(By.CSS_SELECTOR, "[data-testid=voucher-submit]").click()
-    assert "付款凭证已提交" in wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=flash]"))).text
+    flash_says(wait, "付款凭证已提交")
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=payment-state]").text == "待确认"
 
     # The social candidate's own order, left without a voucher.
     browser.get(f"{live_url}/registrations/payments/new?plan_id={plan_id}")
     browser.find_element(By.CSS_SELECTOR, "[data-testid=social-order-create]").click()
-    assert "已为社会考生「缴费丙」创建个人缴费订单" in wait.until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=flash]"))).text
+    flash_says(wait, "已为社会考生「缴费丙」创建个人缴费订单")
     social_url = browser.current_url
     sign_out(browser)
 
@@ -119,8 +123,7 @@ def test_payment_journey(browser, live_url, live_app, shot, tmp_path, monkeypatc
     shot("payment-review")
     browser.find_element(By.CSS_SELECTOR, "[data-testid=payment-confirm]").click()
     wait.until(EC.alert_is_present()).accept()
-    assert "其中 2 条报考为「已缴费」" in wait.until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=flash]"))).text
+    flash_says(wait, "其中 2 条报考为「已缴费」")
     states = browser.find_element(By.CSS_SELECTOR, "[data-testid=payment-registrations]").text
     assert states.count("已缴费") == 2
     assert browser.current_url == order_url
