@@ -26,6 +26,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate, CandidateKind
+from ..catalog.models import School
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
 from ..core.storage import get_storage
@@ -422,8 +423,10 @@ def list_orders(actor: Any, *, plan_id: int | None = None, state: str = "", kind
         pass
     text = (q or "").strip()[:40]
     if text:
-        query = query.where(or_(PaymentOrder.reference == text.upper(), PaymentOrder.candidate_id.in_(
-            select(Candidate.id).where(Candidate.name.contains(text)))))
+        query = query.where(or_(
+            PaymentOrder.reference == text.upper(),
+            PaymentOrder.candidate_id.in_(select(Candidate.id).where(Candidate.name.contains(text))),
+            PaymentOrder.school_id.in_(select(School.id).where(or_(School.code == text, School.name.contains(text))))))
     return query
 
 

@@ -333,6 +333,9 @@ def test_lists_are_scoped_and_filtered(world):
     assert ids(world.school_user, state="不存在的状态") == [personal.id, order.id]  # unknown filter: ignored
     assert ids(world.school_user, q="王社会") == [personal.id]
     assert ids(world.school_user, q=order.reference.lower()) == [order.id]
+    school = world.school_user.school
+    assert ids(world.org, q=school.code) == ids(world.org, q=school.name) == [personal.id, order.id]
+    assert ids(world.school_user, q=other.school_user.school.code) == []  # scope still applies
     assert payments.state_counts(world.school_user) == {"待确认": 1, "待上传凭证": 1}
 
 
