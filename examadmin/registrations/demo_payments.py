@@ -16,7 +16,7 @@ from ..catalog.models import School
 from ..core.auth import User
 from ..exams.models import ExamPlan
 from ..extensions import db
-from . import payments
+from . import payment_lists, payments
 from .models import PaymentOrder, Registration
 from .states import RegistrationState
 
@@ -77,7 +77,7 @@ def load_demo() -> dict[str, int]:
     total = {"confirmed": 0, "waiting": 0}
     if school_user is None or org is None or school is None or school_user.school_id != school.id:
         return total
-    for plan in payments.payable_plans(school_user):
+    for plan in payment_lists.payable_plans(school_user):
         for key, value in pay_some(school_user, org, plan).items():
             total[key] += value
     return total

@@ -13,7 +13,7 @@ from ..core.errors import DomainError
 from ..core.forms import BaseForm, ConfirmForm
 from ..core.web import commit_or_flash, int_arg, paginate, service_view
 from ..extensions import db
-from . import lapse, payments, providers
+from . import lapse, payment_lists, payments, providers
 from .models import PaymentKind
 from .states import PAYMENT, PaymentState
 from .views import bp
@@ -37,11 +37,11 @@ class RejectForm(BaseForm):
 def payments_index():
     args = request.args
     plan_id = int_arg("plan_id")
-    query = payments.list_orders(current_user, plan_id=plan_id, state=args.get("state", ""),
+    query = payment_lists.list_orders(current_user, plan_id=plan_id, state=args.get("state", ""),
                                  kind=args.get("kind", ""), school_id=int_arg("school_id"), q=args.get("q", ""))
     return render_template("registrations/payment_index.html", page=paginate(query), states=list(PaymentState),
-                           kinds=list(PaymentKind), counts=payments.state_counts(current_user, plan_id=plan_id),
-                           plans=payments.plans_with_orders(current_user),
+                           kinds=list(PaymentKind), counts=payment_lists.state_counts(current_user, plan_id=plan_id),
+                           plans=payment_lists.plans_with_orders(current_user),
                            can_manage=permissions.can(current_user, "payments.manage"),
                            can_review=permissions.can(current_user, "payments.review"))
 
@@ -49,7 +49,7 @@ def payments_index():
 @bp.route("/payments/new", methods=["GET", "POST"], endpoint="payment_new")
 def payment_new():
     permissions.require(current_user, "payments.manage")
-    plans = payments.payable_plans(current_user)
+    plans = payment_lists.payable_plans(current_user)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         everything = request.form.get("scope") == "all"
@@ -66,7 +66,7 @@ def payment_new():
         eligible = list(db.session.scalars(query.limit(PICK_LIMIT)))
         total = len(eligible) if len(eligible) < PICK_LIMIT else db.session.scalar(
             db.select(db.func.count()).select_from(query.order_by(None).subquery()))
-        social = payments.social_pending(current_user, plan.id)
+        social = payment_lists.social_pending(current_user, plan.id)
     return render_template("registrations/payment_new.html", plans=plans, plan=plan, eligible=eligible, total=total,
                            social=social, form=form, pick_limit=PICK_LIMIT)
 
@@ -88,7 +88,7 @@ def payment_show(order_id: int):
     provider = providers.get_provider(order.provider)
     actions = PAYMENT.actions_for(order, current_user)
     return render_template(
-        "registrations/payment_show.html", order=order, rows=payments.order_registrations(order),
+        "registrations/payment_show.html", order=order, rows=payment_lists.order_registrations(order),
         provider=provider, actions=actions, voucher_form=VoucherForm(), reject_form=RejectForm(),
         confirm=ConfirmForm(), history=audit.history(order), is_overdue=lapse.is_overdue,
         deadline_passed=order.plan.payment_deadline < clock.now(),

@@ -15,7 +15,7 @@ from examadmin.core.errors import DomainError
 from examadmin.core.permissions import ForbiddenAction, NotInScope
 from examadmin.core.storage import get_storage
 from examadmin.extensions import db
-from examadmin.registrations import payments, providers
+from examadmin.registrations import payment_lists, payments, providers
 from examadmin.registrations.models import PaymentKind, PaymentOrder
 from examadmin.registrations.states import PaymentState, RegistrationState
 from tests.registrations.factories_payment import (AFTER_DEADLINE, BEFORE_DEADLINE, make_world, register,
@@ -324,7 +324,7 @@ def test_lists_are_scoped_and_filtered(world):
     foreign, _ = school_order(other, 1)
 
     def ids(actor, **filters):
-        return [o.id for o in db.session.scalars(payments.list_orders(actor, **filters))]
+        return [o.id for o in db.session.scalars(payment_lists.list_orders(actor, **filters))]
 
     assert ids(world.school_user) == [personal.id, order.id]
     assert set(ids(world.org)) >= {order.id, personal.id, foreign.id}
@@ -336,7 +336,7 @@ def test_lists_are_scoped_and_filtered(world):
     school = world.school_user.school
     assert ids(world.org, q=school.code) == ids(world.org, q=school.name) == [personal.id, order.id]
     assert ids(world.school_user, q=other.school_user.school.code) == []  # scope still applies
-    assert payments.state_counts(world.school_user) == {"待确认": 1, "待上传凭证": 1}
+    assert payment_lists.state_counts(world.school_user) == {"待确认": 1, "待上传凭证": 1}
 
 
 def test_social_pending_lists_social_candidates_without_an_order(world):
@@ -344,10 +344,10 @@ def test_social_pending_lists_social_candidates_without_an_order(world):
     b = register(world, kind=CandidateKind.SOCIAL, name="乙社会")
     register(world, name="学生")
     payments.create_social_order(world.school_user, world.plan.id, b.candidate_id)
-    pending = payments.social_pending(world.school_user, world.plan.id)
+    pending = payment_lists.social_pending(world.school_user, world.plan.id)
     assert [p["candidate"].id for p in pending] == [a.candidate_id]
     assert pending[0]["amount"] == Decimal("300.00") and "*" in pending[0]["id_number"]
-    assert payments.social_pending(make_user("school"), world.plan.id) == []
+    assert payment_lists.social_pending(make_user("school"), world.plan.id) == []
 
 
 def test_a_withdrawn_order_keeps_its_reference_unique(world):
