@@ -9,7 +9,8 @@ Where an online provider plugs in:
 1. Subclass `OnlineProvider`: `checkout_url(order)` gives the cashier page the payer is sent
    to; `parse_notification(payload)` checks the provider's signature on its callback and
    returns a `Notification` (or raises `DomainError`).
-2. `register_provider("name", Factory)` at start-up and set `PAYMENT_PROVIDER=name`.
+2. Set `PAYMENT_PROVIDER=package.module:Class` (loaded on first use), or call
+   `register_provider("name", Class)` at start-up and set `PAYMENT_PROVIDER=name`.
 3. A public callback view passes the provider's request body to
    `payments.record_notification(name, payload)`, which confirms the order as the system
    (the `confirm` move allows "system") after checking reference and amount.
@@ -17,6 +18,7 @@ The order pages then show a 网上缴费 button (`checkout_url`) beside the vouc
 """
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
@@ -130,7 +132,30 @@ def unregister_provider(name: str) -> None:
         _PROVIDERS.pop(name, None)
 
 
+def _configured() -> str:
+    """The provider named by the PAYMENT_PROVIDER setting, loading a "module:Class" on first use."""
+    from flask import current_app, has_app_context
+
+    name = (current_app.config.get("PAYMENT_PROVIDER") if has_app_context() else None) or "voucher"
+    if ":" in name:
+        module_name, class_name = name.split(":", 1)
+        try:
+            factory = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            raise DomainError(f"无法载入缴费方式「{name}」，请检查设置 PAYMENT_PROVIDER") from None
+        register_provider(factory.name, factory)
+        name = factory.name
+    return name
+
+
 def get_provider(name: str = "voucher") -> PaymentProvider:
+    """The provider of that name; the one configured as "module:Class" is loaded on first use
+    (an order made by one process may be confirmed by another)."""
+    if name not in _PROVIDERS:
+        try:
+            _configured()
+        except DomainError:
+            pass  # the order's own provider name decides the message below
     try:
         return _PROVIDERS[name]()
     except KeyError:
@@ -138,8 +163,8 @@ def get_provider(name: str = "voucher") -> PaymentProvider:
 
 
 def default_provider_name() -> str:
-    """The provider new orders use: PAYMENT_PROVIDER from the settings, else the voucher."""
-    from flask import current_app, has_app_context
-
-    name = current_app.config.get("PAYMENT_PROVIDER", "voucher") if has_app_context() else "voucher"
-    return name if name in _PROVIDERS else "voucher"
+    """The provider new orders use: PAYMENT_PROVIDER (a registered name or "module:Class"), else the voucher."""
+    name = _configured()
+    if name not in _PROVIDERS:
+        raise DomainError(f"未配置的缴费方式「{name}」，请检查设置 PAYMENT_PROVIDER")
+    return name

@@ -32,7 +32,7 @@ def online(app):
     providers.register_provider("fakebank", FakeBank)
     app.config["PAYMENT_PROVIDER"] = "fakebank"
     yield
-    app.config.pop("PAYMENT_PROVIDER")
+    app.config["PAYMENT_PROVIDER"] = "voucher"
     providers.unregister_provider("fakebank")
 
 
@@ -77,3 +77,19 @@ def test_an_online_provider_takes_the_payer_to_its_cashier_and_its_notice_confir
 def test_an_unknown_provider_is_a_clear_error():
     with pytest.raises(DomainError, match="未配置的缴费方式"):
         providers.get_provider("alipay")
+
+
+def test_a_provider_named_module_and_class_in_the_settings_is_loaded(app):
+    app.config["PAYMENT_PROVIDER"] = "tests.registrations.test_payments_provider:FakeBank"
+    try:
+        world = make_world(places=3)
+        order = payments.create_school_order(world.school_user, world.plan.id, [register(world).id])
+        assert order.provider == "fakebank"
+        providers.unregister_provider("fakebank")  # as in another process, which has not loaded it yet
+        assert isinstance(providers.get_provider(order.provider), FakeBank)
+        app.config["PAYMENT_PROVIDER"] = "no.such.module:Bank"
+        with pytest.raises(DomainError, match="无法载入缴费方式"):
+            payments.create_school_order(world.school_user, world.plan.id, [register(world, name="乙").id])
+    finally:
+        app.config["PAYMENT_PROVIDER"] = "voucher"
+        providers.unregister_provider("fakebank")
