@@ -101,6 +101,8 @@ def load() -> dict:
         "SHEET_READ_SECONDS": int(os.environ.get("SHEET_READ_SECONDS", "60")),
         # builtin, a name registered in candidates.verification, or module:Class
         "CANDIDATE_VERIFIER": os.environ.get("CANDIDATE_VERIFIER", "builtin"),
+        # voucher, a name registered in registrations.providers, or module:Class (an online provider)
+        "PAYMENT_PROVIDER": os.environ.get("PAYMENT_PROVIDER", "voucher"),
         # Photo zips (candidates.photos): the zip, its photo files, one photo, the compression ratio.
         "MAX_PHOTO_ZIP_MB": int(os.environ.get("MAX_PHOTO_ZIP_MB", "300")),
         "MAX_PHOTO_FILES": int(os.environ.get("MAX_PHOTO_FILES", "5000")),

@@ -47,6 +47,7 @@ MENU: list[Section] = [
     ]),
     Section("6 报考与缴费", [
         Item("报考管理", "registrations.index", "registrations.view", "person-check"),
+        Item("缴费管理", "registrations.payments", "payments.view", "cash-coin"),
     ]),
     Section("7 考场与排考", [
         Item("考场", "exams.rooms", "exams.rooms_view", "door-open"),

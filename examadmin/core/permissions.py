@@ -70,6 +70,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "checkin.scan": frozenset({Role.PROCTOR, SCHOOL}),  # a proctor only their own rooms and sessions
     "portal.accounts": frozenset({SCHOOL}),  # candidate accounts and activation slips
     "portal.view": frozenset({CAND}),  # a candidate's own pages
+    # payment orders (DOMAIN.md §6): the school pays, the org confirms
+    "payments.view": frozenset({SA, ORG, SCHOOL}),
+    "payments.manage": frozenset({SCHOOL}),
+    "payments.review": frozenset({ORG}),
 }
 
 

@@ -20,7 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(registrations)
 
 
-@click.group(help="报考管理。")
+@click.group(help="报考与缴费。")
 def registrations():
     pass
 
@@ -57,17 +57,6 @@ def import_command(school_code, plan_id, valid_only, as_json, file):
     finish(report.as_dict(), as_json, report.imported, "\n".join(lines))
 
 
-def _add_payment_commands() -> None:
-    """`lapse` and the other payment commands live in cli_lapse.py, where the payment area has it."""
-    import importlib
+from .cli_lapse import add_commands as _add_payment_commands  # noqa: E402
 
-    try:
-        module = importlib.import_module(f"{__package__}.cli_lapse")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.cli_lapse":
-            raise
-        return
-    module.add_commands(registrations)
-
-
-_add_payment_commands()
+_add_payment_commands(registrations)  # `lapse`

@@ -1,4 +1,4 @@
-"""Background jobs of registrations: the 批量导入报考 sheet import."""
+"""Background jobs of registrations: the 批量导入报考 sheet import, and the lapse of unpaid ones."""
 from __future__ import annotations
 
 from flask import current_app
@@ -27,3 +27,6 @@ def run_import(ctx: JobContext) -> None:
         ctx.set_result_file(key, "报考导入结果.xlsx")
     ctx.job.result = result
     ctx.progress(report.rows, report.rows, "已导入" if report.imported else "有错误，未导入", force=True)
+
+
+from . import lapse_tasks as _lapse_tasks  # noqa: E402,F401

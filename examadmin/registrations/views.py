@@ -215,3 +215,6 @@ def import_result(job_id: int):
     columns = sorted({e["column"] for e in result.get("errors", [])})
     return render_template("registrations/import_result.html", job=job, result=result, errors=errors,
                            columns=columns, column=column)
+
+
+from . import views_payment  # noqa: E402,F401

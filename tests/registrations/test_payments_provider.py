@@ -1,0 +1,95 @@
+"""The PaymentProvider interface: the voucher provider, and an online provider plugged in."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from examadmin.core.errors import DomainError
+from examadmin.registrations import payments, providers
+from examadmin.registrations.providers import Notification, OnlineProvider
+from examadmin.registrations.states import PaymentState, RegistrationState
+from tests.registrations.factories_payment import make_world, register
+
+
+class FakeBank(OnlineProvider):
+    """A provider as a real one would be written: a cashier URL, signed notifications."""
+
+    name = "fakebank"
+    label = "网上缴费（测试银行）"
+
+    def checkout_url(self, order):
+        return f"https://pay.example.test/cashier?ref={order.reference}&amount={order.amount}"
+
+    def parse_notification(self, payload):
+        if payload.get("sign") != "ok":
+            raise DomainError("支付通知签名无效")
+        return Notification(payload["ref"], payload["txn"], Decimal(payload["amount"]), payload["status"] == "paid")
+
+
+@pytest.fixture
+def online(app):
+    providers.register_provider("fakebank", FakeBank)
+    app.config["PAYMENT_PROVIDER"] = "fakebank"
+    yield
+    app.config["PAYMENT_PROVIDER"] = "voucher"
+    providers.unregister_provider("fakebank")
+
+
+def test_new_orders_use_the_voucher_provider_by_default():
+    world = make_world(places=3)
+    order = payments.create_school_order(world.school_user, world.plan.id, [register(world).id])
+    assert order.provider == "voucher" and providers.get_provider(order.provider).checkout_url(order) is None
+    with pytest.raises(DomainError, match="请转账后上传付款凭证"):
+        payments.start_checkout(world.school_user, order.id)
+    with pytest.raises(DomainError, match="人工确认"):
+        payments.record_notification("voucher", {})
+
+
+def test_an_online_provider_takes_the_payer_to_its_cashier_and_its_notice_confirms(online):
+    world = make_world(places=3)
+    regs = [register(world, name=f"学生{i}") for i in range(2)]
+    order = payments.create_school_order(world.school_user, world.plan.id, [r.id for r in regs])
+    assert order.provider == "fakebank"
+    with pytest.raises(DomainError, match="无需上传凭证"):
+        payments.submit_voucher(world.school_user, order.id, "a.pdf", b"%PDF-1.4")
+    url = payments.start_checkout(world.school_user, order.id)
+    assert url == f"https://pay.example.test/cashier?ref={order.reference}&amount=600.00"
+    assert order.state == PaymentState.SUBMITTED
+
+    with pytest.raises(DomainError, match="签名无效"):
+        payments.record_notification("fakebank", {"sign": "forged"})
+    with pytest.raises(DomainError, match="应缴 600.00 元，支付通知的金额为 1.00 元"):
+        payments.record_notification("fakebank", {"sign": "ok", "ref": order.reference, "txn": "T1",
+                                                  "amount": "1.00", "status": "paid"})
+    with pytest.raises(DomainError, match="找不到缴费订单"):
+        payments.record_notification("fakebank", {"sign": "ok", "ref": "JF0", "txn": "T1", "amount": "600",
+                                                  "status": "paid"})
+    payments.record_notification("fakebank", {"sign": "ok", "ref": order.reference, "txn": "T9",
+                                              "amount": "600.00", "status": "paid"})
+    assert order.state == PaymentState.CONFIRMED and order.transaction_ref == "T9"
+    assert all(r.state == RegistrationState.PAID for r in regs)
+    with pytest.raises(DomainError, match="不能重复确认"):
+        payments.record_notification("fakebank", {"sign": "ok", "ref": order.reference, "txn": "T9",
+                                                  "amount": "600.00", "status": "paid"})
+
+
+def test_an_unknown_provider_is_a_clear_error():
+    with pytest.raises(DomainError, match="未配置的缴费方式"):
+        providers.get_provider("alipay")
+
+
+def test_a_provider_named_module_and_class_in_the_settings_is_loaded(app):
+    app.config["PAYMENT_PROVIDER"] = "tests.registrations.test_payments_provider:FakeBank"
+    try:
+        world = make_world(places=3)
+        order = payments.create_school_order(world.school_user, world.plan.id, [register(world).id])
+        assert order.provider == "fakebank"
+        providers.unregister_provider("fakebank")  # as in another process, which has not loaded it yet
+        assert isinstance(providers.get_provider(order.provider), FakeBank)
+        app.config["PAYMENT_PROVIDER"] = "no.such.module:Bank"
+        with pytest.raises(DomainError, match="无法载入缴费方式"):
+            payments.create_school_order(world.school_user, world.plan.id, [register(world, name="乙").id])
+    finally:
+        app.config["PAYMENT_PROVIDER"] = "voucher"
+        providers.unregister_provider("fakebank")
