@@ -1,0 +1,6 @@
+"""Score entry, publication, objections, statistics and the public score lookup."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("scores", __name__, url_prefix="/scores")
