@@ -90,6 +90,13 @@ ACTION_LABELS = {
     "proctor.account": "开通监考账号",
     "proctor_assignment.create": "安排监考",
     "proctor_assignment.delete": "取消监考安排",
+    "score.enter": "登记成绩",
+    "score.correct": "更正成绩",
+    "score.import": "导入成绩",
+    "score_publication.display": "开始成绩公示",
+    "score_publication.publish": "发布成绩",
+    "score_objection.create": "提出成绩异议",
+    "score_objection.answer": "答复成绩异议",
     "job.start": "任务开始",
     "job.finish": "任务完成",
     "job.fail": "任务失败",
@@ -103,6 +110,7 @@ ENTITY_LABELS = {
     "application_plan": "申报计划", "application": "试点申报",
     "candidate": "考生", "correction_request": "信息更正",
     "schedule_run": "排考", "proctor": "监考人员",
+    "score": "科目成绩", "score_publication": "成绩发布", "score_objection": "成绩异议",
 }
 
 

@@ -58,6 +58,12 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scheduling.run": frozenset({SA, ORG, SCHOOL}),
     "proctors.manage": frozenset({SCHOOL}),
     "proctors.own": frozenset({Role.PROCTOR}),  # a proctor's own rooms and sessions
+    # scores, results and their publication (DOMAIN.md §9)
+    "scores.enter": frozenset({ORG}),
+    "scores.publish": frozenset({ORG}),
+    "scores.view": STAFF | {CAND},  # what each sees: Score.scope_clause (schools from 成绩公示中 on)
+    "scores.object": frozenset({SCHOOL}),
+    "scores.answer": frozenset({ORG}),
 }
 
 
