@@ -50,10 +50,10 @@ def parse_score(raw: Any, full_mark: int) -> Decimal | None:
         raise DomainError(f"成绩「{str(raw).strip()[:20]}」不是数字")
     if not value.is_finite():
         raise DomainError("成绩须为数字")
+    if value < 0 or value > full_mark:  # first: quantizing a huge number raises
+        raise DomainError(f"成绩须在 0 到满分 {full_mark} 之间（填写的是 {str(raw).strip()[:20]}）")
     if value != value.quantize(Decimal("0.1")):
         raise DomainError(f"成绩「{str(raw).strip()[:20]}」最多保留一位小数")
-    if value < 0 or value > full_mark:
-        raise DomainError(f"成绩须在 0 到满分 {full_mark} 之间（填写的是 {value.normalize():f}）")
     return value.quantize(Decimal("0.1"))
 
 
