@@ -433,20 +433,31 @@ def list_objections(actor: Any, plan_id: Any, state: str = ""):
 # ---- reading scores (org, schools, candidates) ----------------------------------------------
 
 def list_scores(actor: Any, plan_id: Any, q: str = ""):
-    """Scores of a plan in the actor's scope, with ticket number, name and result (schools from display on)."""
+    """Scores of a plan in the actor's scope (schools and candidates from display on), by ticket number."""
     plan = get_plan(actor, plan_id)
-    query = (permissions.scoped(actor, select(Score, AdmissionTicket.ticket_number, Candidate.name, Result.passed))
+    query = (permissions.scoped(actor, select(Score))
              .join(Registration, Registration.id == Score.registration_id)
              .join(Candidate, Candidate.id == Registration.candidate_id)
              .outerjoin(AdmissionTicket, AdmissionTicket.registration_id == Score.registration_id)
-             .outerjoin(Result, Result.registration_id == Score.registration_id)
-             .options(joinedload(Score.subject))
+             .options(joinedload(Score.subject), joinedload(Score.registration).joinedload(Registration.candidate))
              .where(Score.plan_id == plan.id)
              .order_by(AdmissionTicket.ticket_number, Score.subject_id))
     q = (q or "").strip()[:50]
     if q:
         query = query.where((Candidate.name.contains(q)) | (AdmissionTicket.ticket_number == q))
     return plan, query
+
+
+def page_extras(scores: list[Score]) -> tuple[dict[int, str], dict[int, bool | None]]:
+    """Ticket numbers and results of the registrations on one page of scores (two queries, not N)."""
+    ids = {s.registration_id for s in scores}
+    if not ids:
+        return {}, {}
+    tickets = dict(db.session.execute(select(AdmissionTicket.registration_id, AdmissionTicket.ticket_number)
+                                      .where(AdmissionTicket.registration_id.in_(ids))).all())
+    passed = dict(db.session.execute(select(Result.registration_id, Result.passed)
+                                     .where(Result.registration_id.in_(ids))).all())
+    return tickets, passed
 
 
 def get_score(actor: Any, score_id: Any) -> Score:

@@ -110,12 +110,12 @@ def test_display_needs_every_score_and_a_sane_period():
 def test_schools_see_scores_only_from_display_on():
     s = make_scored_setup(people=1, subjects=1)
     _enter_all(s)
-    school_scores = lambda: db.session.execute(services.list_scores(s.school_user, s.plan.id)[1]).all()  # noqa: E731
+    school_scores = lambda: db.session.scalars(services.list_scores(s.school_user, s.plan.id)[1]).all()  # noqa: E731
     other_school = make_user("school")
     assert school_scores() == []
     services.open_display(s.org, s.plan.id, 5)
     assert len(school_scores()) == 1
-    assert db.session.execute(services.list_scores(other_school, s.plan.id)[1]).all() == []
+    assert db.session.scalars(services.list_scores(other_school, s.plan.id)[1]).all() == []
 
 
 def test_a_change_after_display_needs_a_reason_and_is_in_the_score_history():
