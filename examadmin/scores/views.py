@@ -40,9 +40,7 @@ def index():
     permissions.require(current_user, "scores.view")
     plan_id = int_arg("plan_id")
     plan = services.get_plan(current_user, plan_id) if plan_id else None
-    pub = services.publication(plan.id) if plan and permissions.can(current_user, "scores.publish") else None
-    if pub is not None:
-        db.session.commit()  # the publication row made on first sight
+    pub = db.session.scalar(select(ScorePublication).where(ScorePublication.plan_id == plan.id)) if plan else None
     stage = services.stage_of(plan.id) if plan else None
     counts = services.summary(plan.id) if plan and permissions.can(current_user, "scores.enter") else None
     return render_template("scores/index.html", plan=plan, pub=pub, stage=stage, counts=counts, Stage=PublicationStage,

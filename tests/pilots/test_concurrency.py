@@ -8,8 +8,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
+from examadmin.catalog.models import City, School
+from examadmin.core.audit import AuditLog
+from examadmin.core.auth import User
 from examadmin.core.errors import DomainError
 from examadmin.extensions import db
 from examadmin.pilots import quota, services
@@ -23,6 +26,8 @@ RACERS = 4
 
 def test_the_last_place_goes_to_exactly_one_request(app):
     with app.app_context():
+        # What this test commits is removed at its end: later tests (the demo's) need a clean database.
+        before = {m: db.session.scalar(select(func.max(m.id))) or 0 for m in (User, School, City, AuditLog)}
         school_user, province_user = make_user("school"), make_user("province", province_code="50")
         plan = make_plan(year=2031)
         application = apply(school_user, plan, submit=True)
@@ -64,5 +69,7 @@ def test_the_last_place_goes_to_exactly_one_request(app):
             db.session.execute(delete(Application).where(Application.id == ids[1]))
             db.session.execute(delete(plan_level).where(plan_level.c.plan_id == ids[0]))
             db.session.execute(delete(ApplicationPlan).where(ApplicationPlan.id == ids[0]))
+            for model in (AuditLog, User, School, City):
+                db.session.execute(delete(model).where(model.id > before[model]))
             db.session.commit()
             db.session.remove()
