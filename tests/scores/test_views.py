@@ -137,3 +137,26 @@ def test_an_overflowing_or_foreign_id_is_a_404(client):
     assert client.get(f"/scores/plans/{s.plan.id}/entry?room_id=99999999999999999999").status_code in (200, 404)
     assert client.get(f"/scores/scores/{2 ** 64}").status_code == 404
     assert client.get("/scores/plans/999999/scores").status_code == 404
+
+
+@pytest.mark.parametrize("role, status", [("org", 200), ("sysadmin", 200), ("province", 200), ("city", 200),
+                                          ("school", 200), ("candidate", 200), ("proctor", 403)])
+def test_the_scores_page_by_role(client, role, status):
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, make_user(role) if role != "proctor" else _proctor_user())
+    response = client.get(f"/scores/?plan_id={s.plan.id}")
+    assert response.status_code == status
+    if role == "org":
+        body = response.get_data(as_text=True)
+        assert 'data-testid="entry-link"' in body and 'data-testid="display-form"' in body
+    if role == "school":
+        assert 'data-testid="entry-link"' not in response.get_data(as_text=True)
+
+
+def _proctor_user():
+    from examadmin.core import auth
+    from examadmin.core.auth import SYSTEM
+    from tests.conftest import PASSWORD, make_school
+
+    return auth.create_user(SYSTEM, username="scores_proctor", name="监考", role="proctor", password=PASSWORD,
+                            must_change_password=False, school_id=make_school().id)
