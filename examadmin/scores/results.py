@@ -89,7 +89,7 @@ def _recompute_chunk(ids: list[int]) -> int:
     if updates:
         db.session.execute(update(Result), updates)
     if inserts:
-        db.session.execute(insert(Result), inserts)
+        db.session.execute(insert(Result.__table__), inserts)
     # A registration no longer scheduled (cancelled) has no result.
     gone = [reg_id for reg_id in existing if reg_id not in people]
     if gone:

@@ -169,7 +169,8 @@ class Change:
 def _existing(plan_id: int, keys: list[tuple[int, int]] | None = None) -> dict[tuple[int, int], dict]:
     query = select(Score.id, Score.registration_id, Score.subject_id, Score.score, Score.absent,
                    Score.violation).where(Score.plan_id == plan_id)
-    if keys is not None:
+    if keys is not None and len(keys) <= results.CHUNK:
+        # a few rows (a page, an answer): by registration; a whole file: the plan, without a huge IN list
         query = query.where(Score.registration_id.in_({k[0] for k in keys}))
     return {(r.registration_id, r.subject_id): dict(r._mapping) for r in db.session.execute(query)}
 
@@ -214,13 +215,17 @@ def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | Non
     stage = stage_of(plan_id)
     action = "score.enter" if stage == PublicationStage.ENTERING else "score.correct"
     if new:
-        ids = db.session.execute(
-            insert(Score).returning(Score.id, sort_by_parameter_order=True),
-            [{"registration_id": c.registration_id, "subject_id": c.subject_id, "plan_id": plan_id,
-              "school_id": c.school_id, "score": c.score, "absent": c.absent, "violation": c.violation,
-              "entered_at": now, "entered_by_id": actor_id, "updated_at": now} for c, _ in new]).scalars().all()
-        for score_id, (c, after) in zip(ids, new):
-            audits.append(_audit_row(actor, action, score_id, c, None, after, reason, source, now))
+        # One executemany INSERT (RETURNING with parameter order runs row by row on SQLite),
+        # then the new ids in one read by their unique (registration, subject).
+        db.session.execute(insert(Score.__table__), [
+            {"registration_id": c.registration_id, "subject_id": c.subject_id, "plan_id": plan_id,
+             "school_id": c.school_id, "score": c.score, "absent": c.absent, "violation": c.violation,
+             "entered_at": now, "entered_by_id": actor_id, "updated_at": now} for c, _ in new])
+        ids = {key: row["id"] for key, row in _existing(plan_id, [(c.registration_id, c.subject_id)
+                                                                   for c, _ in new]).items()}
+        for c, after in new:
+            audits.append(_audit_row(actor, action, ids[(c.registration_id, c.subject_id)], c, None, after,
+                                     reason, source, now))
     if changed:
         db.session.execute(update(Score), [
             {"id": score_id, "score": after["score"], "absent": after["absent"], "violation": after["violation"],
@@ -256,7 +261,7 @@ def _insert_audits(actor, rows: list[dict]) -> None:
         row["city_id"] = school.city_id if school else None
         row["province_id"] = school.province_id if school else None
         row["ip"] = ip
-    db.session.execute(insert(AuditLog), rows)
+    db.session.execute(insert(AuditLog.__table__), rows)
 
 
 # ---- the entry grid (per site and room) ---------------------------------------------------
