@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate
@@ -217,10 +218,15 @@ def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | Non
     if new:
         # One executemany INSERT (RETURNING with parameter order runs row by row on SQLite),
         # then the new ids in one read by their unique (registration, subject).
-        db.session.execute(insert(Score.__table__), [
-            {"registration_id": c.registration_id, "subject_id": c.subject_id, "plan_id": plan_id,
-             "school_id": c.school_id, "score": c.score, "absent": c.absent, "violation": c.violation,
-             "entered_at": now, "entered_by_id": actor_id, "updated_at": now} for c, _ in new])
+        try:
+            with db.session.begin_nested():  # a savepoint: a lost race leaves the transaction usable
+                db.session.execute(insert(Score.__table__), [
+                    {"registration_id": c.registration_id, "subject_id": c.subject_id, "plan_id": plan_id,
+                     "school_id": c.school_id, "score": c.score, "absent": c.absent, "violation": c.violation,
+                     "entered_at": now, "entered_by_id": actor_id, "updated_at": now} for c, _ in new])
+        except IntegrityError:
+            # Someone else saved one of these scores between our read and our write.
+            raise DomainError("部分成绩刚刚已由他人录入，本次未保存，请刷新页面核对后重新保存")
         ids = {key: row["id"] for key, row in _existing(plan_id, [(c.registration_id, c.subject_id)
                                                                    for c, _ in new]).items()}
         for c, after in new:

@@ -180,3 +180,15 @@ def test_publishing_skips_no_stage():
     set_stage(s.plan.id, PublicationStage.FINAL)
     with pytest.raises(DomainError, match="成绩已发布"):
         services.publish_final(s.org, s.plan.id)
+
+
+def test_a_score_saved_by_someone_else_meanwhile_is_a_message_not_a_500(monkeypatch):
+    s = make_scored_setup(people=1, subjects=1)
+    room = _room_id(s, s.subjects[0])
+    seat_id = services.entry_grid(s.org, s.plan.id, room)[2][0].seat_id
+    services.save_grid(s.org, s.plan.id, room, {seat_id: {"score": "70"}})
+    # the other writer's row exists, but this save read the scores before it was there
+    monkeypatch.setattr(services, "_existing", lambda *a, **k: {})
+    with pytest.raises(DomainError, match="他人录入"):
+        services.save_grid(s.org, s.plan.id, room, {seat_id: {"score": "71"}})
+    assert db.session.scalar(select(Score.score)) == Decimal("70.0")  # the transaction is still usable
