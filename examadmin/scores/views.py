@@ -74,14 +74,18 @@ def entry(plan_id: int):
     if room_id:
         if request.method == "POST" and ConfirmForm().validate_on_submit():
             reason = request.form.get("reason", "")[:500]
+            entries = _grid_entries(request.form)
             try:
-                report, grid = services.save_grid(current_user, plan.id, room_id, _grid_entries(request.form),
-                                                  reason=reason)
+                report, grid = services.save_grid(current_user, plan.id, room_id, entries, reason=reason)
                 db.session.commit()
             except DomainError as exc:
                 db.session.rollback()
                 flash(exc.message, "danger")
                 _, room, grid = services.entry_grid(current_user, plan.id, room_id)
+                for row in grid:  # nothing was saved: show what was typed, not lose it
+                    typed = entries.get(row.seat_id)
+                    if typed is not None:
+                        row.typed, row.absent, row.violation = typed["score"], typed["absent"], typed["violation"]
             else:
                 if report.errors:
                     flash(f"已保存 {report.saved} 项；{len(report.errors)} 行有误未保存，已保留您填写的内容，"

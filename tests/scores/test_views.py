@@ -160,3 +160,15 @@ def _proctor_user():
 
     return auth.create_user(SYSTEM, username="scores_proctor", name="监考", role="proctor", password=PASSWORD,
                             must_change_password=False, school_id=make_school().id)
+
+
+def test_a_save_refused_for_want_of_a_reason_keeps_every_typed_value(client):
+    s = make_scored_setup(people=1, subjects=1)
+    url, room = _grid_url(s, s.subjects[0])
+    seat = services.entry_grid(s.org, s.plan.id, room)[2][0].seat_id
+    services.save_grid(s.org, s.plan.id, room, {seat: {"score": "50"}})
+    services.open_display(s.org, s.plan.id, 5)
+    login_as(client, s.org)
+    body = client.post(url, data={f"seat-{seat}": "66.5", "reason": ""}).get_data(as_text=True)
+    assert "必须填写修改原因" in body and 'value="66.5"' in body
+    assert db.session.scalar(select(Score.score)) == Decimal("50.0")
