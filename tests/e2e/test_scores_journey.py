@@ -101,6 +101,7 @@ def test_org_imports_displays_answers_an_objection_and_publishes(browser, live_u
     inputs[0].click()
     inputs[0].send_keys("\n")
     assert browser.switch_to.active_element == inputs[1]
+    shot("scores-grid")
     browser.back()
 
     # Display for 3 days.
