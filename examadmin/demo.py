@@ -101,6 +101,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .scheduling.demo import load_demo as load_scheduling_demo
 
     load_scheduling_demo()  # rooms; a second plan scheduled, proctors assigned, tickets downloadable now
+    from .scores.demo import load_demo as load_scores_demo
+
+    load_scores_demo()  # the scheduled plan's scores, results published final
     return {"users": created}
 
 

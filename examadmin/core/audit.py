@@ -99,6 +99,13 @@ ACTION_LABELS = {
     "portal.account_create": "开通考生账号",
     "portal.code_reissue": "重新生成激活码",
     "portal.activate": "考生激活账号",
+    "score.enter": "登记成绩",
+    "score.correct": "更正成绩",
+    "score.import": "导入成绩",
+    "score_publication.display": "开始成绩公示",
+    "score_publication.publish": "发布成绩",
+    "score_objection.create": "提出成绩异议",
+    "score_objection.answer": "答复成绩异议",
     "job.start": "任务开始",
     "job.finish": "任务完成",
     "job.fail": "任务失败",
@@ -113,6 +120,7 @@ ENTITY_LABELS = {
     "candidate": "考生", "correction_request": "信息更正",
     "schedule_run": "排考", "proctor": "监考人员",
     "registration": "报考", "portal_account": "考生账号",
+    "score": "科目成绩", "score_publication": "成绩发布", "score_objection": "成绩异议",
 }
 
 

@@ -60,6 +60,9 @@ MENU: list[Section] = [
         Item("考生签到", "tickets.checkin_index", "checkin.scan", "qr-code-scan"),
         Item("考生账号", "portal.accounts", "portal.accounts", "person-lock"),
     ]),
+    Section("9 成绩与结果", [
+        Item("成绩与结果", "scores.index", "scores.view", "clipboard-check"),
+    ]),
     Section("考生服务", [
         Item("我的信息与准考证", "portal.index", "portal.view", "person-badge"),
     ]),

@@ -74,6 +74,12 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "payments.view": frozenset({SA, ORG, SCHOOL}),
     "payments.manage": frozenset({SCHOOL}),
     "payments.review": frozenset({ORG}),
+    # scores, results and their publication (DOMAIN.md §9)
+    "scores.enter": frozenset({ORG}),
+    "scores.publish": frozenset({ORG}),
+    "scores.view": STAFF | {CAND},  # what each sees: Score.scope_clause (schools from 成绩公示中 on)
+    "scores.object": frozenset({SCHOOL}),
+    "scores.answer": frozenset({ORG}),
 }
 
 

@@ -40,3 +40,25 @@
   }
   if (card.getAttribute("data-finished") !== "1") { poll(); }
 })();
+
+// The score grid is made for the keyboard: Tab moves along a row (the browser's own order),
+// Enter in a score moves to the next row's score, and on the last row saves the page.
+(function () {
+  "use strict";
+  var grid = document.querySelector("[data-score-grid]");
+  if (!grid) { return; }
+  var inputs = Array.prototype.slice.call(grid.querySelectorAll("[data-grid-score]"));
+  inputs.forEach(function (input, index) {
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") { return; }
+      event.preventDefault();
+      if (index + 1 < inputs.length) {
+        inputs[index + 1].focus();
+        inputs[index + 1].select();
+      } else {
+        input.form.requestSubmit();
+      }
+    });
+  });
+  if (inputs.length) { inputs[0].focus(); }
+})();

@@ -22,6 +22,8 @@ from tests.conftest import dispose
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+#: the live server's app, for journeys that must prepare data no page makes yet
+_LIVE: dict = {}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -55,6 +57,7 @@ def live_url(tmp_path_factory):
         load_demo()
         db.session.commit()
         db.session.remove()
+    _LIVE["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -63,6 +66,12 @@ def live_url(tmp_path_factory):
     yield url
     server.shutdown()
     dispose(app)
+
+
+@pytest.fixture(scope="session")
+def live_app(live_url):
+    """The app behind live_url (same database), for setting up what the pages cannot."""
+    return _LIVE["app"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,494 @@
+"""Score entry, publication stages and objections (DOMAIN.md §9): every rule of scores lives here.
+
+Scores are entered by the org per registration and subject (a seat of the plan). Before the
+display period only the org sees them; a change once the display has begun needs a reason,
+and every change is audited per score so that the score's history shows it. Results are
+recomputed (scores/results.py) in the same transaction as the change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ..candidates.models import Candidate
+from ..core import audit, clock, permissions
+from ..core.audit import AuditLog
+from ..core.errors import DomainError
+from ..exams.models import ExamPlan, ExamRoom, ExamSession, Subject
+from ..extensions import db
+from ..registrations.models import Registration
+from ..scheduling.models import AdmissionTicket, Seat
+from ..sites.models import ExamSite
+from . import results
+from .models import Result, Score, ScoreObjection, ScorePublication
+from .states import OBJECTION, PUBLICATION, ObjectionState, PublicationStage
+
+MIN_DISPLAY_DAYS, MAX_DISPLAY_DAYS = 1, 30
+MAX_REASON = 500
+SCORE_FIELDS = ["score", "absent", "violation"]
+
+
+# ---- reading and checking one entry ---------------------------------------------------------
+
+def parse_score(raw: Any, full_mark: int) -> Decimal | None:
+    """A score typed or read from a sheet: blank is None; else 0..full_mark with at most one decimal."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool):
+        raise DomainError("成绩须为数字")
+    if isinstance(raw, float):
+        raw = repr(raw)  # the shortest text of the float: 85.5, not 85.5000000001
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise DomainError(f"成绩「{str(raw).strip()[:20]}」不是数字")
+    if not value.is_finite():
+        raise DomainError("成绩须为数字")
+    if value < 0 or value > full_mark:  # first: quantizing a huge number raises
+        raise DomainError(f"成绩须在 0 到满分 {full_mark} 之间（填写的是 {str(raw).strip()[:20]}）")
+    if value != value.quantize(Decimal("0.1")):
+        raise DomainError(f"成绩「{str(raw).strip()[:20]}」最多保留一位小数")
+    return value.quantize(Decimal("0.1"))
+
+
+def check_entry(subject: Subject, raw_score: Any, absent: bool, violation: bool) -> tuple[Decimal | None, bool, bool]:
+    """The stored form of one entry, or a DomainError saying what is wrong with it."""
+    value = parse_score(raw_score, subject.full_mark)
+    if absent and value is not None:
+        raise DomainError("已标记缺考的科目不能同时填写成绩")
+    if absent and violation:
+        raise DomainError("缺考和违纪不能同时标记")
+    return value, bool(absent), bool(violation)
+
+
+# ---- publication --------------------------------------------------------------------------
+
+def publication(plan_id: int) -> ScorePublication:
+    """The plan's publication record, made at 成绩登记中 the first time it is asked for."""
+    pub = db.session.scalar(select(ScorePublication).where(ScorePublication.plan_id == plan_id))
+    if pub is None:
+        pub = ScorePublication(plan_id=plan_id, stage=PublicationStage.ENTERING)
+        db.session.add(pub)
+        db.session.flush()
+    return pub
+
+
+def stage_of(plan_id: int) -> PublicationStage:
+    """The stage without creating anything (pages that only read)."""
+    stage = db.session.scalar(select(ScorePublication.stage).where(ScorePublication.plan_id == plan_id))
+    return stage or PublicationStage.ENTERING
+
+
+def get_plan(actor: Any, plan_id: Any) -> ExamPlan:
+    permissions.require(actor, "scores.view")
+    return permissions.get_for(actor, ExamPlan, plan_id)
+
+
+def open_display(actor: Any, plan_id: Any, display_days: Any) -> ScorePublication:
+    """成绩登记中 → 成绩公示中: every seat needs its score or mark; the period runs for display_days days."""
+    permissions.require(actor, "scores.publish")
+    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    try:
+        days = int(display_days)
+    except (TypeError, ValueError):
+        raise DomainError("公示天数须为整数", field="display_days")
+    if not MIN_DISPLAY_DAYS <= days <= MAX_DISPLAY_DAYS:
+        raise DomainError(f"公示天数须在 {MIN_DISPLAY_DAYS} 到 {MAX_DISPLAY_DAYS} 天之间", field="display_days")
+    pub = publication(plan.id)
+    if pub.stage != PublicationStage.ENTERING:
+        PUBLICATION.move(pub, "display", actor)  # refuses with the stage in the message
+    _store_checkin_absences(actor, plan.id)
+    missing = missing_count(plan.id)
+    if missing:
+        raise DomainError(f"还有 {missing} 项科目成绩未登记（既无成绩也未标记缺考或违纪），不能开始公示")
+    PUBLICATION.move(pub, "display", actor)
+    now = clock.now()
+    pub.display_days, pub.display_started_at = days, now
+    pub.display_ends_at = now + timedelta(days=days)
+    results.recompute(db.session.scalars(select(Seat.registration_id).where(Seat.plan_id == plan.id).distinct()))
+    return pub
+
+
+def publish_final(actor: Any, plan_id: Any) -> ScorePublication:
+    """成绩公示中 → 成绩已发布, once the display period is over and every objection answered."""
+    permissions.require(actor, "scores.publish")
+    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    pub = publication(plan.id)
+    if pub.stage == PublicationStage.DISPLAY:
+        if pub.display_ends_at and clock.now() < pub.display_ends_at:
+            raise DomainError(f"公示期至 {pub.display_ends_at:%Y-%m-%d %H:%M} 结束，公示期内不能发布成绩")
+        open_count = db.session.scalar(select(func.count(ScoreObjection.id)).where(
+            ScoreObjection.plan_id == plan.id, ScoreObjection.state == ObjectionState.OPEN))
+        if open_count:
+            raise DomainError(f"还有 {open_count} 条成绩异议未答复，答复后才能发布成绩")
+    PUBLICATION.move(pub, "publish", actor)
+    pub.published_at = clock.now()
+    return pub
+
+
+def _store_checkin_absences(actor: Any, plan_id: int) -> None:
+    """Seats marked 缺考 at check-in and not yet entered become 缺考 scores (pre-marked entries)."""
+    rows = db.session.execute(
+        select(Seat.registration_id, Seat.subject_id, Seat.school_id)
+        .outerjoin(Score, and_(Score.registration_id == Seat.registration_id, Score.subject_id == Seat.subject_id))
+        .where(Seat.plan_id == plan_id, Seat.absent.is_(True), Score.id.is_(None))).all()
+    if rows:
+        _write(actor, plan_id, [Change(r, s, sc, None, True, False) for r, s, sc in rows], {}, reason="",
+               source="签到缺考")
+
+
+def missing_count(plan_id: int) -> int:
+    """Seats of the plan without a score and without a mark."""
+    return db.session.scalar(
+        select(func.count(Seat.id))
+        .outerjoin(Score, and_(Score.registration_id == Seat.registration_id, Score.subject_id == Seat.subject_id))
+        .where(Seat.plan_id == plan_id,
+               (Score.id.is_(None)) | (Score.score.is_(None) & Score.absent.is_(False) & Score.violation.is_(False)))
+    ) or 0
+
+
+# ---- writing scores -----------------------------------------------------------------------
+
+@dataclass
+class Change:
+    registration_id: int
+    subject_id: int
+    school_id: int
+    score: Decimal | None
+    absent: bool
+    violation: bool
+    label: str = ""
+
+
+def _existing(plan_id: int, keys: list[tuple[int, int]] | None = None) -> dict[tuple[int, int], dict]:
+    query = select(Score.id, Score.registration_id, Score.subject_id, Score.score, Score.absent,
+                   Score.violation).where(Score.plan_id == plan_id)
+    if keys is not None and len(keys) <= results.CHUNK:
+        # a few rows (a page, an answer): by registration; a whole file: the plan, without a huge IN list
+        query = query.where(Score.registration_id.in_({k[0] for k in keys}))
+    return {(r.registration_id, r.subject_id): dict(r._mapping) for r in db.session.execute(query)}
+
+
+def require_reason(pub_stage: PublicationStage, reason: str) -> str:
+    """After the display has begun a change needs its reason (DOMAIN.md §9)."""
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON:
+        raise DomainError(f"修改原因不能超过 {MAX_REASON} 字", field="reason")
+    if pub_stage != PublicationStage.ENTERING and not reason:
+        raise DomainError(f"成绩已进入「{pub_stage.value}」阶段，修改成绩必须填写修改原因", field="reason")
+    return reason
+
+
+def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | None, *, reason: str,
+           source: str) -> int:
+    """Write the changes that differ from what is stored, audit each one, recompute the results.
+
+    Set-based: one INSERT for new scores, one executemany UPDATE, one INSERT of audit records.
+    """
+    if existing is None or not existing:
+        existing = _existing(plan_id, [(c.registration_id, c.subject_id) for c in changes])
+    now = clock.now()
+    actor_id = getattr(actor, "id", None)
+    new, changed, audits = [], [], []
+    for c in changes:
+        after = {"score": c.score, "absent": c.absent, "violation": c.violation}
+        old = existing.get((c.registration_id, c.subject_id))
+        if old is None:
+            if c.score is None and not c.absent and not c.violation:
+                continue  # nothing typed for a row never entered
+            new.append((c, after))
+        else:
+            before = {k: old[k] for k in SCORE_FIELDS}
+            if before["score"] is not None:
+                before["score"] = Decimal(before["score"]).quantize(Decimal("0.1"))
+            if before == after:
+                continue
+            changed.append((c, old["id"], before, after))
+    if not new and not changed:
+        return 0
+    stage = stage_of(plan_id)
+    action = "score.enter" if stage == PublicationStage.ENTERING else "score.correct"
+    if new:
+        # One executemany INSERT (RETURNING with parameter order runs row by row on SQLite),
+        # then the new ids in one read by their unique (registration, subject).
+        try:
+            with db.session.begin_nested():  # a savepoint: a lost race leaves the transaction usable
+                db.session.execute(insert(Score.__table__), [
+                    {"registration_id": c.registration_id, "subject_id": c.subject_id, "plan_id": plan_id,
+                     "school_id": c.school_id, "score": c.score, "absent": c.absent, "violation": c.violation,
+                     "entered_at": now, "entered_by_id": actor_id, "updated_at": now} for c, _ in new])
+        except IntegrityError:
+            # Someone else saved one of these scores between our read and our write.
+            raise DomainError("部分成绩刚刚已由他人录入，本次未保存，请刷新页面核对后重新保存")
+        ids = {key: row["id"] for key, row in _existing(plan_id, [(c.registration_id, c.subject_id)
+                                                                   for c, _ in new]).items()}
+        for c, after in new:
+            audits.append(_audit_row(actor, action, ids[(c.registration_id, c.subject_id)], c, None, after,
+                                     reason, source, now))
+    if changed:
+        db.session.execute(update(Score), [
+            {"id": score_id, "score": after["score"], "absent": after["absent"], "violation": after["violation"],
+             "entered_at": now, "entered_by_id": actor_id, "updated_at": now}
+            for c, score_id, _, after in changed])
+        for c, score_id, before, after in changed:
+            audits.append(_audit_row(actor, action, score_id, c, before, after, reason, source, now))
+    _insert_audits(actor, audits)
+    results.recompute({c.registration_id for c, *_ in new} | {c.registration_id for c, *_ in changed})
+    return len(new) + len(changed)
+
+
+def _audit_row(actor, action, score_id, change: Change, before, after, reason, source, now) -> dict:
+    extra = {"source": source}
+    if reason:
+        extra["reason"] = reason
+    return {"at": now, "actor_id": getattr(actor, "id", None), "actor_name": getattr(actor, "name", None) or "系统",
+            "actor_role": str(getattr(actor, "role", None) or "system"), "action": action, "entity_type": "score",
+            "entity_id": score_id, "entity_label": change.label[:200], "ip": "",
+            "before": audit._plain(before) if before is not None else None,
+            "after": audit._plain({**after, **extra}), "school_id": change.school_id}
+
+
+def _insert_audits(actor, rows: list[dict]) -> None:
+    if not rows:
+        return
+    from ..catalog.models import School
+
+    schools = {s.id: s for s in db.session.scalars(select(School).where(School.id.in_({r["school_id"] for r in rows})))}
+    ip = (request.remote_addr or "") if has_request_context() else ""
+    for row in rows:
+        school = schools.get(row["school_id"])
+        row["city_id"] = school.city_id if school else None
+        row["province_id"] = school.province_id if school else None
+        row["ip"] = ip
+    db.session.execute(insert(AuditLog.__table__), rows)
+
+
+# ---- the entry grid (per site and room) ---------------------------------------------------
+
+@dataclass
+class GridRow:
+    seat_id: int
+    registration_id: int
+    subject_id: int
+    school_id: int
+    ticket_number: str
+    name: str
+    subject: Subject
+    seat_number: int
+    score: Decimal | None
+    absent: bool
+    violation: bool
+    #: 缺考 comes from check-in (no score entered yet)
+    pre_marked: bool = False
+    entered: bool = False
+    score_id: int | None = None
+    #: what the user typed, kept when the row was refused
+    typed: str | None = None
+    error: str = ""
+
+
+def entry_choices(actor: Any, plan_id: Any) -> tuple[ExamPlan, list[ExamSite], list[ExamRoom]]:
+    """The plan, its sites holding seats and their rooms (for choosing a grid)."""
+    permissions.require(actor, "scores.enter")
+    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    rooms = list(db.session.scalars(
+        select(ExamRoom).options(joinedload(ExamRoom.site), joinedload(ExamRoom.subject))
+        .where(ExamRoom.plan_id == plan.id, ExamRoom.id.in_(select(Seat.room_id).where(Seat.plan_id == plan.id)))
+        .order_by(ExamRoom.site_id, ExamRoom.number, ExamRoom.id)))
+    sites = list({r.site_id: r.site for r in rooms}.values())
+    return plan, sites, rooms
+
+
+def entry_grid(actor: Any, plan_id: Any, room_id: Any) -> tuple[ExamPlan, ExamRoom, list[GridRow]]:
+    """The rows of one room of a plan: ticket number, name, subject, score and marks, by session and seat."""
+    permissions.require(actor, "scores.enter")
+    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    room = permissions.get_for(actor, ExamRoom, room_id)
+    if room.plan_id != plan.id:
+        raise permissions.NotInScope()
+    rows = db.session.execute(
+        select(Seat, AdmissionTicket.ticket_number, Candidate.name, Score)
+        .join(Registration, Registration.id == Seat.registration_id)
+        .join(Candidate, Candidate.id == Registration.candidate_id)
+        .join(AdmissionTicket, AdmissionTicket.registration_id == Seat.registration_id)
+        .join(ExamSession, ExamSession.id == Seat.session_id)
+        .outerjoin(Score, and_(Score.registration_id == Seat.registration_id, Score.subject_id == Seat.subject_id))
+        .options(joinedload(Seat.subject))
+        .where(Seat.room_id == room.id)
+        .order_by(ExamSession.date, ExamSession.start_time, Seat.seat_number)).all()
+    grid = []
+    for seat, ticket, name, score in rows:
+        row = GridRow(seat.id, seat.registration_id, seat.subject_id, seat.school_id, ticket, name, seat.subject,
+                      seat.seat_number, None, seat.absent, False, pre_marked=seat.absent and score is None)
+        if score is not None:
+            row.score, row.absent, row.violation = score.score, score.absent, score.violation
+            row.entered, row.score_id = score.entered, score.id
+        grid.append(row)
+    return plan, room, grid
+
+
+@dataclass
+class SaveReport:
+    saved: int = 0
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+def save_grid(actor: Any, plan_id: Any, room_id: Any, entries: dict[int, dict], reason: str = "") -> tuple[SaveReport, list[GridRow]]:
+    """Save a page of the grid: the good rows are written, each bad row keeps what was typed and its message.
+
+    `entries` maps seat id -> {"score": text, "absent": bool, "violation": bool}; seats not
+    in the room are ignored.
+    """
+    plan, room, grid = entry_grid(actor, plan_id, room_id)
+    reason = require_reason(stage_of(plan.id), reason)
+    report = SaveReport()
+    changes = []
+    for row in grid:
+        entry = entries.get(row.seat_id)
+        if entry is None:
+            continue
+        try:
+            value, absent, violation = check_entry(row.subject, entry.get("score"), entry.get("absent"),
+                                                   entry.get("violation"))
+        except DomainError as exc:
+            row.typed, row.error = str(entry.get("score") or ""), exc.message
+            row.absent, row.violation = bool(entry.get("absent")), bool(entry.get("violation"))
+            report.errors[row.seat_id] = exc.message
+            continue
+        row.score, row.absent, row.violation = value, absent, violation
+        changes.append(Change(row.registration_id, row.subject_id, row.school_id, value, absent, violation,
+                              f"{row.name} {row.subject.name}"))
+    report.saved = _write(actor, plan.id, changes, None, reason=reason, source="成绩录入")
+    return report, entry_grid(actor, plan.id, room.id)[2] if not report.errors else _merge(grid, actor, plan, room)
+
+
+def _merge(grid: list[GridRow], actor, plan, room) -> list[GridRow]:
+    """The stored rows, with the refused rows showing what was typed."""
+    refused = {r.seat_id: r for r in grid if r.error}
+    fresh = entry_grid(actor, plan.id, room.id)[2]
+    return [refused.get(r.seat_id, r) for r in fresh]
+
+
+# ---- objections ---------------------------------------------------------------------------
+
+def raise_objection(actor: Any, score_id: Any, reason: str) -> ScoreObjection:
+    """A school objects to one of its scores during the display period."""
+    permissions.require(actor, "scores.object")
+    score = permissions.get_for(actor, Score, score_id)
+    pub = publication(score.plan_id)
+    if pub.stage != PublicationStage.DISPLAY:
+        raise DomainError(f"成绩处于「{pub.stage.value}」阶段，只有公示期内可以提出异议")
+    if pub.display_ends_at and clock.now() > pub.display_ends_at:
+        raise DomainError(f"公示期已于 {pub.display_ends_at:%Y-%m-%d %H:%M} 结束，不能再提出异议")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请填写异议理由", field="reason")
+    if len(reason) > MAX_REASON:
+        raise DomainError(f"异议理由不能超过 {MAX_REASON} 字", field="reason")
+    if db.session.scalar(select(ScoreObjection.id).where(ScoreObjection.score_id == score.id,
+                                                         ScoreObjection.state == ObjectionState.OPEN)):
+        raise DomainError("该成绩已有待答复的异议，请等待评价组织答复")
+    objection = ScoreObjection(score_id=score.id, plan_id=score.plan_id, school_id=score.school_id, reason=reason,
+                               raised_by_id=getattr(actor, "id", None), raised_at=clock.now())
+    db.session.add(objection)
+    db.session.flush()
+    audit.record(actor, "score_objection.create", objection, after={"score_id": score.id, "reason": reason})
+    return objection
+
+
+def answer_objection(actor: Any, objection_id: Any, answer: str, *, change: bool = False, score: Any = None,
+                     absent: bool = False, violation: bool = False) -> ScoreObjection:
+    """The org answers an objection with a reason; with `change` the score is corrected, the answer its reason."""
+    permissions.require(actor, "scores.answer")
+    objection = permissions.get_for(actor, ScoreObjection, objection_id)
+    answer = (answer or "").strip()
+    if not answer:
+        raise DomainError("请填写答复理由", field="answer")
+    if len(answer) > MAX_REASON:
+        raise DomainError(f"答复理由不能超过 {MAX_REASON} 字", field="answer")
+    OBJECTION.move(objection, "answer", actor, reason=answer)
+    objection.answer, objection.answered_by_id, objection.answered_at = answer, getattr(actor, "id", None), clock.now()
+    if change:
+        target = objection.score
+        value, absent, violation = check_entry(target.subject, score, absent, violation)
+        _write(actor, target.plan_id, [Change(target.registration_id, target.subject_id, target.school_id, value,
+                                              absent, violation, _label(target))],
+               None, reason=f"答复成绩异议：{answer}", source="成绩异议")
+    return objection
+
+
+def _label(score: Score) -> str:
+    return f"{score.registration.candidate.name} {score.subject.name}"
+
+
+def list_objections(actor: Any, plan_id: Any, state: str = ""):
+    """Objections of a plan in the actor's scope, newest first."""
+    permissions.require(actor, "scores.view")
+    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    query = (permissions.scoped(actor, select(ScoreObjection))
+             .options(joinedload(ScoreObjection.score).joinedload(Score.registration).joinedload(Registration.candidate),
+                      joinedload(ScoreObjection.score).joinedload(Score.subject))
+             .where(ScoreObjection.plan_id == plan.id).order_by(ScoreObjection.id.desc()))
+    if state in {s.value for s in ObjectionState}:
+        query = query.where(ScoreObjection.state == ObjectionState(state))
+    return query
+
+
+# ---- reading scores (org, schools, candidates) ----------------------------------------------
+
+def list_scores(actor: Any, plan_id: Any, q: str = ""):
+    """Scores of a plan in the actor's scope (schools and candidates from display on), by ticket number."""
+    plan = get_plan(actor, plan_id)
+    query = (permissions.scoped(actor, select(Score))
+             .join(Registration, Registration.id == Score.registration_id)
+             .join(Candidate, Candidate.id == Registration.candidate_id)
+             .outerjoin(AdmissionTicket, AdmissionTicket.registration_id == Score.registration_id)
+             .options(joinedload(Score.subject), joinedload(Score.registration).joinedload(Registration.candidate))
+             .where(Score.plan_id == plan.id)
+             .order_by(AdmissionTicket.ticket_number, Score.subject_id))
+    q = (q or "").strip()[:50]
+    if q:
+        query = query.where((Candidate.name.contains(q)) | (AdmissionTicket.ticket_number == q))
+    return plan, query
+
+
+def page_extras(scores: list[Score]) -> tuple[dict[int, str], dict[int, bool | None]]:
+    """Ticket numbers and results of the registrations on one page of scores (two queries, not N)."""
+    ids = {s.registration_id for s in scores}
+    if not ids:
+        return {}, {}
+    tickets = dict(db.session.execute(select(AdmissionTicket.registration_id, AdmissionTicket.ticket_number)
+                                      .where(AdmissionTicket.registration_id.in_(ids))).all())
+    passed = dict(db.session.execute(select(Result.registration_id, Result.passed)
+                                     .where(Result.registration_id.in_(ids))).all())
+    return tickets, passed
+
+
+def get_score(actor: Any, score_id: Any) -> Score:
+    permissions.require(actor, "scores.view")
+    return permissions.get_for(actor, Score, score_id)
+
+
+def score_history(actor: Any, score: Score) -> list[AuditLog]:
+    """Every change of a score, oldest first (after display: each with its reason)."""
+    permissions.require(actor, "scores.view")
+    return audit.history(score)
+
+
+def summary(plan_id: int) -> dict[str, int]:
+    """Counts for the plan's page: seats, entered, missing, results passed and failed, open objections."""
+    seats = db.session.scalar(select(func.count(Seat.id)).where(Seat.plan_id == plan_id)) or 0
+    missing = missing_count(plan_id)
+    passed = dict(db.session.execute(select(Result.passed, func.count(Result.id))
+                                     .where(Result.plan_id == plan_id).group_by(Result.passed)).all())
+    open_objections = db.session.scalar(select(func.count(ScoreObjection.id)).where(
+        ScoreObjection.plan_id == plan_id, ScoreObjection.state == ObjectionState.OPEN)) or 0
+    return {"seats": seats, "entered": seats - missing, "missing": missing, "passed": passed.get(True, 0),
+            "failed": passed.get(False, 0), "open_objections": open_objections}

@@ -1,0 +1,221 @@
+"""Score entry, publication, objections, statistics and the public score lookup."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..core import jobs, permissions
+from ..core.errors import DomainError
+from ..core.forms import ConfirmForm
+from ..core.roles import Role
+from ..core.storage import get_storage
+from ..core.web import int_arg, paginate, service_view
+from ..exams.models import ExamPlan
+from ..exams.services import plans as exam_plans
+from ..extensions import db
+from . import services
+from .forms import AnswerForm, DisplayForm, ObjectionForm, ScoreImportForm
+from .importer import build_template
+from .models import Score, ScoreObjection, ScorePublication
+from .states import ObjectionState, PublicationStage
+
+bp = Blueprint("scores", __name__, url_prefix="/scores")
+
+
+def _plan_choices():
+    if current_user.role == Role.CANDIDATE:
+        # a candidate's plans are those of the scores they may see
+        ids = select(Score.plan_id).where(Score.scope_clause(current_user)).distinct()
+        return list(db.session.scalars(select(ExamPlan).where(ExamPlan.id.in_(ids)).order_by(ExamPlan.id.desc())))
+    return exam_plans.published_plans(current_user)
+
+
+@bp.route("/")
+def index():
+    """Choose a plan; its publication stage, counts and the steps the user may take."""
+    permissions.require(current_user, "scores.view")
+    plan_id = int_arg("plan_id")
+    plan = services.get_plan(current_user, plan_id) if plan_id else None
+    pub = db.session.scalar(select(ScorePublication).where(ScorePublication.plan_id == plan.id)) if plan else None
+    stage = services.stage_of(plan.id) if plan else None
+    counts = services.summary(plan.id) if plan and permissions.can(current_user, "scores.enter") else None
+    return render_template("scores/index.html", plan=plan, pub=pub, stage=stage, counts=counts, Stage=PublicationStage,
+                           plan_choices=_plan_choices(), display_form=DisplayForm(), confirm=ConfirmForm(),
+                           can_enter=permissions.can(current_user, "scores.enter"),
+                           can_publish=permissions.can(current_user, "scores.publish"))
+
+
+# ---- entry --------------------------------------------------------------------------------
+
+def _grid_entries(form) -> dict[int, dict]:
+    entries = {}
+    for key in form:
+        if not key.startswith("seat-"):
+            continue
+        try:
+            seat_id = int(key[5:])
+        except ValueError:
+            continue
+        entries[seat_id] = {"score": form.get(key, "")[:20], "absent": form.get(f"absent-{seat_id}") == "1",
+                            "violation": form.get(f"violation-{seat_id}") == "1"}
+    return entries
+
+
+@bp.route("/plans/<int:plan_id>/entry", methods=["GET", "POST"])
+def entry(plan_id: int):
+    """The grid of one room: Tab and Enter move, the page is saved at once; a bad row keeps what was typed."""
+    plan, sites, rooms = services.entry_choices(current_user, plan_id)
+    room_id = int_arg("room_id") or (rooms[0].id if rooms else None)
+    grid, room, reason = [], None, ""
+    if room_id:
+        if request.method == "POST" and ConfirmForm().validate_on_submit():
+            reason = request.form.get("reason", "")[:500]
+            entries = _grid_entries(request.form)
+            try:
+                report, grid = services.save_grid(current_user, plan.id, room_id, entries, reason=reason)
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "danger")
+                _, room, grid = services.entry_grid(current_user, plan.id, room_id)
+                for row in grid:  # nothing was saved: show what was typed, not lose it
+                    typed = entries.get(row.seat_id)
+                    if typed is not None:
+                        row.typed, row.absent, row.violation = typed["score"], typed["absent"], typed["violation"]
+            else:
+                if report.errors:
+                    flash(f"已保存 {report.saved} 项；{len(report.errors)} 行有误未保存，已保留您填写的内容，"
+                          "请修改后再次保存。", "warning")
+                else:
+                    flash(f"已保存 {report.saved} 项成绩。" if report.saved else "没有需要保存的修改。", "success")
+                    return redirect(url_for("scores.entry", plan_id=plan.id, room_id=room_id))
+            room = room or services.entry_grid(current_user, plan.id, room_id)[1]
+        else:
+            _, room, grid = services.entry_grid(current_user, plan.id, room_id)
+    return render_template("scores/entry.html", plan=plan, sites=sites, rooms=rooms, room=room, grid=grid,
+                           reason=reason, stage=services.stage_of(plan.id), Stage=PublicationStage,
+                           confirm=ConfirmForm())
+
+
+@bp.route("/plans/<int:plan_id>/template.xlsx")
+def template(plan_id: int):
+    plan, data = build_template(current_user, plan_id)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"成绩导入模板_{plan.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/plans/<int:plan_id>/import", methods=["GET", "POST"])
+def import_sheet(plan_id: int):
+    permissions.require(current_user, "scores.enter")
+    plan = permissions.get_for(current_user, ExamPlan, plan_id)
+    form = ScoreImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        storage = get_storage()
+        suffix = Path(upload.filename or "").suffix.lower()[:6]
+        key = storage.save(storage.new_key("uploads", suffix), upload.stream)
+        job = jobs.submit(current_user, "score_import", {"plan_id": plan.id, "valid_only": bool(form.valid_only.data),
+                                                          "reason": (form.reason.data or "").strip()},
+                          input_key=key, input_name=Path(upload.filename or "upload").name)
+        db.session.commit()
+        jobs.dispatch(job)
+        return redirect(url_for("scores.import_result", job_id=job.id))
+    return render_template("scores/import.html", form=form, plan=plan, stage=services.stage_of(plan.id),
+                           Stage=PublicationStage)
+
+
+@bp.route("/import/<int:job_id>")
+def import_result(job_id: int):
+    job = jobs.get_job(current_user, job_id)
+    if job.kind != "score_import":
+        abort(404)
+    return render_template("scores/import_result.html", job=job, result=job.result or {},
+                           plan_id=(job.params or {}).get("plan_id"))
+
+
+# ---- publication --------------------------------------------------------------------------
+
+@bp.route("/plans/<int:plan_id>/display", methods=["POST"])
+@service_view
+def open_display(plan_id: int):
+    form = DisplayForm()
+    if form.validate_on_submit():
+        pub = services.open_display(current_user, plan_id, request.form.get("display_days"))
+        db.session.commit()
+        flash(f"已开始成绩公示，公示期至 {pub.display_ends_at:%Y-%m-%d %H:%M}。", "success")
+    return redirect(url_for("scores.index", plan_id=plan_id))
+
+
+@bp.route("/plans/<int:plan_id>/publish", methods=["POST"])
+@service_view
+def publish(plan_id: int):
+    if ConfirmForm().validate_on_submit():
+        services.publish_final(current_user, plan_id)
+        db.session.commit()
+        flash("成绩已发布：公众查询和证书发放从此使用这些结果。", "success")
+    return redirect(url_for("scores.index", plan_id=plan_id))
+
+
+# ---- scores, history, objections -------------------------------------------------------------
+
+@bp.route("/plans/<int:plan_id>/scores")
+def scores(plan_id: int):
+    plan, query = services.list_scores(current_user, plan_id, request.args.get("q", ""))
+    page = paginate(query)
+    tickets, passed = services.page_extras(page.items)
+    return render_template("scores/scores.html", plan=plan, page=page, tickets=tickets, passed=passed,
+                           stage=services.stage_of(plan.id),
+                           Stage=PublicationStage, q=request.args.get("q", "")[:50])
+
+
+@bp.route("/scores/<int:score_id>", methods=["GET", "POST"])
+def score(score_id: int):
+    """One score: its history (every change with its reason) and objections; a school objects here."""
+    record = services.get_score(current_user, score_id)
+    form = ObjectionForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.raise_objection(current_user, record.id, form.reason.data)
+                db.session.commit()
+                flash("异议已提交，等待评价组织答复。", "success")
+                return redirect(url_for("scores.score", score_id=record.id))
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "danger")
+    objections = list(db.session.scalars(services.list_objections(current_user, record.plan_id)
+                                         .where(ScoreObjection.score_id == record.id)))
+    pub = db.session.scalar(select(ScorePublication).where(ScorePublication.plan_id == record.plan_id))
+    return render_template("scores/score.html", score=record, history=services.score_history(current_user, record),
+                           objections=objections, form=form, pub=pub, Stage=PublicationStage,
+                           can_object=permissions.can(current_user, "scores.object"),
+                           can_answer=permissions.can(current_user, "scores.answer"), answer_form=AnswerForm())
+
+
+@bp.route("/plans/<int:plan_id>/objections")
+def objections(plan_id: int):
+    plan = services.get_plan(current_user, plan_id)
+    state = request.args.get("state", "")
+    query = services.list_objections(current_user, plan.id, state)
+    return render_template("scores/objections.html", plan=plan, page=paginate(query), state=state,
+                           states=list(ObjectionState), answer_form=AnswerForm(),
+                           can_answer=permissions.can(current_user, "scores.answer"))
+
+
+@bp.route("/objections/<int:objection_id>/answer", methods=["POST"])
+@service_view
+def answer(objection_id: int):
+    form = AnswerForm()
+    if form.validate_on_submit():
+        objection = services.answer_objection(current_user, objection_id, form.answer.data, change=form.change.data,
+                                              score=form.score.data, absent=form.absent.data,
+                                              violation=form.violation.data)
+        db.session.commit()
+        flash("已答复异议" + ("，成绩已更正。" if form.change.data else "。"), "success")
+        return redirect(request.referrer or url_for("scores.objections", plan_id=objection.plan_id))
+    flash("；".join(e for errors in form.errors.values() for e in errors) or "请检查填写内容", "danger")
+    return redirect(request.referrer or url_for("scores.index"))

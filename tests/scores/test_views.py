@@ -1,0 +1,174 @@
+"""The score pages: the grid per room, import as a job, display and publish, objections, who sees what."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from examadmin.core import clock
+from examadmin.extensions import db
+from examadmin.scores import services
+from examadmin.scores.models import Score, ScoreObjection, ScorePublication
+from examadmin.scores.states import ObjectionState, PublicationStage
+from tests.conftest import login_as, make_user
+from tests.scores.factories import make_scored_setup
+
+
+def _grid_url(s, subject):
+    room = s.seat(s.registrations[0], subject).room_id
+    return f"/scores/plans/{s.plan.id}/entry?room_id={room}", room
+
+
+def test_the_org_saves_a_grid_page_and_a_bad_row_keeps_what_was_typed(client):
+    s = make_scored_setup(people=2, subjects=1)
+    login_as(client, s.org)
+    url, room = _grid_url(s, s.subjects[0])
+    page = client.get(url)
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    seats = [r.seat_id for r in services.entry_grid(s.org, s.plan.id, room)[2]]
+    assert all(f'name="seat-{seat}"' in body for seat in seats)
+    response = client.post(url, data={f"seat-{seats[0]}": "77.5", f"seat-{seats[1]}": "77.55"})
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "77.55" in body and "最多保留一位小数" in body and "已保存 1 项" in body
+    assert db.session.scalar(select(Score.score).where(Score.registration_id == s.registrations[0].id)
+                             .where(Score.subject_id == s.subjects[0].id)) in (Decimal("77.5"), None)
+    stored = {r.seat_id: r.score for r in services.entry_grid(s.org, s.plan.id, room)[2]}
+    assert sorted(v for v in stored.values() if v is not None) == [Decimal("77.5")]
+
+
+@pytest.mark.parametrize("role", ["school", "province", "candidate", "sysadmin"])
+def test_only_the_org_opens_the_grid_and_the_import(client, role):
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, make_user(role))
+    url, _ = _grid_url(s, s.subjects[0])
+    assert client.get(url).status_code == 403
+    assert client.get(f"/scores/plans/{s.plan.id}/import").status_code == 403
+    assert client.get(f"/scores/plans/{s.plan.id}/template.xlsx").status_code == 403
+    assert client.post(f"/scores/plans/{s.plan.id}/display", data={"display_days": "5"},
+                       follow_redirects=True).status_code == 403
+
+
+def test_import_runs_as_a_job_and_shows_row_errors(client):
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, s.org)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["准考证号", "科目", "成绩", "缺考", "违纪"])
+    ws.append(["XX", s.subjects[0].name, 50, "", ""])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    buffer.seek(0)
+    response = client.post(f"/scores/plans/{s.plan.id}/import",
+                           data={"file": (buffer, "成绩.xlsx")}, content_type="multipart/form-data",
+                           follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "未导入任何数据" in body and "不属于本考试计划" in body
+
+
+def test_display_publish_and_objection_through_the_pages(client):
+    s = make_scored_setup(people=1, subjects=1)
+    url, room = _grid_url(s, s.subjects[0])
+    seat = services.entry_grid(s.org, s.plan.id, room)[2][0].seat_id
+    services.save_grid(s.org, s.plan.id, room, {seat: {"score": "59"}})
+    school = make_user("school", school=s.school_user.school)
+    login_as(client, school)
+    assert client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True).count('data-testid="score-row"') == 0
+
+    login_as(client, s.org)
+    page = client.post(f"/scores/plans/{s.plan.id}/display", data={"display_days": "x"}, follow_redirects=True)
+    assert "公示天数须为整数" in page.get_data(as_text=True)
+    page = client.post(f"/scores/plans/{s.plan.id}/display", data={"display_days": "2"}, follow_redirects=True)
+    assert "已开始成绩公示" in page.get_data(as_text=True)
+
+    login_as(client, school)
+    listing = client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True)
+    assert listing.count('data-testid="score-row"') == 1 and "未通过" in listing
+    score = db.session.scalar(select(Score))
+    page = client.post(f"/scores/scores/{score.id}", data={"reason": "主观题漏评"}, follow_redirects=True)
+    assert "异议已提交" in page.get_data(as_text=True)
+    objection = db.session.scalar(select(ScoreObjection))
+    assert client.post(f"/scores/objections/{objection.id}/answer", data={"answer": "x"}).status_code == 403
+
+    login_as(client, s.org)
+    page = client.post(f"/scores/objections/{objection.id}/answer",
+                       data={"answer": "复核后加 2 分", "change": "y", "score": "61"}, follow_redirects=True)
+    assert "成绩已更正" in page.get_data(as_text=True)
+    db.session.refresh(score)
+    db.session.refresh(objection)
+    assert score.score == Decimal("61.0") and objection.state == ObjectionState.ANSWERED
+    history = client.get(f"/scores/scores/{score.id}").get_data(as_text=True)
+    assert "复核后加 2 分" in history and "59" in history
+    page = client.post(f"/scores/plans/{s.plan.id}/publish", follow_redirects=True)
+    assert "公示期内不能发布" in page.get_data(as_text=True)
+    with mock.patch("examadmin.core.clock.now", return_value=clock.now() + timedelta(days=3)):
+        page = client.post(f"/scores/plans/{s.plan.id}/publish", follow_redirects=True)
+    assert "成绩已发布" in page.get_data(as_text=True)
+    assert db.session.scalar(select(ScorePublication.stage)) == PublicationStage.FINAL
+
+
+def test_a_candidate_sees_only_their_own_scores_from_display_on(client):
+    s = make_scored_setup(people=2, subjects=1)
+    _, room = _grid_url(s, s.subjects[0])
+    grid = services.entry_grid(s.org, s.plan.id, room)[2]
+    services.save_grid(s.org, s.plan.id, room, {r.seat_id: {"score": "80"} for r in grid})
+    candidate_user = make_user("candidate", school=s.school_user.school)
+    candidate_user.candidate_id = s.registrations[0].candidate_id
+    login_as(client, candidate_user)
+    assert client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True).count('data-testid="score-row"') == 0
+    services.open_display(s.org, s.plan.id, 3)
+    login_as(client, candidate_user)
+    body = client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True)
+    assert body.count('data-testid="score-row"') == 1
+    assert s.registrations[0].candidate.name in body and s.registrations[1].candidate.name not in body
+    assert client.get("/scores/").status_code == 200
+
+
+def test_an_overflowing_or_foreign_id_is_a_404(client):
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, s.org)
+    assert client.get(f"/scores/plans/{s.plan.id}/entry?room_id=99999999999999999999").status_code in (200, 404)
+    assert client.get(f"/scores/scores/{2 ** 64}").status_code == 404
+    assert client.get("/scores/plans/999999/scores").status_code == 404
+
+
+@pytest.mark.parametrize("role, status", [("org", 200), ("sysadmin", 200), ("province", 200), ("city", 200),
+                                          ("school", 200), ("candidate", 200), ("proctor", 403)])
+def test_the_scores_page_by_role(client, role, status):
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, make_user(role) if role != "proctor" else _proctor_user())
+    response = client.get(f"/scores/?plan_id={s.plan.id}")
+    assert response.status_code == status
+    if role == "org":
+        body = response.get_data(as_text=True)
+        assert 'data-testid="entry-link"' in body and 'data-testid="display-form"' in body
+    if role == "school":
+        assert 'data-testid="entry-link"' not in response.get_data(as_text=True)
+
+
+def _proctor_user():
+    from examadmin.core import auth
+    from examadmin.core.auth import SYSTEM
+    from tests.conftest import PASSWORD, make_school
+
+    return auth.create_user(SYSTEM, username="scores_proctor", name="监考", role="proctor", password=PASSWORD,
+                            must_change_password=False, school_id=make_school().id)
+
+
+def test_a_save_refused_for_want_of_a_reason_keeps_every_typed_value(client):
+    s = make_scored_setup(people=1, subjects=1)
+    url, room = _grid_url(s, s.subjects[0])
+    seat = services.entry_grid(s.org, s.plan.id, room)[2][0].seat_id
+    services.save_grid(s.org, s.plan.id, room, {seat: {"score": "50"}})
+    services.open_display(s.org, s.plan.id, 5)
+    login_as(client, s.org)
+    body = client.post(url, data={f"seat-{seat}": "66.5", "reason": ""}).get_data(as_text=True)
+    assert "必须填写修改原因" in body and 'value="66.5"' in body
+    assert db.session.scalar(select(Score.score)) == Decimal("50.0")
