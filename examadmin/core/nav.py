@@ -51,6 +51,10 @@ MENU: list[Section] = [
         Item("监考人员", "scheduling.proctor_list", "scheduling.view", "person-badge"),
         Item("我的监考安排", "scheduling.mine", "proctors.own", "person-badge"),
     ]),
+    Section("9 成绩与结果", [
+        Item("成绩统计", "scores.stats_index", "scores.stats", "bar-chart"),
+        Item("我的成绩", "scores.mine", "scores.mine", "clipboard-check"),
+    ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
         Item("专业目录", "catalog.majors", "catalog.view", "journal-text"),

@@ -58,6 +58,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scheduling.run": frozenset({SA, ORG, SCHOOL}),
     "proctors.manage": frozenset({SCHOOL}),
     "proctors.own": frozenset({Role.PROCTOR}),  # a proctor's own rooms and sessions
+    # score statistics (DOMAIN.md §9): schools and provinces in their scope, from display on
+    "scores.stats": frozenset({SA, ORG, PROV, SCHOOL}),
+    # a candidate's own scores and result page (/scores/mine), once visible to candidates
+    "scores.mine": frozenset({CAND}),
 }
 
 
