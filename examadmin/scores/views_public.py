@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from ..core import svg
 from ..core.clock import now
@@ -83,8 +83,10 @@ def mine():
 # ---- the public lookup -------------------------------------------------------------------
 
 class LookupForm(BaseForm):
-    id_number = StringField("身份证件号码", validators=[DataRequired("请输入身份证件号码"), Length(max=64)])
-    ticket_number = StringField("准考证号", validators=[DataRequired("请输入准考证号"), Length(max=64)])
+    # No length or format validators: a malformed number answers the same 未找到 as a wrong
+    # one (the service bounds the length before any work).
+    id_number = StringField("身份证件号码", validators=[DataRequired("请输入身份证件号码")])
+    ticket_number = StringField("准考证号", validators=[DataRequired("请输入准考证号")])
     submit = SubmitField("查询")
 
 
