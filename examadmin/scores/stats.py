@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Sequence
 
 import xlsxwriter
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, select
 
 from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Major, Province, School
@@ -33,6 +33,8 @@ BUCKETS = 10
 #: the label of results whose candidate has no major (社会考生)
 NO_MAJOR = "无专业（社会考生）"
 VISIBLE_TO_SCOPED = (PublicationStage.DISPLAY, PublicationStage.FINAL)
+#: ids per query when the labels of a grouping are read
+LABEL_CHUNK = 5000
 
 
 @dataclass
@@ -132,32 +134,13 @@ def plan_stats(actor, plan_id: Any) -> PlanStats:
     if actor.role not in NATIONAL and stage not in VISIBLE_TO_SCOPED:
         raise DomainError(f"{plan.name}的成绩尚未公示：成绩公示开始后才能查看统计。")
     where = [Result.plan_id == plan.id, permissions.scope_clause(actor, Result)]
-
-    def rates(key, label, *joins, order=None) -> list[RateRow]:
-        query = select(key, label, *_counts()).select_from(Result)
-        for target, on in joins:
-            query = query.outerjoin(target, on) if target is Major else query.join(target, on)
-        query = query.where(*where).group_by(key, label).order_by(order if order is not None else label)
-        return [RateRow(str(row[1] or NO_MAJOR), row[2], row[3] or 0, row[4] or 0)
-                for row in db.session.execute(query)]
-
-    registration = (Registration, Registration.id == Result.registration_id)
-    school = (School, School.id == Result.school_id)
-    total_row = db.session.execute(select(*_counts()).select_from(Result).where(*where)).one()
-    return PlanStats(
-        plan=plan, stage=stage,
-        total=RateRow("合计", total_row[0], total_row[1] or 0, total_row[2] or 0),
-        by_level=rates(CertificateLevel.rank, CertificateLevel.level,
-                       (CertificateLevel, CertificateLevel.id == Result.certificate_level_id),
-                       order=CertificateLevel.rank),
-        by_subject=_subjects(actor, plan.id),
-        by_site=rates(ExamSite.id, ExamSite.name, registration, (ExamSite, ExamSite.id == Registration.site_id)),
-        by_school=rates(School.id, School.name, school),
-        by_province=rates(Province.id, Province.name, school, (Province, Province.id == School.province_id)),
-        by_major=rates(Major.id, _major_label(), registration,
-                       (Candidate, Candidate.id == Registration.candidate_id),
-                       (Major, Major.id == Candidate.major_id)),
-    )
+    groups = _groupings(where)
+    ordered = {key: [row for _sort, row in sorted(entries.values(), key=lambda entry: entry[0])]
+               for key, entries in groups.items()}
+    levels = ordered["level"]
+    total = RateRow("合计", sum(r.total for r in levels), sum(r.passed for r in levels), sum(r.failed for r in levels))
+    return PlanStats(plan=plan, stage=stage, total=total, by_subject=_subjects(actor, plan.id),
+                     **{f"by_{key}": rows for key, rows in ordered.items()})
 
 
 def _counts() -> list:
@@ -166,40 +149,96 @@ def _counts() -> list:
             func.sum(case((Result.passed.is_(False), 1), else_=0))]
 
 
-def _major_label():
-    return case((Major.id.is_(None), literal(None)), else_=Major.name + literal("（") + Major.code + literal("）"))
+def _groupings(where: list) -> dict[str, dict]:
+    """Every pass-rate grouping from ONE grouped scan of the results, by the ids of level,
+    site, school and major (five scans of a national plan's results cost five times one);
+    the labels of the few distinct ids are read afterwards, and provinces summed from schools."""
+    query = (select(Result.certificate_level_id, Registration.site_id, Result.school_id, Candidate.major_id,
+                    *_counts()).select_from(Result)
+             .join(Registration, Registration.id == Result.registration_id)
+             .join(Candidate, Candidate.id == Registration.candidate_id)
+             .where(*where)
+             .group_by(Result.certificate_level_id, Registration.site_id, Result.school_id, Candidate.major_id))
+    combos = db.session.execute(query).all()
+
+    def labels(*columns, ids) -> dict:
+        ids, found = sorted(ids), {}
+        for start in range(0, len(ids), LABEL_CHUNK):  # bound the bound parameters (SQLite's limit)
+            found.update((row[0], row[1:]) for row in db.session.execute(
+                select(*columns).where(columns[0].in_(ids[start:start + LABEL_CHUNK]))))
+        return found
+
+    levels = labels(CertificateLevel.id, CertificateLevel.rank, CertificateLevel.level, ids={c[0] for c in combos})
+    sites = labels(ExamSite.id, ExamSite.name, ids={c[1] for c in combos})
+    schools = labels(School.id, School.name, School.province_id, ids={c[2] for c in combos})
+    provinces = labels(Province.id, Province.name, ids={s[1] for s in schools.values()})
+    majors = labels(Major.id, Major.name, Major.code, ids={c[3] for c in combos if c[3] is not None})
+    groups: dict[str, dict] = {key: {} for key in ("level", "site", "school", "province", "major")}
+    for level_id, site_id, school_id, major_id, total, passed, failed in combos:
+        passed, failed = passed or 0, failed or 0
+        province_id = schools[school_id][1]
+        major = f"{majors[major_id][0]}（{majors[major_id][1]}）" if major_id is not None else NO_MAJOR
+        for key, group, sort, text in (
+                ("level", level_id, levels[level_id][0], str(levels[level_id][1])),
+                ("site", site_id, sites[site_id][0], sites[site_id][0]),
+                ("school", school_id, schools[school_id][0], schools[school_id][0]),
+                ("province", province_id, provinces[province_id][0], provinces[province_id][0]),
+                ("major", major_id, (major_id is None, major), major)):
+            entry = groups[key].get(group)
+            if entry is None:
+                groups[key][group] = (sort, RateRow(text, total, passed, failed))
+            else:
+                row = entry[1]
+                row.total, row.passed, row.failed = row.total + total, row.passed + passed, row.failed + failed
+    return groups
 
 
 def _subjects(actor, plan_id: int) -> list[SubjectRow]:
+    """Per subject: counts, mean, highest, lowest and the distribution, from ONE grouped scan
+    of the scores by subject and bin (a score-less row falls in bin -1)."""
     where = [Score.plan_id == plan_id, permissions.scope_clause(actor, Score)]
     entered = (Score.score.is_not(None)) | Score.absent.is_(True) | Score.violation.is_(True)
     passed = (Score.score >= Subject.pass_mark) & Score.absent.is_(False) & Score.violation.is_(False)
+    # Bins by comparison, not by division: exact on Numeric scores, the same on every database.
+    bucket = case((Score.score.is_(None), -1),
+                  *[(Score.score * BUCKETS < Subject.full_mark * i, i - 1) for i in range(1, BUCKETS)],
+                  else_=BUCKETS - 1)
     rows = db.session.execute(
-        select(Subject.id, Subject.name, CertificateLevel.level, Subject.full_mark, Subject.pass_mark,
-               func.sum(case((entered, 1), else_=0)), func.count(Score.score),
+        select(Score.subject_id, bucket, func.sum(case((entered, 1), else_=0)), func.count(Score.score),
                func.sum(case((Score.absent.is_(True), 1), else_=0)),
                func.sum(case((Score.violation.is_(True), 1), else_=0)),
                func.sum(case((passed, 1), else_=0)),
-               func.avg(Score.score), func.max(Score.score), func.min(Score.score))
+               func.sum(Score.score), func.max(Score.score), func.min(Score.score))
         .select_from(Score).join(Subject, Subject.id == Score.subject_id)
-        .join(CertificateLevel, CertificateLevel.id == Subject.certificate_level_id)
-        .where(*where)
-        .group_by(Subject.id, Subject.name, CertificateLevel.level, CertificateLevel.rank, Subject.full_mark,
-                  Subject.pass_mark)
-        .order_by(CertificateLevel.rank, Subject.name)).all()
-    subjects = {row[0]: SubjectRow(row[0], f"{row[2].value} · {row[1]}", row[3], row[4], row[5] or 0, row[6] or 0,
-                                   row[7] or 0, row[8] or 0, row[9] or 0, _float(row[10]), _float(row[11]),
-                                   _float(row[12]))
-                for row in rows}
-    # Bins by comparison, not by division: exact on Numeric scores, the same on every database.
-    bucket = case(*[(Score.score * BUCKETS < Subject.full_mark * i, i - 1) for i in range(1, BUCKETS)],
-                  else_=BUCKETS - 1)
-    for subject_id, index, count in db.session.execute(
-            select(Score.subject_id, bucket, func.count()).select_from(Score)
-            .join(Subject, Subject.id == Score.subject_id)
-            .where(*where, Score.score.is_not(None)).group_by(Score.subject_id, bucket)):
-        subjects[subject_id].buckets[int(index)] = count
-    return list(subjects.values())
+        .where(*where).group_by(Score.subject_id, bucket)).all()
+    if not rows:
+        return []
+    ranks: dict[int, int] = {}
+    subjects: dict[int, SubjectRow] = {}
+    for s, level, rank in db.session.execute(
+            select(Subject, CertificateLevel.level, CertificateLevel.rank)
+            .join(CertificateLevel, CertificateLevel.id == Subject.certificate_level_id)
+            .where(Subject.id.in_({row[0] for row in rows}))):
+        subjects[s.id] = SubjectRow(s.id, f"{level.value} · {s.name}", s.full_mark, s.pass_mark)
+        ranks[s.id] = rank
+    sums: dict[int, Decimal] = {}
+    for subject_id, index, n_entered, n_scored, n_absent, n_violation, n_passed, total, high, low in rows:
+        row = subjects[subject_id]
+        row.entered += n_entered or 0
+        row.scored += n_scored or 0
+        row.absent += n_absent or 0
+        row.violation += n_violation or 0
+        row.passed += n_passed or 0
+        if index is not None and int(index) >= 0:
+            row.buckets[int(index)] += n_scored or 0
+        if total is not None:
+            sums[subject_id] = sums.get(subject_id, Decimal(0)) + Decimal(str(total))
+            row.highest = max(_float(high), row.highest if row.highest is not None else _float(high))
+            row.lowest = min(_float(low), row.lowest if row.lowest is not None else _float(low))
+    for subject_id, total in sums.items():
+        if subjects[subject_id].scored:
+            subjects[subject_id].mean = _float(total / subjects[subject_id].scored)
+    return sorted(subjects.values(), key=lambda r: (ranks[r.subject_id], r.label, r.subject_id))
 
 
 # ---- export ------------------------------------------------------------------------------

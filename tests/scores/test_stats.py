@@ -159,3 +159,14 @@ def test_charts_escape_their_labels():
     histogram = svg.histogram([1, 0], ["<a>", "b"], title="h", marker=0.6, marker_label="合格线 <60>")
     assert "<a>" not in histogram and "&lt;60&gt;" in histogram
     assert 'style=' not in chart + histogram  # CSP: style-src 'self' forbids inline styles
+
+
+def test_labels_read_in_chunks_give_the_same_figures(world, monkeypatch):
+    scored, *_ = world
+    org = make_user("org")
+    whole = stats.plan_stats(org, scored.plan.id)
+    monkeypatch.setattr(stats, "LABEL_CHUNK", 1)
+    chunked = stats.plan_stats(org, scored.plan.id)
+    for key in ("by_level", "by_site", "by_school", "by_province", "by_major"):
+        assert _rows(getattr(chunked, key)) == _rows(getattr(whole, key)), key
+    assert len(chunked.by_school) == 2
