@@ -40,8 +40,10 @@ def stats(plan_id: int):
     except DomainError as exc:
         flash(exc.message, "warning")
         return redirect(url_for("scores.stats_index"))
-    charts = {key: svg.hbar_chart(_largest(rows), title=f"按{title}统计合格率", low=LOW_RATE, testid=f"chart-{key}")
-              for key, title, rows in figures.groupings}
+    shown = {key: _largest(rows) for key, _title, rows in figures.groupings}
+    charts = {key: svg.hbar_chart([svg.Bar(r.label, r.rate, f"{r.passed}/{r.passed + r.failed}") for r in shown[key]],
+                                  title=f"按{title}统计合格率", low=LOW_RATE, testid=f"chart-{key}")
+              for key, title, _rows in figures.groupings}
     charts["subject"] = svg.hbar_chart(
         [svg.Bar(s.label, s.rate, f"{s.passed}/{s.entered}") for s in figures.by_subject],
         title="按科目统计合格率", low=LOW_RATE, testid="chart-subject")
@@ -50,14 +52,16 @@ def stats(plan_id: int):
                           marker=s.pass_mark / s.full_mark if s.full_mark else None,
                           marker_label=f"合格线 {s.pass_mark}", testid=f"distribution-{s.subject_id}"))
         for s in figures.by_subject]
-    return render_template("scores/stats_plan.html", stats=figures, charts=charts, distributions=distributions,
-                           limit=CHART_ROWS)
+    return render_template("scores/stats_plan.html", stats=figures, charts=charts, shown=shown,
+                           distributions=distributions, limit=CHART_ROWS)
 
 
-def _largest(rows: list[stats_service.RateRow]) -> list[svg.Bar]:
-    """The groups with the most results (a national plan has thousands of schools)."""
-    shown = sorted(rows, key=lambda r: -r.total)[:CHART_ROWS] if len(rows) > CHART_ROWS else rows
-    return [svg.Bar(r.label, r.rate, f"{r.passed}/{r.passed + r.failed}") for r in shown]
+def _largest(rows: list[stats_service.RateRow]) -> list[stats_service.RateRow]:
+    """The groups with the most results, in their order (a national plan has thousands of schools)."""
+    if len(rows) <= CHART_ROWS:
+        return rows
+    keep = {id(r) for r in sorted(rows, key=lambda r: -r.total)[:CHART_ROWS]}
+    return [r for r in rows if id(r) in keep]
 
 
 @bp.route("/stats/<int:plan_id>.xlsx")

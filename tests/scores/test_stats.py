@@ -170,3 +170,19 @@ def test_labels_read_in_chunks_give_the_same_figures(world, monkeypatch):
     for key in ("by_level", "by_site", "by_school", "by_province", "by_major"):
         assert _rows(getattr(chunked, key)) == _rows(getattr(whole, key)), key
     assert len(chunked.by_school) == 2
+
+
+def test_long_groupings_chart_and_list_the_largest_and_say_so(client, monkeypatch):
+    from examadmin.scores import views_public
+
+    scored = make_scored_plan(FINAL, subjects=1)
+    (big, _), (small, _) = school_site(), school_site()
+    scored.add(big, [70])
+    scored.add(big, [40])
+    scored.add(small, [90])
+    monkeypatch.setattr(views_public, "CHART_ROWS", 1)
+    login_as(client, make_user("org"))
+    body = client.get(f"/scores/stats/{scored.plan.id}").get_data(as_text=True)
+    section = body.split('data-testid="chart-school"', 1)[1].split("</table>", 1)[0]
+    assert big.school.name in section and small.school.name not in section
+    assert "人数最多的 1 个院校（共 2 个）" in section
