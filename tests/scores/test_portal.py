@@ -60,7 +60,7 @@ def test_a_candidate_account_without_a_candidate_sees_nothing(mine):
     assert my_results(user) == []
 
 
-@pytest.mark.parametrize("role", ["org", "school", "province"])
+@pytest.mark.parametrize("role", ["sysadmin", "org", "province", "city", "school"])
 def test_the_page_is_for_candidates(client, role):
     user = make_user(role)
     with pytest.raises(ForbiddenAction):

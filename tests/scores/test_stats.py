@@ -186,3 +186,26 @@ def test_long_groupings_chart_and_list_the_largest_and_say_so(client, monkeypatc
     section = body.split('data-testid="chart-school"', 1)[1].split("</table>", 1)[0]
     assert big.school.name in section and small.school.name not in section
     assert "人数最多的 1 个院校（共 2 个）" in section
+
+
+@pytest.mark.parametrize("role,status", [("sysadmin", 200), ("org", 200), ("province", 200), ("school", 200),
+                                         ("city", 403), ("candidate", 403)])
+def test_role_table_of_the_statistics_list(client, role, status):
+    login_as(client, make_user(role))
+    assert client.get("/scores/stats").status_code == status
+
+
+def test_export_cells_that_look_like_formulas_stay_text(client):
+    from examadmin.catalog import services as catalog
+    from examadmin.core.auth import SYSTEM
+    from tests.sites.factories import make_city
+
+    city = make_city("50")
+    school = catalog.save_school(SYSTEM, {"code": "5799999901", "name": "=1+1职业学院", "type": "高职专科院校",
+                                          "province_id": city.province_id, "city_id": city.id})
+    scored = make_scored_plan(FINAL, subjects=1)
+    site, _ = school_site(school_user=make_user("school", school=school))
+    scored.add(site, [80])
+    login_as(client, make_user("org"))
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(client.get(f"/scores/stats/{scored.plan.id}.xlsx").data))
+    assert ["=1+1职业学院", 1.0, 1.0, 0.0, 0.0, 100.0] in workbook.get_sheet_by_name("按院校").to_python()
