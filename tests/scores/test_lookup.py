@@ -3,6 +3,7 @@ one answer for every mismatch, a rate limit per address, no-store."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from examadmin.core import idcard
 from examadmin.extensions import db
@@ -138,3 +139,15 @@ def test_a_signed_in_user_may_use_it_too(client, scored):
     _, _, passed, _ = scored
     login_as(client, make_user("school"))
     assert "李明" in _answer(_ask(client, passed.candidate.id_number, passed.ticket_number))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(id_number=st.text(max_size=80), ticket=st.text(max_size=80))
+def test_any_input_answers_not_found_and_never_fails(scored, id_number, ticket):
+    # NUL bytes, surrogates, full-width forms, huge strings: no error on either database
+    assert lookup_score(id_number, ticket) is None
+
+
+def test_control_characters_in_the_form_answer_not_found(client, scored):
+    response = _ask(client, "5001\x0007200\u202e", "00\x001")
+    assert response.status_code == 200 and NOT_FOUND in _answer(response)
