@@ -121,7 +121,10 @@ def stats_plans(actor) -> list[tuple[ExamPlan, PublicationStage]]:
              .join(ScorePublication, ScorePublication.plan_id == ExamPlan.id)
              .where(ExamPlan.scope_clause(actor)).order_by(ExamPlan.id.desc()))
     if actor.role not in NATIONAL:
-        query = query.where(ScorePublication.stage.in_(VISIBLE_TO_SCOPED))
+        # only plans on display or final, in which the school (or the province's schools) sat
+        query = query.where(ScorePublication.stage.in_(VISIBLE_TO_SCOPED),
+                            select(Result.id).where(Result.plan_id == ExamPlan.id,
+                                                    permissions.scope_clause(actor, Result)).exists())
     return [(plan, stage) for plan, stage in db.session.execute(query).all()]
 
 

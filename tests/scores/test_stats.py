@@ -209,3 +209,11 @@ def test_export_cells_that_look_like_formulas_stay_text(client):
     login_as(client, make_user("org"))
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(client.get(f"/scores/stats/{scored.plan.id}.xlsx").data))
     assert ["=1+1职业学院", 1.0, 1.0, 0.0, 0.0, 100.0] in workbook.get_sheet_by_name("按院校").to_python()
+
+
+def test_the_list_shows_a_school_only_plans_it_sat(world):
+    scored, (_, user_a), _, _ = world
+    assert [p.id for p, _ in stats.stats_plans(user_a)] == [scored.plan.id]
+    assert stats.stats_plans(make_user("school")) == []
+    assert [p.id for p, _ in stats.stats_plans(make_user("province", province_code="51"))] == [scored.plan.id]
+    assert stats.stats_plans(make_user("province", province_code="44")) == []
