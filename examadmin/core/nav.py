@@ -62,6 +62,8 @@ MENU: list[Section] = [
     ]),
     Section("9 成绩与结果", [
         Item("成绩与结果", "scores.index", "scores.view", "clipboard-check"),
+        Item("成绩统计", "scores.stats_index", "scores.stats", "bar-chart"),
+        Item("我的成绩", "scores.mine", "scores.mine", "clipboard-check"),
     ]),
     Section("考生服务", [
         Item("我的信息与准考证", "portal.index", "portal.view", "person-badge"),

@@ -80,6 +80,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scores.view": STAFF | {CAND},  # what each sees: Score.scope_clause (schools from 成绩公示中 on)
     "scores.object": frozenset({SCHOOL}),
     "scores.answer": frozenset({ORG}),
+    # score statistics (DOMAIN.md §9): schools and provinces in their scope, from display on
+    "scores.stats": frozenset({SA, ORG, PROV, SCHOOL}),
+    # a candidate's own scores and result page (/scores/mine), once visible to candidates
+    "scores.mine": frozenset({CAND}),
 }
 
 

@@ -219,3 +219,6 @@ def answer(objection_id: int):
         return redirect(request.referrer or url_for("scores.objections", plan_id=objection.plan_id))
     flash("；".join(e for errors in form.errors.values() for e in errors) or "请检查填写内容", "danger")
     return redirect(request.referrer or url_for("scores.index"))
+
+
+from . import views_public  # noqa: E402,F401  (statistics, the candidate's scores, the public lookup)

@@ -39,7 +39,7 @@ def test_every_non_public_endpoint_refuses_an_anonymous_user(app, client):
 def test_public_endpoints_are_only_the_known_ones(app):
     public = {rule.endpoint for rule in app.url_map.iter_rules() if is_public(app, rule.endpoint)}
     # the candidate portal's sign-in and activation (考生账号由所在院校开通) are public too
-    assert public == {"static", "bootstrap.static", "auth.login", "portal.login", "portal.activate"}
+    assert public == {"static", "bootstrap.static", "auth.login", "portal.login", "portal.activate", "scores.lookup"}
 
 
 # role x endpoint: what each role gets on the pages of this issue
