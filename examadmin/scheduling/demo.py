@@ -2,18 +2,20 @@
 scheduled, with proctors assigned and the ticket window open now, so that a newcomer can
 download a ticket as school1 and as `candidate` and check in as `proctor`.
 
-Registration services (issue 9) are not in this tree yet: the demo's paid registrations are
-inserted as rows in state 已缴费, as the payment confirmation would leave them.
-TODO(integrator): switch `_paid_registration` to the registration and payment services.
-Idempotent, like the rest of the demo.
+The scheduled plan's registration and payment lie in the past, so the demo replays them
+through the real services at a moment inside the plan's registration window (`_as_of`):
+the school registers its candidates, pays in a school order and a social candidate's order
+with vouchers, and the org confirms. Idempotent, like the rest of the demo.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from ..candidates.models import Candidate
+from ..candidates.models import Candidate, CandidateKind
+from ..candidates.states import CandidateState
 from ..catalog.models import Certificate, Level, School
 from ..catalog.services import SOCIAL_PSYCHOLOGY
 from ..core import clock, idcard
@@ -22,8 +24,10 @@ from ..exams.demo import DEMO_SCHOOL, FEES, SUBJECT_NAME
 from ..exams.models import ExamPlan, ExamRoom, Subject
 from ..exams.services import plans, rooms
 from ..extensions import db
+from ..registrations import payments
+from ..registrations import services as registration_services
+from ..registrations.demo_payments import demo_voucher
 from ..registrations.models import Registration
-from ..registrations.states import RegistrationState
 from ..sites.models import ExamSite
 from .models import Proctor, ProctorAssignment, Seat
 from .services import proctors, seats
@@ -69,10 +73,7 @@ def load_demo() -> dict[str, int]:
         plan = _scheduled_plan(org, certificate, subjects)
         added["plans"] += 1
     added["rooms"] += _rooms(school_user, plan, site, subjects[Level.JUNIOR], ROOMS)
-    for candidate in db.session.scalars(select(Candidate).where(Candidate.school_id == school.id,
-                                                                Candidate.hidden.is_(False))
-                                        .order_by(Candidate.id)):
-        _paid_registration(plan, site, candidate)
+    _register_and_pay(org, school_user, plan, site)
     db.session.flush()
     added["placed"] = seats.schedule(school_user, plan.id, site.id, seed=SEED).placed
     added["proctors"] = _proctors(school_user, plan, site)
@@ -109,17 +110,39 @@ def _rooms(school_user, plan: ExamPlan, site: ExamSite, subject: Subject, wanted
     return made
 
 
-def _paid_registration(plan: ExamPlan, site: ExamSite, candidate: Candidate) -> None:
-    exists = db.session.scalar(select(Registration.id).where(
-        Registration.plan_id == plan.id, Registration.candidate_id == candidate.id))
-    if exists is not None:
+@contextmanager
+def _as_of(moment: datetime):
+    """The services' clock at a past moment of the plan, for replaying its finished steps."""
+    real = clock.now
+    clock.now = lambda: moment
+    try:
+        yield
+    finally:
+        clock.now = real
+
+
+def _register_and_pay(org, school_user, plan: ExamPlan, site: ExamSite) -> None:
+    """Every verified candidate of the school registered and paid, through the services."""
+    registered = set(db.session.scalars(select(Registration.candidate_id).where(Registration.plan_id == plan.id)))
+    todo = [c.id for c in db.session.scalars(
+        select(Candidate).where(Candidate.school_id == school_user.school_id, Candidate.hidden.is_(False),
+                                Candidate.state == CandidateState.ACCURATE).order_by(Candidate.id))
+            if c.id not in registered]
+    if not todo:
         return
-    level = site.certificate_level
-    db.session.add(Registration(
-        plan_id=plan.id, candidate_id=candidate.id, school_id=candidate.school_id, site_id=site.id,
-        certificate_level_id=level.id, id_type=candidate.id_type, id_number=candidate.id_number,
-        kind=candidate.kind, fee=plan.fee_for(level.level), state=RegistrationState.PAID,
-        paid_at=plan.payment_deadline - timedelta(days=3)))
+    with _as_of(plan.registration_start + timedelta(days=1)):
+        ids = registration_services.register_candidates(school_user, plan.id, site.id, todo, [])
+        made = db.session.scalars(select(Registration).where(Registration.id.in_(ids))).all()
+        orders = []
+        students = [r.id for r in made if r.kind == CandidateKind.STUDENT]
+        if students:
+            orders.append(payments.create_school_order(school_user, plan.id, students))
+        orders += [payments.create_social_order(school_user, plan.id, r.candidate_id)
+                   for r in made if r.kind == CandidateKind.SOCIAL]
+        for order in orders:
+            payments.submit_voucher(school_user, order.id, "演示银行回单.png", demo_voucher(order.reference),
+                                    f"DEMO-{order.id:04d}")
+            payments.confirm_order(org, order.id)
 
 
 def _proctors(school_user, plan: ExamPlan, site: ExamSite) -> int:

@@ -23,7 +23,7 @@ from examadmin.exams.models import Subject
 from examadmin.exams.services import plans
 from examadmin.extensions import db
 from examadmin.registrations.models import Registration
-from examadmin.scheduling.demo import _paid_registration, _rooms
+from examadmin.scheduling.demo import _register_and_pay, _rooms
 from examadmin.scheduling.models import AdmissionTicket
 from examadmin.scheduling.services import seats
 from examadmin.scores.models import ScorePublication
@@ -53,8 +53,7 @@ def _scheduled_plan(app) -> tuple[int, list[tuple[str, str]]]:
                                          "end_time": time(11), "subject_id": subject.id})
         plans.publish_plan(org, plan.id)
         _rooms(school_user, plan, site, subject, [("旅程机房", 30)])
-        for candidate in db.session.scalars(select(Candidate).where(Candidate.school_id == school_user.school_id)):
-            _paid_registration(plan, site, candidate)
+        _register_and_pay(org, school_user, plan, site)
         db.session.flush()
         seats.schedule(school_user, plan.id, site.id, seed=1)
         tickets = db.session.execute(

@@ -1,0 +1,45 @@
+"""To-dos of registration and payment: payments to confirm for the org; for a school, rejected
+payment orders and registrations still unpaid before their plan's deadline."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from flask import url_for
+from sqlalchemy import select
+
+from ..core import clock, permissions
+from ..core.todo import Todo, count_in_scope, source
+from ..exams.models import ExamPlan
+from .models import PaymentOrder, Registration
+from .states import PaymentState, RegistrationState
+
+
+@source("payments.to_confirm")
+def payments_to_confirm(user: Any) -> Iterable[Todo]:
+    if not permissions.can(user, "payments.review"):
+        return []
+    state = PaymentState.SUBMITTED
+    count = count_in_scope(user, PaymentOrder, PaymentOrder.state == state)
+    return [Todo("待确认的缴费订单", count, url_for("registrations.payments", state=state.value),
+                 "核对缴费凭证后确认到账或驳回；缴费截止前未确认的报考将视为自动放弃")]
+
+
+@source("payments.rejected")
+def payments_rejected(user: Any) -> Iterable[Todo]:
+    if not permissions.can(user, "payments.manage"):
+        return []
+    state = PaymentState.REJECTED
+    count = count_in_scope(user, PaymentOrder, PaymentOrder.state == state)
+    return [Todo("被驳回的缴费订单", count, url_for("registrations.payments", state=state.value),
+                 "按驳回原因重新上传凭证，或撤销订单")]
+
+
+@source("registrations.unpaid")
+def unpaid_registrations(user: Any) -> Iterable[Todo]:
+    if not permissions.can(user, "payments.manage"):
+        return []
+    still_open = select(ExamPlan.id).where(ExamPlan.payment_deadline >= clock.now())
+    state = RegistrationState.UNPAID
+    count = count_in_scope(user, Registration, Registration.state == state, Registration.plan_id.in_(still_open))
+    return [Todo("待缴费的报考", count, url_for("registrations.index", state=state.value),
+                 "在缴费截止前创建缴费订单并上传凭证，逾期未缴费视为自动放弃报名")]

@@ -1,0 +1,22 @@
+"""The dashboards' to-do lists carry registration and payment work (issue 8 item 13's registry)."""
+from __future__ import annotations
+
+from examadmin.core import todo
+from examadmin.registrations import payments
+from tests.registrations.factories_payment import make_world, register
+
+
+def _labels(user) -> dict[str, int]:
+    return {t.label: t.count for t in todo.todos_for(user)}
+
+
+def test_unpaid_registrations_wait_for_the_school_and_a_submitted_order_for_the_org(app):
+    world = make_world()
+    reg = register(world)
+    assert _labels(world.school_user).get("待缴费的报考") == 1
+    order = payments.create_school_order(world.school_user, world.plan.id, [reg.id])
+    assert "待确认的缴费订单" not in _labels(world.org)
+    payments.submit_voucher(world.school_user, order.id, "凭证.pdf", b"%PDF-1.4\n%test\n")
+    assert _labels(world.org).get("待确认的缴费订单") == 1
+    payments.reject_order(world.org, order.id, "金额不符")
+    assert _labels(world.school_user).get("被驳回的缴费订单") == 1
