@@ -1,8 +1,9 @@
-"""Demo data of scheduling: rooms for the open plan, and a second plan that is already
-scheduled, with proctors assigned and the ticket window open now, so that a newcomer can
-download a ticket as school1 and as `candidate` and check in as `proctor`.
+"""Demo data of scheduling: rooms for the open plan; a plan that is already scheduled, with
+proctors assigned and the ticket window open now, so that a newcomer can download a ticket
+as school1 and as `candidate` and check in as `proctor`; and a past plan, scheduled and sat,
+whose scores (scores.demo) and certificates are the later steps' demo.
 
-The scheduled plan's registration and payment lie in the past, so the demo replays them
+The scheduled plans' registration and payment lie in the past, so the demo replays them
 through the real services at a moment inside the plan's registration window (`_as_of`):
 the school registers its candidates, pays in a school order and a social candidate's order
 with vouchers, and the org confirms. Idempotent, like the rest of the demo.
@@ -14,6 +15,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
+from ..candidates.demo import PEOPLE
 from ..candidates.models import Candidate, CandidateKind
 from ..candidates.states import CandidateState
 from ..catalog.models import Certificate, Level, School
@@ -32,11 +34,16 @@ from ..sites.models import ExamSite
 from .models import Proctor, ProctorAssignment, Seat
 from .services import proctors, seats
 
+#: the plan whose tickets can be downloaded now (exam in five days)
 PLAN_SUFFIX = "第3次全国统一考试（社会心理服务）"
+#: the plan whose exam was held three weeks ago: scores published, certificates issued
+PAST_PLAN_SUFFIX = "第2次全国统一考试（社会心理服务）"
 #: rooms of the open plan (not scheduled: registration is still open there)
 OPEN_PLAN_ROOMS = [("实训楼 301 机房", 40), ("实训楼 302 机房", 40)]
 #: rooms of the scheduled plan
 ROOMS = [("实训楼 201 机房", 30), ("实训楼 202 机房", 30)]
+#: rooms of the past plan
+PAST_ROOMS = [("实训楼 101 机房", 30)]
 #: (name, role, phone, birth date) of school1's proctors; the first one has the `proctor` account
 PROCTORS = [("张伟", "主监考", "13800010001", "19800312"), ("李娜", "副监考", "13800010002", "19850621"),
             ("王芳", "主监考", "13800010003", "19790905"), ("刘洋", "副监考", "13800010004", "19880117")]
@@ -68,27 +75,32 @@ def load_demo() -> dict[str, int]:
     if open_plan is not None:
         added["rooms"] += _rooms(school_user, open_plan, site, subjects[Level.JUNIOR], OPEN_PLAN_ROOMS)
 
-    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PLAN_SUFFIX}")))
-    if plan is None:
-        plan = _scheduled_plan(org, certificate, subjects)
-        added["plans"] += 1
-    added["rooms"] += _rooms(school_user, plan, site, subjects[Level.JUNIOR], ROOMS)
-    _register_and_pay(org, school_user, plan, site)
-    db.session.flush()
-    added["placed"] = seats.schedule(school_user, plan.id, site.id, seed=SEED).placed
-    added["proctors"] = _proctors(school_user, plan, site)
+    # The past plan first: its scores are published (scores.demo) and its certificates issued.
+    for suffix, exam_in_days, rooms_wanted, with_proctors in ((PAST_PLAN_SUFFIX, -21, PAST_ROOMS, False),
+                                                              (PLAN_SUFFIX, 5, ROOMS, True)):
+        plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{suffix}")))
+        if plan is None:
+            plan = _finished_registration_plan(org, certificate, subjects, suffix, exam_in_days)
+            added["plans"] += 1
+        added["rooms"] += _rooms(school_user, plan, site, subjects[Level.JUNIOR], rooms_wanted)
+        _register_and_pay(org, school_user, plan, site)
+        db.session.flush()
+        added["placed"] += seats.schedule(school_user, plan.id, site.id, seed=SEED).placed
+        if with_proctors:
+            added["proctors"] += _proctors(school_user, plan, site)
     return added
 
 
-def _scheduled_plan(org, certificate, subjects) -> ExamPlan:
-    """Registration and payment are over, the exam is in five days, tickets can be downloaded now."""
+def _finished_registration_plan(org, certificate, subjects, suffix: str, exam_in_days: int) -> ExamPlan:
+    """A plan whose registration and payment are over; the exam `exam_in_days` from today
+    (5: tickets can be downloaded now; negative: the exam has been held)."""
     today = clock.now().date()
-    at = lambda days, hour: datetime.combine(today + timedelta(days=days), time(hour))  # noqa: E731
-    exam_day = today + timedelta(days=5)
+    exam_day = today + timedelta(days=exam_in_days)
+    at = lambda days, hour: datetime.combine(exam_day + timedelta(days=days), time(hour))  # noqa: E731
     plan = plans.save_plan(org, {
-        "name": f"{exam_day.year}年{PLAN_SUFFIX}", "certificate_id": certificate.id,
-        "registration_start": at(-40, 9), "registration_end": at(-20, 17), "payment_deadline": at(-15, 17),
-        "ticket_start": at(-2, 9), "ticket_end": at(6, 16), **FEES})
+        "name": f"{exam_day.year}年{suffix}", "certificate_id": certificate.id,
+        "registration_start": at(-45, 9), "registration_end": at(-25, 17), "payment_deadline": at(-20, 17),
+        "ticket_start": at(-7, 9), "ticket_end": at(1, 16), **FEES})
     plans.add_session(org, plan.id, {"date": exam_day, "start_time": time(9), "end_time": time(11),
                                      "subject_id": subjects[Level.JUNIOR].id})
     if Level.MIDDLE in subjects:
@@ -122,10 +134,11 @@ def _as_of(moment: datetime):
 
 
 def _register_and_pay(org, school_user, plan: ExamPlan, site: ExamSite) -> None:
-    """Every verified candidate of the school registered and paid, through the services."""
+    """The demo people (candidates.demo.PEOPLE) of the school registered and paid, through the services."""
     registered = set(db.session.scalars(select(Registration.candidate_id).where(Registration.plan_id == plan.id)))
     todo = [c.id for c in db.session.scalars(
         select(Candidate).where(Candidate.school_id == school_user.school_id, Candidate.hidden.is_(False),
+                                Candidate.name.in_([person[0] for person in PEOPLE]),
                                 Candidate.state == CandidateState.ACCURATE).order_by(Candidate.id))
             if c.id not in registered]
     if not todo:

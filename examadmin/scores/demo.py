@@ -16,7 +16,7 @@ from ..core import clock
 from ..core.auth import User
 from ..exams.models import ExamPlan
 from ..extensions import db
-from ..scheduling.demo import PLAN_SUFFIX
+from ..scheduling.demo import PAST_PLAN_SUFFIX
 from . import services
 from .states import PublicationStage
 
@@ -28,7 +28,7 @@ DISPLAY_DAYS = 5
 
 def load_demo() -> dict[str, int]:
     org = db.session.scalar(select(User).where(User.username == "org"))
-    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PLAN_SUFFIX}")))
+    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PAST_PLAN_SUFFIX}")))
     if org is None or plan is None:
         return {}
     pub = services.publication(plan.id)

@@ -120,8 +120,10 @@ def own_tickets(actor: Any) -> list[dict]:
         .where(permissions.scope_clause(actor, Registration))
         .where(Registration.state == RegistrationState.SCHEDULED)
         .order_by(Registration.id)).all()
-    return [{"registration": reg, "ticket_number": number, "plan": reg.plan, "open": in_window(reg.plan),
-             "window": window_text(reg.plan)} for reg, number in rows]
+    tickets = [{"registration": reg, "ticket_number": number, "plan": reg.plan, "open": in_window(reg.plan),
+                "window": window_text(reg.plan)} for reg, number in rows]
+    # what can be downloaded now first, then the newest plan
+    return sorted(tickets, key=lambda t: (not t["open"], -t["plan"].id))
 
 
 def candidate_ticket(actor: Any, registration_id: int) -> tuple[TicketData, bytes]:

@@ -27,7 +27,7 @@ from examadmin.core.auth import User
 from examadmin.demo import load_demo
 from examadmin.extensions import db
 from examadmin.registrations.models import Registration
-from examadmin.scheduling.demo import PLAN_SUFFIX
+from examadmin.scheduling.demo import PAST_PLAN_SUFFIX
 from examadmin.scheduling.models import AdmissionTicket, Seat
 from examadmin.exams.models import ExamPlan
 from examadmin.scores.models import Result, Score, ScorePublication
@@ -37,7 +37,7 @@ from tests.e2e.test_journey import sign_in, sign_out
 
 
 def _ensure_final_scores() -> None:
-    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PLAN_SUFFIX}")))
+    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PAST_PLAN_SUFFIX}")))
     if db.session.scalar(select(ScorePublication.id).where(ScorePublication.plan_id == plan.id)) is not None:
         return
     seats = db.session.scalars(select(Seat).where(Seat.plan_id == plan.id).order_by(Seat.registration_id)).all()
@@ -101,7 +101,8 @@ def test_school_sees_charts_candidate_sees_score_public_finds_it(browser, scored
 
     # The school opens the statistics of the published plan: figures, charts, distribution.
     sign_in(browser, base, "school1")
-    browser.find_element(By.LINK_TEXT, "成绩统计").click()
+    link = browser.find_element(By.LINK_TEXT, "成绩统计")  # in the menu, far down: scroll to it first
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", link)
     row = WebDriverWait(browser, 5).until(EC.presence_of_element_located(
         (By.XPATH, f"//table[@data-testid='stats-plans']//tr[td[contains(., '{expected['plan']}')]]")))
     assert "成绩已发布" in row.text

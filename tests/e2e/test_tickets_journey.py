@@ -14,6 +14,7 @@ from datetime import datetime, time as clock_time, timedelta
 import pytest
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
+from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -88,6 +89,12 @@ def _schedule_demo_candidates() -> dict:
     db.session.flush()
     db.session.add(ProctorAssignment(proctor_id=proctor.id, room_id=room.id, session_id=session.id,
                                      school_id=school.school_id))
+    # a second proctor: the site's tickets are released with two in every room (MIN_PROCTORS_PER_ROOM)
+    second = Proctor(school_id=school.school_id, name="吴监考", phone="13800000001", id_number="500106199002021238")
+    db.session.add(second)
+    db.session.flush()
+    db.session.add(ProctorAssignment(proctor_id=second.id, room_id=room.id, session_id=session.id,
+                                     school_id=school.school_id))
     db.session.commit()
     from examadmin.tickets.data import load_tickets
 
@@ -127,7 +134,11 @@ def click(browser, selector):
     """Scroll the element to the middle first: on a phone the menu sits above the content."""
     element = css(browser, selector)
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
+    try:
+        element.click()
+    except ElementClickInterceptedException:
+        # on a phone-sized window the status panel of the last scan may still cover the button
+        browser.execute_script("arguments[0].click()", element)
 
 
 def submit(browser, selector):

@@ -276,8 +276,9 @@ def test_demo_plan_is_open_for_registration(cli):
     assert cli.invoke(args=["demo"]).exit_code == 0
     assert cli.invoke(args=["demo"]).exit_code == 0  # idempotent
     plan = db.session.scalar(select(Plan).where(Plan.name.like("%第4次全国统一考试%")))
-    # the second demo plan (scheduled, tickets downloadable) belongs to the scheduling demo
-    assert db.session.scalar(select(func.count(Plan.id))) == 2
+    # the other two demo plans (one with tickets now, one past with published scores) belong
+    # to the scheduling demo
+    assert db.session.scalar(select(func.count(Plan.id))) == 3
     assert plan.published and plan.registration_open()
     pattern = [(s.level, s.start_time, s.end_time, s.subject.mode.value) for s in plan.sessions]
     assert pattern == [(Level.JUNIOR, time(9), time(11), "机考"), (Level.MIDDLE, time(14), time(16), "机考")] * 3
