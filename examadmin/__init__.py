@@ -51,7 +51,7 @@ def _init_login(app: Flask) -> None:
 
 #: The business areas, in the order of the yearly workflow. Each has models.py and
 #: views.py (with `bp`), and may have cli.py (with `register(app)`) and tasks.py (jobs).
-AREAS = ["catalog", "pilots", "sites", "candidates", "exams", "registrations", "scheduling", "scores", "dashboard"]
+AREAS = ["catalog", "pilots", "sites", "candidates", "exams", "registrations", "scheduling", "scores", "certificates", "dashboard"]
 
 
 def _area_module(area: str, name: str):
