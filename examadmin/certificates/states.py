@@ -23,7 +23,7 @@ CERTIFICATE = Workflow(
         # (from,           action,     to,             who may)
         (C.ORG_SIGNING,   "org_sign", C.SITE_SIGNING, "org"),      # stage one: the org checks the data and signs
         (C.SITE_SIGNING,  "site_sign", C.READY,       "school"),   # stage two: the school's signer scans the QR code
-        (C.READY,         "issue",    C.GENERATING,   "org"),      # stage three: the org presses 发放
+        (C.READY,         "issue",    C.GENERATING,   "org|sysadmin"),  # stage three: the org presses 发放 (or the CLI)
         (C.GENERATING,    "generated", C.ISSUED,      "system"),   # the e-certificate file exists
         (C.ISSUED,        "revoke",   C.REVOKED,      "org"),      # with a reason; the number is never reused
     ],

@@ -51,6 +51,10 @@ MENU: list[Section] = [
         Item("监考人员", "scheduling.proctor_list", "scheduling.view", "person-badge"),
         Item("我的监考安排", "scheduling.mine", "proctors.own", "person-badge"),
     ]),
+    Section("10 证书发放", [
+        Item("证书发放", "certificates.index", "certificates.view", "award"),
+        Item("电子印章", "certificates.seals", "certificates.seal", "patch-check"),
+    ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
         Item("专业目录", "catalog.majors", "catalog.view", "journal-text"),

@@ -58,6 +58,12 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scheduling.run": frozenset({SA, ORG, SCHOOL}),
     "proctors.manage": frozenset({SCHOOL}),
     "proctors.own": frozenset({Role.PROCTOR}),  # a proctor's own rooms and sessions
+    # certificate issuance (DOMAIN.md §10); site_sign confirmations need the user's is_signer too
+    "certificates.view": STAFF,
+    "certificates.org_sign": frozenset({ORG}),
+    "certificates.site_sign": frozenset({SCHOOL}),
+    "certificates.issue": frozenset({SA, ORG}),  # SA: `examadmin certificates issue` at the console
+    "certificates.seal": frozenset({ORG}),
 }
 
 
