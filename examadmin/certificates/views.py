@@ -53,7 +53,7 @@ def _back(plan_id=None):
 @bp.route("/make-records", methods=["POST"])
 @service_view
 def make_records():
-    permissions.require(current_user, "certificates.org_sign")
+    permissions.require(current_user, "certificates.issue")
     if not ConfirmForm().validate_on_submit():
         return _back()
     plan = permissions.get_for(current_user, ExamPlan, request.form.get("plan_id"))
