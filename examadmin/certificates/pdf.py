@@ -172,6 +172,17 @@ def render(page: CertificatePage) -> bytes:
     return out.getvalue()
 
 
+def render_to_file(page: CertificatePage, path: str) -> None:
+    """Render one certificate into `path`, atomically (a reader never sees half a file)."""
+    import os
+
+    tmp = f"{path}.part"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(tmp, "wb") as out:
+        out.write(render(page))
+    os.replace(tmp, path)
+
+
 def demo_seal_png(org_name: str, size: int = 400) -> bytes:
     """A round red seal with the organisation's name and a star, for the demo (PNG, transparent)."""
     from PIL import Image, ImageDraw, ImageFont
