@@ -454,7 +454,7 @@ def seal_of(certificate_id: int) -> CertificateSeal | None:
 
 # ---- stage three: issue ----------------------------------------------------------------------
 
-def issue(actor: Any, plan_id: Any, *, as_job: bool = True) -> tuple[jobs.Job | None, int]:
+def issue(actor: Any, plan_id: Any, *, as_job: bool = True, base_url: str | None = None) -> tuple[jobs.Job | None, int]:
     """The org presses 发放: the plan's 待发放 records go to 证书生成中 and a job generates them.
 
     Returns the job and the number of records; the caller commits, then dispatches the job.
@@ -475,7 +475,7 @@ def issue(actor: Any, plan_id: Any, *, as_job: bool = True) -> tuple[jobs.Job | 
         CERTIFICATE.move(record, "issue", actor)
     if not as_job:
         return None, len(records)
-    job = jobs.submit(actor, "certificates.issue", {"plan_id": plan.id},
+    job = jobs.submit(actor, "certificates.issue", {"plan_id": plan.id, "base_url": base_url},
                       title=f"生成电子证书：{plan.name}")
     return job, len(records)
 
@@ -486,19 +486,18 @@ def _load_schools(records: list[CertificateRecord]) -> list[School]:
     return db.session.scalars(select(School).where(School.id.in_(ids))).all() if ids else []
 
 
-def verify_url(record: CertificateRecord) -> str:
-    """The public verification URL in the QR code (the unguessable code, never the number)."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    path = f"/certificates/v/{record.verify_code}"
-    if base:
-        return base.rstrip("/") + path
-    from flask import url_for
+def verify_url(record: CertificateRecord, base_url: str | None = None) -> str:
+    """The public verification URL in the QR code (the unguessable code, never the number).
 
-    try:
-        return url_for("certificates.verify_code", code=record.verify_code, _external=True)
-    except Exception:  # noqa: BLE001 - the public page lives in the verification helper's views
+    The address is PUBLIC_BASE_URL when set, else the one the org issued from (passed in by
+    the view), else SERVER_NAME.
+    """
+    base = current_app.config.get("PUBLIC_BASE_URL") or base_url
+    if not base:
         server = current_app.config.get("SERVER_NAME") or "localhost"
-        return f"http://{server}{path}"
+        scheme = "https" if current_app.config.get("PREFERRED_URL_SCHEME") == "https" else "http"
+        base = f"{scheme}://{server}"
+    return f"{base.rstrip('/')}/certificates/v/{record.verify_code}"
 
 
 def take_numbers(certificate_id: int, year: int, count: int) -> list[str]:
@@ -519,7 +518,7 @@ def take_numbers(certificate_id: int, year: int, count: int) -> list[str]:
     return [numbers.make_number(year, certificate_id, n) for n in range(first, first + count)]
 
 
-def generate(actor: Any, plan_id: int, progress=None) -> int:
+def generate(actor: Any, plan_id: int, progress=None, base_url: str | None = None) -> int:
     """Generate the e-certificates of a plan's 证书生成中 records; each becomes 已发放 when its file exists."""
     from ..core.storage import get_storage
     from .pdf import CertificatePage, render
@@ -555,7 +554,7 @@ def generate(actor: Any, plan_id: int, progress=None) -> int:
         page = CertificatePage(
             name=record.name, gender=record.gender, id_type=record.id_type.value, id_number=record.id_number,
             certificate_name=level.certificate.name, level=level.level.value, number=record.number,
-            issue_date=today, org_name=level.certificate.org_name, verify_url=verify_url(record),
+            issue_date=today, org_name=level.certificate.org_name, verify_url=verify_url(record, base_url),
             photo_path=str(storage.path(photo)) if photo and storage.exists(photo) else None,
             seal_path=seal_path)
         record.file_key = f"certificates/{plan_id}/{record.verify_code}.pdf"

@@ -8,7 +8,7 @@ from ..core.jobs import JobContext, handler
 def generate_certificates(ctx: JobContext) -> None:
     from . import services
 
-    issued = services.generate(ctx.actor, int(ctx.params["plan_id"]),
+    issued = services.generate(ctx.actor, int(ctx.params["plan_id"]), base_url=ctx.params.get("base_url"),
                                progress=lambda done, total: ctx.progress(done, total, f"已生成 {done} / {total} 份"))
     ctx.job.result = {"issued": issued}
     ctx.progress(issued, issued, f"已发放 {issued} 份电子证书", force=True)

@@ -84,7 +84,8 @@ def issue():
     permissions.require(current_user, "certificates.issue")
     if not ConfirmForm().validate_on_submit():
         return _back()
-    result, ok = commit_or_flash(services.issue, current_user, request.form.get("plan_id"))
+    result, ok = commit_or_flash(services.issue, current_user, request.form.get("plan_id"),
+                                 base_url=request.host_url)
     if not ok:
         return _back()
     job, count = result

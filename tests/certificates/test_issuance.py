@@ -271,3 +271,15 @@ def test_counts_match_number_of_records():
     total = db.session.scalar(select(func.count()).select_from(CertificateRecord)
                               .where(CertificateRecord.plan_id == s.plan.id))
     assert sum(services.state_counts(s.org, {"plan_id": s.plan.id}).values()) == total == 2
+
+
+def test_the_qr_url_carries_the_unguessable_code_at_the_public_address(app, monkeypatch):
+    s = make_setup(passed=1, failed=0)
+    services.make_records(s.plan.id, s.org)
+    record = records(s.plan)[0]
+    assert services.verify_url(record, "http://school-lan:8000/") == \
+        f"http://school-lan:8000/certificates/v/{record.verify_code}"
+    assert services.verify_url(record) == f"http://examadmin.test/certificates/v/{record.verify_code}"
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://zs.example.cn")
+    assert services.verify_url(record, "http://school-lan:8000/") == \
+        f"https://zs.example.cn/certificates/v/{record.verify_code}"
