@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate
 from ..catalog.models import Certificate, CertificateLevel, School
-from ..core import audit, clock, idcard, jobs, permissions
+from ..core import audit, clock, jobs, permissions
 from ..core.errors import DomainError
 from ..core.roles import Role
 from ..exams.models import ExamPlan
@@ -579,7 +579,3 @@ def records_rendered(records: list[CertificateRecord], pages: list[tuple[Any, st
     for record, (page, path) in zip(records, pages):
         render_to_file(page, path)
         yield record
-
-
-def masked_id(record: CertificateRecord) -> str:
-    return idcard.mask(record.id_number)

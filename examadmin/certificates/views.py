@@ -16,7 +16,7 @@ from ..exams.models import ExamPlan
 from ..extensions import db
 from . import services
 from .forms import SealForm
-from .states import CERTIFICATE, CertificateState
+from .states import CertificateState
 
 bp = Blueprint("certificates", __name__, url_prefix="/certificates")
 
