@@ -95,6 +95,8 @@ def load() -> dict:
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BOOTSTRAP_BOOTSWATCH_THEME": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
+        #: the public address printed in certificates' QR codes, e.g. https://zs.example.cn
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         "MAX_IMPORT_ROWS": int(os.environ.get("MAX_IMPORT_ROWS", "50000")),
         # Uploaded sheets (core.excel): the widest first sheet read, and the memory and time
         # the read may take in its child process.

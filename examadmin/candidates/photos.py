@@ -390,8 +390,11 @@ def _processed(zf: zipfile.ZipFile, accepted: list[_Accepted], max_pixels: int):
         pending_bytes = 0
         for item in accepted:
             raw = _read(zf, item.entry)
-            window.append((item, pool.submit(process_photo, raw, max_pixels) if raw is not None else None,
-                           len(raw or b"")))
+            try:
+                future = pool.submit(process_photo, raw, max_pixels) if raw is not None else None
+            except BrokenProcessPool:  # an earlier decoder crashed before its result was asked for
+                raise DomainError("照片处理进程意外退出，压缩包未导入：请检查照片是否完好后重新上传") from None
+            window.append((item, future, len(raw or b"")))
             pending_bytes += len(raw or b"")
             while len(window) >= IN_FLIGHT or pending_bytes > IN_FLIGHT_BYTES:
                 done, future, size = window.popleft()

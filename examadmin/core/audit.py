@@ -20,6 +20,15 @@ from .roles import ROLE_LABELS, Role
 #: Chinese names of audited actions, for the log page; unknown ones show as they are
 ACTION_LABELS = {
     "user.sign_in": "登录",
+    "certificate.make_records": "生成证书记录",
+    "certificate.org_sign": "评价组织签发证书",
+    "certificate.site_sign": "考核站点签发证书",
+    "certificate.issue": "发放证书",
+    "certificate.generated": "电子证书已生成",
+    "certificate_signoff.start": "发起扫码签发",
+    "certificate_signoff.confirm": "扫码确认签发",
+    "certificate_signoff.refused": "扫码签发被拒绝",
+    "certificate_seal.upload": "上传电子印章",
     "user.sign_out": "退出登录",
     "user.change_password": "修改密码",
     "user.create": "创建用户",

@@ -65,6 +65,10 @@ MENU: list[Section] = [
         Item("成绩统计", "scores.stats_index", "scores.stats", "bar-chart"),
         Item("我的成绩", "scores.mine", "scores.mine", "clipboard-check"),
     ]),
+    Section("10 证书发放", [
+        Item("证书发放", "certificates.index", "certificates.view", "award"),
+        Item("电子印章", "certificates.seals", "certificates.seal", "patch-check"),
+    ]),
     Section("考生服务", [
         Item("我的信息与准考证", "portal.index", "portal.view", "person-badge"),
     ]),

@@ -84,6 +84,12 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scores.stats": frozenset({SA, ORG, PROV, SCHOOL}),
     # a candidate's own scores and result page (/scores/mine), once visible to candidates
     "scores.mine": frozenset({CAND}),
+    # certificate issuance (DOMAIN.md §10); site_sign confirmations need the user's is_signer too
+    "certificates.view": STAFF,
+    "certificates.org_sign": frozenset({ORG}),
+    "certificates.site_sign": frozenset({SCHOOL}),
+    "certificates.issue": frozenset({SA, ORG}),  # SA: `examadmin certificates issue` at the console
+    "certificates.seal": frozenset({ORG}),
 }
 
 

@@ -1,0 +1,111 @@
+"""The issuance pages: lists and counts, the buttons of each stage, the QR sign-off from a
+second session, the polling status, the seal upload, issue as a job."""
+from __future__ import annotations
+
+import io
+import re
+
+from sqlalchemy import select
+
+from examadmin.catalog.models import School
+from examadmin.certificates import services
+from examadmin.certificates.models import CertificateRecord
+from examadmin.certificates.pdf import demo_seal_png
+from examadmin.certificates.states import CertificateState as S
+from examadmin.core.audit import AuditLog
+from examadmin.extensions import db
+from tests.certificates.factories import make_setup
+from tests.conftest import login_as, make_user
+
+
+def states(plan):
+    return db.session.scalars(select(CertificateRecord.state).where(CertificateRecord.plan_id == plan.id)
+                              .order_by(CertificateRecord.id)).all()
+
+
+def test_the_whole_issuance_through_the_pages(app, client):
+    s = make_setup(passed=2, failed=1)
+    org, school, phone = client, app.test_client(), app.test_client()
+    login_as(org, s.org)
+    page = org.get(f"/certificates/?plan_id={s.plan.id}")
+    assert page.status_code == 200 and "生成证书记录" in page.text
+
+    r = org.post("/certificates/make-records", data={"plan_id": s.plan.id}, follow_redirects=True)
+    assert "已生成 2 条证书记录" in r.text
+    r = org.post("/certificates/org-sign", data={"plan_id": s.plan.id}, follow_redirects=True)
+    assert "2 份证书已处理" in r.text and states(s.plan) == [S.SITE_SIGNING] * 2
+
+    login_as(school, s.school_user)
+    listing = school.get("/certificates/")
+    assert "待本院校签发" in listing.text and 'data-testid="site-sign"' in listing.text
+    shown = school.post("/certificates/signoffs", data={"plan_id": s.plan.id, "site_id": s.site.id})
+    assert shown.status_code == 200 and "data:image/png;base64," in shown.text
+    assert "certificates_signoff.js" in shown.text and "<script>" not in shown.text
+    url = re.search(r'data-url="([^"]+)"', shown.text).group(1)
+    status_url = re.search(r'data-status-url="([^"]+)"', shown.text).group(1)
+    assert school.get(status_url).json == {"confirmed": False, "expired": False, "count": 2}
+
+    login_as(phone, s.signer)
+    path = url.replace("http://examadmin.test", "")
+    summary = phone.get(path)
+    assert summary.status_code == 200 and "2 份" in summary.text and "确认签发" in summary.text
+    done = phone.post(path, headers={"User-Agent": "Mozilla/5.0 (iPhone)"})
+    assert "已确认签发 2 份证书" in done.text
+    assert states(s.plan) == [S.READY] * 2
+    assert school.get(status_url).json["confirmed"] is True
+    again = phone.post(path)
+    assert again.status_code == 400 and "已被使用" in again.text
+
+    r = org.post("/certificates/issue", data={"plan_id": s.plan.id}, follow_redirects=True)
+    assert "还没有上传电子印章" in r.text and states(s.plan) == [S.READY] * 2
+    r = org.post("/certificates/seals", data={"certificate_id": s.plan.certificate_id,
+                                               "image": (io.BytesIO(demo_seal_png("评价组织")), "seal.png")},
+                 content_type="multipart/form-data", follow_redirects=True)
+    assert "电子印章已上传" in r.text
+    r = org.post("/certificates/issue", data={"plan_id": s.plan.id})
+    assert r.status_code == 302 and "/jobs/" in r.headers["Location"]
+    assert states(s.plan) == [S.ISSUED] * 2
+    listing = school.get("/certificates/?state=已发放")
+    assert listing.text.count('data-testid="record-row"') == 2
+
+
+def test_a_non_signer_opening_the_qr_url_is_refused_and_logged(app, client):
+    s = make_setup(passed=1, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.org_sign(s.org, s.plan.id)
+    _, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+    plain = make_user("school", school=db.session.get(School, s.site.school_id))
+    login_as(client, plain)
+    r = client.post(f"/certificates/s/{token}")
+    assert r.status_code == 400 and "签发负责人" in r.text
+    assert states(s.plan) == [S.SITE_SIGNING]
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "certificate_signoff.refused"))
+    assert entry is not None and entry.after["reason"] == "not_signer"
+    r = client.get("/certificates/s/garbage-token")
+    assert r.status_code == 400 and "无效" in r.text
+
+
+def test_a_non_image_seal_is_refused_with_a_message(client):
+    s = make_setup(passed=1, failed=0)
+    login_as(client, s.org)
+    r = client.post("/certificates/seals", data={"certificate_id": s.plan.certificate_id,
+                                                  "image": (io.BytesIO(b"MZ\x90\x00 not an image"), "seal.png")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200 and "不是 PNG 或 JPEG" in r.text
+    assert services.seal_of(s.plan.certificate_id) is None
+
+
+def test_a_school_cannot_use_org_buttons_and_sees_only_its_own(app, client):
+    s = make_setup(passed=1, failed=0)
+    other = make_setup(passed=1, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.make_records(other.plan.id, other.org)
+    login_as(client, s.school_user)
+    assert client.post("/certificates/org-sign", data={"plan_id": s.plan.id}).status_code == 403
+    assert client.post("/certificates/issue", data={"plan_id": s.plan.id}).status_code == 403
+    assert client.get("/certificates/seals").status_code == 403
+    page = client.get("/certificates/?plan_id=abc&state=bogus&page=-3")
+    assert page.status_code == 200 and page.text.count('data-testid="record-row"') == 1
+    candidate = make_user("candidate", school=db.session.get(School, s.site.school_id))
+    login_as(client, candidate)
+    assert client.get("/certificates/").status_code == 403
