@@ -58,6 +58,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scheduling.run": frozenset({SA, ORG, SCHOOL}),
     "proctors.manage": frozenset({SCHOOL}),
     "proctors.own": frozenset({Role.PROCTOR}),  # a proctor's own rooms and sessions
+    # certificates after issue (DOMAIN.md §10, §11): downloads, paper, revocation, history
+    "certificates.download": frozenset({SCHOOL, ORG, CAND}),
+    "certificates.revoke": frozenset({ORG}),
+    "certificates.paper": frozenset({ORG}),
+    "certificates.history": frozenset({SA, ORG, SCHOOL}),  # verifications and paper batches
 }
 
 
