@@ -32,7 +32,7 @@ def file_name(record: CertificateRecord) -> str:
 
 
 def open_pdf(actor: Any, record_id: int) -> tuple[CertificateRecord, Any]:
-    """The e-certificate of an issued record in the actor's scope, as (record, open file)."""
+    """The e-certificate of an issued record in the actor's scope, as (record, local path)."""
     permissions.require(actor, "certificates.download")
     record = permissions.get_for(actor, CertificateRecord, record_id)
     if record.state == CertificateState.REVOKED:
@@ -43,7 +43,7 @@ def open_pdf(actor: Any, record_id: int) -> tuple[CertificateRecord, Any]:
     if not storage.exists(record.file_key):
         raise DomainError("电子证书文件不存在，请联系评价组织重新生成")
     audit.record(actor, "certificate_record.download", record)
-    return record, storage.open(record.file_key)
+    return record, storage.path(record.file_key)
 
 
 def my_certificates(actor: Any) -> list[CertificateRecord]:

@@ -74,9 +74,9 @@ def mine():
 @bp.route("/<int:record_id>/download")
 @service_view
 def download(record_id: int):
-    record, fh = downloads.open_pdf(current_user, record_id)
+    record, path = downloads.open_pdf(current_user, record_id)
     db.session.commit()
-    return send_file(fh, mimetype="application/pdf", as_attachment=True, download_name=downloads.file_name(record))
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=downloads.file_name(record))
 
 
 def downloads_page():
