@@ -81,6 +81,8 @@ def download(record_id: int):
 
 def downloads_page():
     """A school's (or the org's) issued certificates per plan and site, each a zip to request."""
+    if current_user.role == Role.CANDIDATE:
+        return redirect(url_for("certificates.mine"))
     return render_template("certificates/download_zip.html", groups=downloads.zip_groups(current_user))
 
 

@@ -51,6 +51,11 @@ MENU: list[Section] = [
         Item("监考人员", "scheduling.proctor_list", "scheduling.view", "person-badge"),
         Item("我的监考安排", "scheduling.mine", "proctors.own", "person-badge"),
     ]),
+    Section("11 证书下载与查验", [
+        Item("电子证书下载", "certificates.downloads", "certificates.download", "download"),
+        Item("纸质证书", "certificates.paper_list", "certificates.history", "truck"),
+        Item("证书查询", "certificates.verify", "certificates.download", "patch-check"),
+    ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
         Item("专业目录", "catalog.majors", "catalog.view", "journal-text"),

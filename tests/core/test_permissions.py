@@ -37,7 +37,8 @@ def test_every_non_public_endpoint_refuses_an_anonymous_user(app, client):
 
 def test_public_endpoints_are_only_the_known_ones(app):
     public = {rule.endpoint for rule in app.url_map.iter_rules() if is_public(app, rule.endpoint)}
-    assert public == {"static", "bootstrap.static", "auth.login"}
+    # the public certificate verification (证书查询: by number + ID number, or the QR code's URL)
+    assert public == {"static", "bootstrap.static", "auth.login", "certificates.verify", "certificates.verify_code"}
 
 
 # role x endpoint: what each role gets on the pages of this issue
@@ -53,6 +54,7 @@ PAGES = [
     ("/catalog/certificates", {"sysadmin", "org", "province", "city", "school"}),
     ("/audit/", {"sysadmin", "org", "province", "city", "school"}),
     ("/jobs/", {"sysadmin", "org", "province", "city", "school", "candidate"}),
+    ("/certificates/paper", {"sysadmin", "org", "school"}),
     ("/", {"sysadmin", "org", "province", "city", "school", "candidate"}),
 ]
 ROLES = ["sysadmin", "org", "province", "city", "school", "candidate"]
