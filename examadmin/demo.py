@@ -97,6 +97,10 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .scheduling.demo import load_demo as load_scheduling_demo
 
     load_scheduling_demo()  # rooms; a second plan scheduled, proctors assigned, tickets downloadable now
+    from .certificates.demo import load_demo as load_certificates_demo
+
+    # After issuance (issue 12's other half): one revoked, paper sent; nothing until certificates are issued.
+    load_certificates_demo()
     return {"users": created}
 
 

@@ -36,7 +36,7 @@ def start_printing(actor: Any, plan_id: int, school_id: int) -> PaperBatch:
     db.session.flush()
     # One set-based update; the condition is repeated so a concurrent batch cannot take the same record.
     taken = db.session.execute(update(CertificateRecord).where(*waiting).values(paper_batch_id=batch.id)
-                               .execution_options(synchronize_session=False)).rowcount
+                               .execution_options(synchronize_session="fetch")).rowcount
     if not taken:
         raise DomainError(f"{school.name}在该考试计划中没有待印制的已发放证书")
     audit.record(actor, "paper_batch.create", batch, after={"state": batch.state.value, "certificates": taken})
