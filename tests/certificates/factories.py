@@ -59,10 +59,12 @@ def _pdf(text: str) -> bytes:
 
 
 def make_record(plan, site, *, state: CertificateState = CertificateState.ISSUED, name: str | None = None,
-                candidate=None) -> CertificateRecord:
+                candidate=None, registration=None) -> CertificateRecord:
     """A passed final result and its certificate record; issued (number, PDF, signature) unless told."""
+    if registration is not None:
+        candidate = registration.candidate
     candidate = candidate or make_candidate(site.school_id, name=name)
-    registration = make_registration(candidate, plan, site)
+    registration = registration or make_registration(candidate, plan, site)
     result = Result(registration_id=registration.id, plan_id=plan.id, school_id=site.school_id,
                     certificate_level_id=site.certificate_level_id, id_type=candidate.id_type,
                     id_number=candidate.id_number, passed=True)

@@ -22,6 +22,8 @@ from tests.conftest import dispose
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+#: the live server's app, for journeys that prepare rows the UI of their tree cannot make yet
+LIVE: dict = {}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -43,6 +45,7 @@ def live_url(tmp_path_factory):
         load_demo()
         db.session.commit()
         db.session.remove()
+    LIVE["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
