@@ -24,14 +24,8 @@ def check_char(body: str) -> str:
     return ALPHABET[(m + 1 - p) % m]
 
 
-def normalise(number: str | None) -> str:
-    """What a person typed, without spaces and dashes, in capitals."""
-    return re.sub(r"[\s\-]", "", number or "").upper()
-
-
 def is_well_formed(number: str) -> bool:
     """True when `number` has the form of a certificate number and its check character holds."""
-    number = normalise(number)
-    if not _FORM.match(number):
+    if not _FORM.match(number or ""):
         return False
     return check_char(number[:-1]) == number[-1]

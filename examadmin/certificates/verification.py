@@ -91,10 +91,15 @@ def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
         revoked_at=record.revoked_at, signature_ok=signature_ok)
 
 
+def _clean_number(typed: str | None) -> str:
+    """A typed number without spaces (also full-width ones), in capitals; its form is numbers.py's business."""
+    return "".join((typed or "")[:100].split()).upper()
+
+
 def verify_by_number(number: str, id_number: str, *, ip: str = "") -> Answer:
     """Verify by certificate number and ID number (the official channel asks only these two)."""
     # bounded before any work on it: a longer input is no certificate number or ID number
-    number = numbers.normalise((number or "")[:100])
+    number = _clean_number(number)
     id_number = idcard.normalise((id_number or "")[:100])
     if not number or not id_number:
         raise DomainError("请填写证书编号和证件号码")

@@ -35,7 +35,7 @@ def _form_int(name: str) -> int | None:
 
 @bp.route("/verify", methods=["GET", "POST"])
 @public
-@limiter.limit(_verify_limit, methods=["POST"])
+@limiter.shared_limit(_verify_limit, scope="certificate-verify", methods=["POST"])
 def verify():
     """证书查询 by certificate number and ID number; the ID number travels only in the POST body."""
     answer = error = None
@@ -54,7 +54,7 @@ def verify():
 
 @bp.route("/v/<code>")
 @public
-@limiter.limit(_verify_limit)
+@limiter.shared_limit(_verify_limit, scope="certificate-verify")
 def verify_code(code: str):
     """The QR code's URL: an unguessable identifier, not the sequential number."""
     answer = verification.verify_by_code(code[:64], ip=client_ip())
