@@ -9,6 +9,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from ..core import jobs
+from ..core.errors import DomainError
 from ..core.roles import Role
 from ..core.web import public, service_view
 from ..extensions import client_ip, db, limiter
@@ -46,8 +47,12 @@ def verify():
         if not number or not id_number.strip():
             error = "请填写证书编号和证件号码"
         else:
-            answer = verification.verify_by_number(number, id_number, ip=client_ip())
-            db.session.commit()
+            try:
+                answer = verification.verify_by_number(number, id_number, ip=client_ip())
+                db.session.commit()
+            except DomainError as exc:  # e.g. only invisible characters were typed
+                db.session.rollback()
+                error = exc.message
     return _no_store(render_template("certificates/verify.html", answer=answer, error=error, number=number,
                                      public_key=signing.public_key_text()))
 

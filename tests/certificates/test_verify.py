@@ -173,6 +173,8 @@ def test_rate_limited_per_address_even_for_correct_data(app, client, issued):
 
 def test_empty_or_huge_input_gets_a_clear_message(client, issued):
     assert "请填写证书编号和证件号码" in post(client, "", "").get_data(as_text=True)
+    invisible = post(client, issued.number, "\u200b\u200b")
+    assert invisible.status_code == 200 and "请填写证书编号和证件号码" in invisible.get_data(as_text=True)
     response = post(client, "9" * 5000, "1" * 5000)
     assert response.status_code == 200
     assert "查验结果" in response.get_data(as_text=True)
