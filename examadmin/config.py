@@ -92,6 +92,8 @@ def load() -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
         # the public score lookup, per address: every lookup counts, found or not (enumeration)
         "SCORE_LOOKUP_RATE_LIMIT": os.environ.get("SCORE_LOOKUP_RATE_LIMIT", "10 per minute;50 per day"),
+        #: public certificate verification, per address (against enumeration)
+        "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "10 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BOOTSTRAP_BOOTSWATCH_THEME": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),

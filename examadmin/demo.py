@@ -104,6 +104,11 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .scores.demo import load_demo as load_scores_demo
 
     load_scores_demo()  # the scheduled plan's scores, results published final
+
+    from .certificates.demo import load_demo as load_certificates_demo
+
+    # After issuance (issue 12's other half): one revoked, paper sent; nothing until certificates are issued.
+    load_certificates_demo()
     return {"users": created}
 
 

@@ -14,7 +14,7 @@ from ..core.errors import DomainError
 from ..extensions import db
 
 
-@click.group("certificates", help="证书：生成证书记录、发放电子证书。")
+@click.group("certificates", help="证书：生成证书记录、发放电子证书、查验。")
 def group() -> None:
     pass
 
@@ -68,3 +68,8 @@ def issue_command(plan_id, as_json, actor):
         click.echo(json.dumps({"issued": issued, "seconds": seconds}))
     else:
         click.echo(f"已发放 {issued} 份电子证书，用时 {seconds} 秒")
+
+
+from . import cli_verify  # noqa: E402
+
+cli_verify.add_commands(group)  # `verify`

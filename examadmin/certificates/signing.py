@@ -100,3 +100,8 @@ def verify_signature(record: Any) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def public_key_text() -> str:
+    """The public key as shown on the verification page (PEM), for anyone to check a signature."""
+    return public_key_pem()

@@ -179,3 +179,6 @@ def seals():
             return redirect(url_for("certificates.seals"))
     return render_template("certificates/seals.html", form=form,
                            seals={c.id: services.seal_of(c.id) for c in certificates}, certificates=certificates)
+
+
+from . import views_public  # noqa: E402,F401  (verification, downloads, paper, revocation)

@@ -118,6 +118,11 @@ ACTION_LABELS = {
     "job.start": "任务开始",
     "job.finish": "任务完成",
     "job.fail": "任务失败",
+    "certificate.revoke": "撤销证书",
+    "certificate_record.download": "下载电子证书",
+    "paper_batch.create": "纸质证书印制",
+    "paper_batch.ship": "纸质证书寄出",
+    "paper_batch.tracking": "登记快递单号",
 }
 
 ENTITY_LABELS = {

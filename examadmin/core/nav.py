@@ -69,6 +69,11 @@ MENU: list[Section] = [
         Item("证书发放", "certificates.index", "certificates.view", "award"),
         Item("电子印章", "certificates.seals", "certificates.seal", "patch-check"),
     ]),
+    Section("11 证书下载与查验", [
+        Item("电子证书下载", "certificates.downloads", "certificates.download", "download"),
+        Item("纸质证书", "certificates.paper_list", "certificates.history", "truck"),
+        Item("证书查询", "certificates.verify", "certificates.download", "patch-check"),
+    ]),
     Section("考生服务", [
         Item("我的信息与准考证", "portal.index", "portal.view", "person-badge"),
     ]),

@@ -90,6 +90,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "certificates.site_sign": frozenset({SCHOOL}),
     "certificates.issue": frozenset({SA, ORG}),  # SA: `examadmin certificates issue` at the console
     "certificates.seal": frozenset({ORG}),
+    # certificates after issue (DOMAIN.md §10, §11): downloads, paper, revocation, history
+    "certificates.download": frozenset({SCHOOL, ORG, CAND}),
+    "certificates.revoke": frozenset({ORG}),
+    "certificates.paper": frozenset({ORG}),
+    "certificates.history": frozenset({SA, ORG, SCHOOL}),  # verifications and paper batches
 }
 
 

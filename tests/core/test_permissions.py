@@ -39,7 +39,8 @@ def test_every_non_public_endpoint_refuses_an_anonymous_user(app, client):
 def test_public_endpoints_are_only_the_known_ones(app):
     public = {rule.endpoint for rule in app.url_map.iter_rules() if is_public(app, rule.endpoint)}
     # the candidate portal's sign-in and activation (考生账号由所在院校开通) are public too
-    assert public == {"static", "bootstrap.static", "auth.login", "portal.login", "portal.activate", "scores.lookup"}
+    assert public == {"static", "bootstrap.static", "auth.login", "portal.login", "portal.activate", "scores.lookup",
+                      "certificates.verify", "certificates.verify_code"}
 
 
 # role x endpoint: what each role gets on the pages of this issue
@@ -55,6 +56,7 @@ PAGES = [
     ("/catalog/certificates", {"sysadmin", "org", "province", "city", "school"}),
     ("/audit/", {"sysadmin", "org", "province", "city", "school"}),
     ("/jobs/", {"sysadmin", "org", "province", "city", "school", "candidate"}),
+    ("/certificates/paper", {"sysadmin", "org", "school"}),
     ("/", {"sysadmin", "org", "province", "city", "school", "candidate"}),
     # tickets, check-in and the portal (issue 10); a candidate and a proctor are sent on
     ("/tickets/", {"sysadmin", "org", "school"}),

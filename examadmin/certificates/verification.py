@@ -1,0 +1,132 @@
+"""Public verification of a certificate (证书查询), by number + ID number or by the QR code's URL.
+
+No account is needed and only these two things are asked. A number whose check character
+does not hold is refused before any lookup; every other mismatch (unknown number, wrong ID
+number, a record not issued yet) answers the same 未找到, so an answer never reveals whether
+an ID number exists. Each lookup that found a certificate is written to its history.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..catalog.models import CertificateLevel
+from ..core import idcard, permissions
+from ..core.errors import DomainError
+from ..extensions import db
+from . import numbers, signing
+from .models import CertificateRecord, Verification
+from .states import CertificateState
+
+BY_NUMBER = "编号查询"
+BY_QR = "扫码查询"
+
+NOT_FOUND = "未找到"
+MISTYPED = "证书编号有误"
+VALID = "有效"
+REVOKED = "已撤销"
+BROKEN = "签名无效"
+
+#: states in which a certificate exists for the public
+_PUBLIC_STATES = (CertificateState.ISSUED, CertificateState.REVOKED)
+
+
+@dataclass
+class Answer:
+    """What a verifier is told. `found` False carries only a message."""
+
+    found: bool
+    status: str
+    message: str
+    name: str = ""
+    id_number_masked: str = ""
+    certificate: str = ""
+    level: str = ""
+    number: str = ""
+    issue_date: date | None = None
+    org_name: str = ""
+    state: str = ""
+    revoked_at: datetime | None = None
+    signature_ok: bool | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["issue_date"] = self.issue_date.isoformat() if self.issue_date else None
+        data["revoked_at"] = self.revoked_at.isoformat(timespec="seconds") if self.revoked_at else None
+        return data
+
+
+def _not_found() -> Answer:
+    return Answer(False, NOT_FOUND, "未找到与所填证书编号和证件号码相符的证书，请核对后重试。")
+
+
+def _load(clause) -> CertificateRecord | None:
+    return db.session.scalar(
+        select(CertificateRecord)
+        .options(joinedload(CertificateRecord.certificate_level).joinedload(CertificateLevel.certificate))
+        .where(clause, CertificateRecord.state.in_(_PUBLIC_STATES)))
+
+
+def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
+    signature_ok = signing.verify_signature(record)
+    level = record.certificate_level
+    if not signature_ok:
+        # The stored data no longer matches what was signed: never present it as valid.
+        status, message = BROKEN, "该证书记录的电子签名校验未通过，证书数据可能被篡改，请勿采信，并联系发证机构核实。"
+    elif record.state == CertificateState.REVOKED:
+        status, message = REVOKED, f"该证书已于 {record.revoked_at:%Y-%m-%d} 被发证机构撤销，不再有效。"
+    else:
+        status, message = VALID, "证书真实有效，电子签名校验通过。"
+    db.session.add(Verification(record_id=record.id, school_id=record.school_id, channel=channel,
+                                ip=(ip or "")[:64], answer=status))
+    db.session.flush()
+    return Answer(
+        True, status, message, name=record.name, id_number_masked=idcard.mask(record.id_number),
+        certificate=level.certificate.name, level=level.level.value, number=record.number or "",
+        issue_date=record.issue_date, org_name=level.certificate.org_name, state=record.state.value,
+        revoked_at=record.revoked_at, signature_ok=signature_ok)
+
+
+def _clean_number(typed: str | None) -> str:
+    """A typed number without spaces (also full-width ones), in capitals; its form is numbers.py's business."""
+    return "".join((typed or "")[:100].split()).upper()
+
+
+def verify_by_number(number: str, id_number: str, *, ip: str = "") -> Answer:
+    """Verify by certificate number and ID number (the official channel asks only these two)."""
+    # bounded before any work on it: a longer input is no certificate number or ID number
+    number = _clean_number(number)
+    id_number = idcard.normalise((id_number or "")[:100])
+    if not number or not id_number:
+        raise DomainError("请填写证书编号和证件号码")
+    if len(number) > 40 or len(id_number) > 30:
+        return _not_found()
+    if not numbers.is_well_formed(number):
+        return Answer(False, MISTYPED, "证书编号有误：校验位不符，请核对后重新输入（注意区分数字 0 和字母 O）。")
+    record = _load(CertificateRecord.number == number)
+    if record is None or idcard.normalise(record.id_number) != id_number:
+        return _not_found()
+    return _answer(record, BY_NUMBER, ip)
+
+
+def verify_by_code(code: str, *, ip: str = "") -> Answer:
+    """Verify by the unguessable identifier in the QR code's URL."""
+    if not code or len(code) > 64:
+        return _not_found()
+    record = _load(CertificateRecord.verify_code == code)
+    if record is None:
+        return _not_found()
+    return _answer(record, BY_QR, ip)
+
+
+def history(actor: Any, record_id: int) -> tuple[CertificateRecord, list[Verification]]:
+    """A record and its verifications, newest first, for the org and the holder's school."""
+    permissions.require(actor, "certificates.history")
+    record = permissions.get_for(actor, CertificateRecord, record_id)
+    rows = db.session.scalars(select(Verification).where(Verification.record_id == record.id)
+                              .order_by(Verification.at.desc(), Verification.id.desc()).limit(500)).all()
+    return record, list(rows)
