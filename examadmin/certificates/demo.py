@@ -1,8 +1,10 @@
-"""The demo's certificates after issue: one revoked, paper certificates printed and sent, a verification.
+"""The demo's certificates: the past plan's passed results carried through every stage, then
+one revoked, paper certificates printed and sent, a verification.
 
-It works on what the issuance steps left: the issued certificates of the demo school. It
-never inserts issued records itself (a certificate exists only through issuance), so on a
-tree without issued certificates it does nothing. Idempotent: run again, nothing changes.
+Issuance runs through the real services as the people would: the org makes the records and
+signs (stage one), school1 (the signer) starts and confirms the QR sign-off (stage two),
+the org uploads a drawn seal and issues (stage three, generated here rather than in a job).
+Nothing is inserted directly. Idempotent: run again, nothing changes.
 """
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from sqlalchemy import select
 from ..catalog.models import School
 from ..core.auth import User
 from ..extensions import db
-from . import paper, revocation, verification
+from ..exams.models import ExamPlan
+from ..scores.models import ScorePublication
+from ..scores.states import PublicationStage
+from . import paper, revocation, services, verification
 from .models import CertificateRecord, PaperBatch
 from .states import CertificateState, PaperState
 
@@ -22,12 +27,40 @@ REVOKE_REASON = "演示：考生身份信息核查不符，经评价组织复核
 CARRIER, TRACKING = "中国邮政EMS", "EMS1082026001"
 
 
+def issue_demo(org: User, signer: User) -> int:
+    """The final plans' passed results issued through the three stages; how many were issued."""
+    from .pdf import demo_seal_png
+
+    issued = 0
+    final_plans = db.session.scalars(select(ExamPlan).join(ScorePublication, ScorePublication.plan_id == ExamPlan.id)
+                                     .where(ScorePublication.stage == PublicationStage.FINAL)).all()
+    for plan in final_plans:
+        services.make_records(plan.id, org)
+        services.org_sign(org, plan.id)
+        for batch in services.waiting_batches(signer):
+            if batch["plan"].id == plan.id:
+                _, token = services.start_signoff(signer, plan.id, batch["site"].id)
+                services.confirm_signoff(signer, token, ip="127.0.0.1", device="演示数据")
+        if services.seal_of(plan.certificate_id) is None:
+            services.upload_seal(org, plan.certificate_id, demo_seal_png(plan.certificate.org_name))
+        ready = db.session.scalar(select(CertificateRecord.id).where(CertificateRecord.plan_id == plan.id,
+                                                                    CertificateRecord.state == CertificateState.READY))
+        if ready is not None:
+            services.issue(org, plan.id, as_job=False)
+            issued += services.generate(org, plan.id)
+    return issued
+
+
 def load_demo() -> dict[str, Any]:
-    """Revoke the last issued demo certificate, put the others on paper (sent), verify the first once."""
+    """Issue the final plans' certificates; revoke the last issued demo certificate, put the
+    others on paper (sent), verify the first once."""
     org = db.session.scalar(select(User).where(User.username == "org"))
+    signer = db.session.scalar(select(User).where(User.username == "school1"))
     school = db.session.scalar(select(School).where(School.code == DEMO_SCHOOL))
     if org is None or school is None:
         return {}
+    if signer is not None:
+        issue_demo(org, signer)
     records = db.session.scalars(
         select(CertificateRecord).where(CertificateRecord.school_id == school.id,
                                         CertificateRecord.state.in_([CertificateState.ISSUED,

@@ -103,7 +103,7 @@ WORKFLOW_STEPS: list[dict[str, Any]] = [
     {"no": 8, "label": "准考证", "endpoint": "tickets.index"},
     {"no": 9, "label": "成绩与结果", "endpoint": "scores.index"},
     {"no": 10, "label": "证书发放", "endpoint": "certificates.index"},
-    {"no": 11, "label": "证书查询", "endpoint": "portal.verify"},
+    {"no": 11, "label": "证书查询", "endpoint": "certificates.verify"},
     {"no": 12, "label": "持证后管理", "endpoint": "certificates.holders"},
 ]
 
