@@ -91,7 +91,7 @@ def build(pages: int, storage_dir: Path) -> tuple:
     from examadmin.extensions import db
     from examadmin.registrations.models import Registration
     from examadmin.registrations.states import RegistrationState
-    from examadmin.scheduling.models import AdmissionTicket, Seat
+    from examadmin.scheduling.models import AdmissionTicket, Proctor, ProctorAssignment, ProctorRole, Seat
     from examadmin.sites.models import ExamSite
 
     org = db.session.scalar(select(User).where(User.username == "org"))
@@ -141,6 +141,13 @@ def build(pages: int, storage_dir: Path) -> tuple:
         {"registration_id": rid, "plan_id": plan.id, "school_id": school.school_id,
          "ticket_number": f"{today.year}{plan.id:03d}{site.id:03d}{i // SEATS_PER_ROOM + 1:03d}"
                           f"{i % SEATS_PER_ROOM + 1:03d}{i % 10}"} for i, rid in enumerate(registration_ids)])
+    # two proctors in every room: the site's tickets are released (MIN_PROCTORS_PER_ROOM)
+    proctor_ids = db.session.scalars(insert(Proctor).returning(Proctor.id, sort_by_parameter_order=True), [
+        {"school_id": school.school_id, "name": f"监考{n}", "phone": "", "id_type": IdType.RESIDENT,
+         "id_number": f"P{n:08d}", "role": ProctorRole.CHIEF} for n in range(2 * len(rooms))]).all()
+    db.session.execute(insert(ProctorAssignment), [
+        {"proctor_id": pid, "room_id": rooms[n // 2].id, "session_id": session.id, "school_id": school.school_id}
+        for n, pid in enumerate(proctor_ids)])
     # the demo candidate account is the candidate of the first registration
     candidate_user.candidate_id = candidate_ids[0]
     db.session.commit()
