@@ -52,6 +52,11 @@ audit.ENTITY_LABELS.setdefault("registration", "报考")
 #: then a retake is known only by the school's 是否补考 mark.
 RETAKE_SOURCES: list[Callable[[ExamPlan, int, list[tuple]], set[tuple]]] = []
 
+#: Functions (plan, certificate_level_id, [(id_type, id_number)]) -> set of (id_type, id_number)
+#: of people who already passed that level (a final result): they are not registered again.
+#: The scores area registers one.
+PASSED_SOURCES: list[Callable[[ExamPlan, int, list[tuple]], set[tuple]]] = []
+
 #: Functions (actor, registration) called when a scheduled registration is cancelled: the
 #: scheduling area registers the one that frees its seats (an earlier area never imports a later one).
 ON_CANCEL_SCHEDULED: list[Callable[[Any, Registration], Any]] = []
@@ -165,6 +170,7 @@ def check_entries(actor: Any, school: School, plan: ExamPlan, entries: list[Entr
     persons = [(e.candidate.id_type, e.candidate.id_number) for e in entries if e.candidate is not None]
     existing = _live_registrations(plan.id, persons)
     retakers_by_level: dict[int, set[tuple]] = {}
+    passed_by_level: dict[int, set[tuple]] = {}
     lines = _quota_lines(school.id, year)
     seen: dict[tuple, int | str] = {}
     usable: dict[int, bool] = {}
@@ -211,10 +217,14 @@ def check_entries(actor: Any, school: School, plan: ExamPlan, entries: list[Entr
             where = "本校" if other[0] == school.id else "其他院校"
             refuse("证件号码", f"{_who(c)}已在{where}报考本计划的{site.certificate_level.level.value}"
                               f"（{other[1].value}），同一考生同一计划同一等级只能报考一次")
-        is_retake = entry.is_retake
-        basis = RetakeBasis.MARKED if is_retake else None
         if level_id not in retakers_by_level:
             retakers_by_level[level_id] = _known_retakers(plan, level_id, persons)
+            passed_by_level[level_id] = _known_passers(plan, level_id, persons)
+        if person in passed_by_level[level_id]:
+            refuse("证件号码", f"{_who(c)}已通过{site.certificate_level.level.value}考核（成绩已发布），"
+                              "无需再次报考该等级")
+        is_retake = entry.is_retake
+        basis = RetakeBasis.MARKED if is_retake else None
         if person in retakers_by_level[level_id]:
             is_retake, basis = True, RetakeBasis.RESULT
         line_id = None
@@ -266,6 +276,13 @@ def _live_registrations(plan_id: int, persons: list[tuple]) -> dict[tuple, tuple
         for id_type, number, level_id, school_id, state in rows:
             found[((id_type, number), level_id)] = (school_id, state)
     return found
+
+
+def _known_passers(plan: ExamPlan, level_id: int, persons: list[tuple]) -> set[tuple]:
+    known: set[tuple] = set()
+    for source in PASSED_SOURCES:
+        known |= source(plan, level_id, persons)
+    return known
 
 
 def _known_retakers(plan: ExamPlan, level_id: int, persons: list[tuple]) -> set[tuple]:

@@ -107,22 +107,34 @@ def is_retaker(id_type, id_number: str, certificate_level_id: int) -> bool:
         Result.passed.is_(False), Result.plan_id.in_(final)))))
 
 
-def retakers(plan, certificate_level_id: int, persons: list[tuple]) -> set[tuple]:
-    """Of these (id_type, id_number) people, those who failed this level in a final plan:
-    registration marks them 补考 (成绩记录) and takes no quota place for them."""
+def _final_outcome(plan, certificate_level_id: int, persons: list[tuple], passed: bool) -> set[tuple]:
+    """Of these (id_type, id_number) people, those with a final result of this level that passed
+    (or failed), in another plan."""
     if not persons:
         return set()
     final = select(ScorePublication.plan_id).where(ScorePublication.stage == PublicationStage.FINAL)
-    numbers = {number for _, number in persons}
+    chunk = sorted({number for _, number in persons})
     found: set[tuple] = set()
-    chunk = sorted(numbers)
     for start in range(0, len(chunk), 500):
         rows = db.session.execute(select(Result.id_type, Result.id_number).where(
             Result.id_number.in_(chunk[start:start + 500]), Result.certificate_level_id == certificate_level_id,
-            Result.passed.is_(False), Result.plan_id.in_(final), Result.plan_id != plan.id))
+            Result.passed.is_(passed), Result.plan_id.in_(final), Result.plan_id != plan.id))
         found |= {(id_type, number) for id_type, number in rows}
     return found & set(persons)
 
 
-# The registration step asks the results who is a retaker (an earlier area never imports a later one).
+def retakers(plan, certificate_level_id: int, persons: list[tuple]) -> set[tuple]:
+    """Those who failed this level in a final plan: registration marks them 补考 (成绩记录) and
+    takes no quota place for them."""
+    return _final_outcome(plan, certificate_level_id, persons, False) - passers(plan, certificate_level_id, persons)
+
+
+def passers(plan, certificate_level_id: int, persons: list[tuple]) -> set[tuple]:
+    """Those who passed this level in a final plan: registration refuses them."""
+    return _final_outcome(plan, certificate_level_id, persons, True)
+
+
+# The registration step asks the results who is a retaker and who passed already (an earlier
+# area never imports a later one).
 registration_services.RETAKE_SOURCES.append(retakers)
+registration_services.PASSED_SOURCES.append(passers)

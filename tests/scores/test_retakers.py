@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from examadmin.core.errors import DomainError
+
 from examadmin.catalog.models import Level
 from examadmin.extensions import db
 from examadmin.pilots.models import ApplicationLine
@@ -43,10 +45,18 @@ def test_a_failed_final_result_registers_as_a_retake_without_a_place():
     assert db.session.scalar(select(ApplicationLine.used).where(ApplicationLine.id == line.id)) == used_before
 
 
-@pytest.mark.parametrize("passed,stage", [(True, PublicationStage.FINAL), (False, PublicationStage.DISPLAY)])
-def test_a_pass_or_a_result_not_yet_final_does_not_make_a_retake(passed, stage):
+@pytest.mark.parametrize("passed,stage", [(True, PublicationStage.DISPLAY), (False, PublicationStage.DISPLAY)])
+def test_a_result_not_yet_final_does_not_make_a_retake(passed, stage):
     school = ready_school({"心理健康教育": 5})
     student = verified(school.user)
     _earlier_result(school, student, passed=passed, stage=stage)
     again = _register_again(school, student)
     assert not again.is_retake and again.quota_line_id is not None
+
+
+def test_a_final_pass_refuses_registering_the_same_level_again():
+    school = ready_school({"心理健康教育": 5})
+    student = verified(school.user, name="已通过者")
+    _earlier_result(school, student, passed=True, stage=PublicationStage.FINAL)
+    with pytest.raises(DomainError, match="已通过者.*已通过初级考核"):
+        _register_again(school, student)
