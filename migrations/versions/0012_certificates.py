@@ -1,7 +1,7 @@
 """certificates: records, sign-offs, seals, paper batches, numbers, verifications
 
-Revision ID: 0009_certificates
-Revises: 0008_scores
+Revision ID: 0012_certificates
+Revises: 0011_scores
 Create Date: 2026-11-25 15:17:04.431928
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_certificates'
-down_revision = '0008_scores'
+revision = '0012_certificates'
+down_revision = '0011_scores'
 branch_labels = None
 depends_on = None
 

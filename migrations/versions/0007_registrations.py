@@ -1,6 +1,6 @@
 """registrations, payment orders
 
-Revision ID: 0005_registrations
+Revision ID: 0007_registrations
 Revises: 0004_candidates
 Create Date: 2026-11-25 14:17:56.850371
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_registrations'
-down_revision = '0005_job_outcome'
+revision = '0007_registrations'
+down_revision = '0006_job_outcome'
 branch_labels = None
 depends_on = None
 

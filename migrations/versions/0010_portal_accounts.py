@@ -1,7 +1,7 @@
 """candidate portal accounts
 
-Revision ID: 0007_portal_accounts
-Revises: 0006_scheduling
+Revision ID: 0010_portal_accounts
+Revises: 0008_scheduling
 Create Date: 2026-11-25 14:50:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_portal_accounts'
-down_revision = '0007_room_number'
+revision = '0010_portal_accounts'
+down_revision = '0009_room_number'
 branch_labels = None
 depends_on = None
 

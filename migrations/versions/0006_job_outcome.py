@@ -1,6 +1,6 @@
 """jobs: outcome, error detail for the sysadmin, the process running them
 
-Revision ID: 0005_job_outcome
+Revision ID: 0006_job_outcome
 Revises: 0004_candidates
 Create Date: 2026-11-25 14:40:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_job_outcome'
+revision = '0006_job_outcome'
 down_revision = '0005_mask_personal_data'
 branch_labels = None
 depends_on = None

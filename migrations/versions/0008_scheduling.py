@@ -1,7 +1,7 @@
 """seat scheduling, tickets, proctors
 
-Revision ID: 0006_scheduling
-Revises: 0005_registrations
+Revision ID: 0008_scheduling
+Revises: 0007_registrations
 Create Date: 2026-11-25 14:20:30.386719
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_scheduling'
-down_revision = '0005_registrations'
+revision = '0008_scheduling'
+down_revision = '0007_registrations'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """scores, results, publication, objections
 
-Revision ID: 0008_scores
-Revises: 0007_room_number
+Revision ID: 0011_scores
+Revises: 0009_room_number
 Create Date: 2026-11-25 14:43:54.162005
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_scores'
-down_revision = '0007_portal_accounts'
+revision = '0011_scores'
+down_revision = '0010_portal_accounts'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """exam rooms: 考场号 (room number within plan and site), given at first scheduling
 
-Revision ID: 0007_room_number
-Revises: 0006_scheduling
+Revision ID: 0009_room_number
+Revises: 0008_scheduling
 Create Date: 2026-11-25 14:23:23.536291
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_room_number'
-down_revision = '0006_scheduling'
+revision = '0009_room_number'
+down_revision = '0008_scheduling'
 branch_labels = None
 depends_on = None
 
