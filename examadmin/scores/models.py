@@ -39,6 +39,23 @@ class ScorePublication(db.Model):
         return true()  # the stage of a plan is no secret; scores are scoped by their own rows
 
 
+def visible_from_display(cls, actor):
+    """The scope of scores and results: the org sees all; schools, provinces and candidates
+    (their own) only once the plan is on display (成绩公示中) or final."""
+    from ..core.permissions import column_scope
+
+    if actor.role in NATIONAL:
+        return column_scope(actor, cls)
+    visible = cls.plan_id.in_(select(ScorePublication.plan_id).where(
+        ScorePublication.stage.in_([PublicationStage.DISPLAY, PublicationStage.FINAL])))
+    if actor.role == Role.CANDIDATE:
+        if not actor.candidate_id:
+            return false()
+        return visible & cls.registration_id.in_(
+            select(Registration.id).where(Registration.candidate_id == actor.candidate_id))
+    return visible & column_scope(actor, cls)
+
+
 class Score(db.Model):
     """The score of one registration in one subject; 缺考 and 违纪 are marks of their own."""
 
@@ -73,19 +90,7 @@ class Score(db.Model):
 
     @classmethod
     def scope_clause(cls, actor):
-        """The org sees all; schools and candidates only once their plan is on display or final."""
-        from ..core.permissions import column_scope
-
-        if actor.role in NATIONAL:
-            return column_scope(actor, cls)
-        visible = cls.plan_id.in_(select(ScorePublication.plan_id).where(
-            ScorePublication.stage.in_([PublicationStage.DISPLAY, PublicationStage.FINAL])))
-        if actor.role == Role.CANDIDATE:
-            if not actor.candidate_id:
-                return false()
-            return visible & cls.registration_id.in_(
-                select(Registration.id).where(Registration.candidate_id == actor.candidate_id))
-        return visible & column_scope(actor, cls)
+        return visible_from_display(cls, actor)
 
 
 class Result(db.Model):
@@ -114,18 +119,7 @@ class Result(db.Model):
 
     @classmethod
     def scope_clause(cls, actor):
-        from ..core.permissions import column_scope
-
-        if actor.role in NATIONAL:
-            return column_scope(actor, cls)
-        visible = cls.plan_id.in_(select(ScorePublication.plan_id).where(
-            ScorePublication.stage.in_([PublicationStage.DISPLAY, PublicationStage.FINAL])))
-        if actor.role == Role.CANDIDATE:
-            if not actor.candidate_id:
-                return false()
-            return visible & cls.registration_id.in_(
-                select(Registration.id).where(Registration.candidate_id == actor.candidate_id))
-        return visible & column_scope(actor, cls)
+        return visible_from_display(cls, actor)
 
 
 class ScoreObjection(db.Model):
