@@ -179,3 +179,25 @@ def test_the_list_filters_ignore_unknown_values(client, world):
         response = client.get(f"/registrations/payments?{query}")
         assert response.status_code == 200, query
     assert order.reference in client.get("/registrations/payments?state=nonsense").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_nul_in_a_form_is_refused_in_chinese_for_both_content_types(client, world, content_type):
+    reg = register(world)
+    order = payments.create_school_order(world.school_user, world.plan.id, [reg.id])
+    login_as(client, world.school_user)
+    data = {"transaction_ref": "a\x00b"}
+    if content_type == "multipart/form-data":
+        data["voucher"] = (io.BytesIO(PDF), "回单.pdf")
+    response = client.post(f"/registrations/payments/{order.id}/voucher", data=data, content_type=content_type)
+    assert response.status_code == 400 and "无效字符" in response.get_data(as_text=True)
+    db.session.refresh(order)
+    assert order.state != PaymentState.SUBMITTED
+
+    payments.submit_voucher(world.school_user, order.id, "凭证.pdf", PDF)
+    login_as(client, world.org)
+    response = client.post(f"/registrations/payments/{order.id}/reject", data={"reason": "a\x00b"},
+                           content_type=content_type)
+    assert response.status_code == 400 and "无效字符" in response.get_data(as_text=True)
+    db.session.refresh(order)
+    assert order.state == PaymentState.SUBMITTED
