@@ -257,3 +257,32 @@ def service_view(fn: Callable) -> Callable:
             flash(exc.message, "danger")
             return redirect(request.referrer or url_for("dashboard.index"))
     return wrapper
+
+
+#: the longest search text kept (a name, an ID number or a student number is far shorter)
+MAX_SEARCH = 100
+
+
+def posted_search(endpoint: str, filters: tuple[str, ...]):
+    """A list's search form arrives as a POST, so that an ID number typed into it never lands in a
+    URL (access logs, browser history): the text is kept in the session and the page redirects
+    to itself with the other filters and `search=1`, which its pages then carry."""
+    from .forms import ConfirmForm
+
+    if ConfirmForm().validate_on_submit():
+        text = (request.form.get("q") or "").strip()[:MAX_SEARCH]
+        session[f"search:{endpoint}"] = text
+    else:
+        text = ""
+        flash("页面已过期，请重新查询。", "warning")
+    params = {k: request.form[k] for k in filters if request.form.get(k)}
+    if text:
+        params["search"] = "1"
+    return redirect(url_for(endpoint, **params))
+
+
+def search_text(endpoint: str) -> str:
+    """The text posted to `posted_search`, while the list shows its result (`search=1`)."""
+    if request.args.get("search") == "1":
+        return session.get(f"search:{endpoint}", "")
+    return ""

@@ -12,7 +12,7 @@ from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.roles import Role
 from ..core.storage import get_storage
-from ..core.web import flash_domain_error, paginate, public
+from ..core.web import flash_domain_error, paginate, posted_search, public, search_text
 from ..extensions import db, limiter
 from ..tickets import services as tickets
 from . import services
@@ -107,12 +107,15 @@ def photo():
 
 # ---- the school ---------------------------------------------------------------------------
 
-@bp.route("/accounts")
+@bp.route("/accounts", methods=["GET", "POST"])
 def accounts():
     """考生账号: open accounts in bulk, hand out activation slips."""
-    query = services.list_accounts(current_user, q=request.args.get("q", ""), state=request.args.get("state", ""))
+    if request.method == "POST":  # the search: an ID number typed into it stays out of the URL
+        return posted_search("portal.accounts", ("state",))
+    q = search_text("portal.accounts")
+    query = services.list_accounts(current_user, q=q, state=request.args.get("state", ""))
     page = paginate(query)
-    return render_template("portal/accounts.html", page=page, counts=services.count_accounts(current_user),
+    return render_template("portal/accounts.html", page=page, counts=services.count_accounts(current_user), q=q,
                            accounts=services.accounts_of([c.id for c in page.items]),
                            filters=services.ACCOUNT_FILTERS, confirm=ConfirmForm())
 

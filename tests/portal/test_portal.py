@@ -196,3 +196,19 @@ def test_activation_slips_as_pdf_to_print_and_cut(client):
     assert number not in text and number[-4:] in text
     codes = [a.code_hash for a in db.session.scalars(select(PortalAccount))]
     assert len(codes) == 9 and all(codes)
+
+
+def test_the_account_search_is_a_post_and_the_id_number_never_lands_in_a_url(client):
+    s = make_scheduled(3)
+    wanted = s.registrations[0].candidate
+    login_as(client, s.school_user)
+    response = client.post("/portal/accounts", data={"q": wanted.id_number, "state": "none"})
+    assert response.status_code == 302 and wanted.id_number not in response.location
+    assert "search=1" in response.location and "state=none" in response.location
+    page = client.get(response.location).get_data(as_text=True)
+    names = [r.candidate.name for r in s.registrations]
+    assert wanted.name in page and not any(n in page for n in names if n != wanted.name)
+    assert 'method="post" action="/portal/accounts"' in page
+    # a number in the address is not searched for (nothing to copy into a link)
+    page = client.get(f"/portal/accounts?q={wanted.id_number}").get_data(as_text=True)
+    assert all(n in page for n in names)
