@@ -244,7 +244,7 @@ def proctor_list_rows(actor: Any, plan_id: Any, site_id: Any, session_id: Any = 
         for a in slot.assignments:
             p = a.proctor
             rows.append([slot.session.label, f"第 {slot.room.number} 考场" if slot.room.number else "",
-                         slot.room.name, p.name, p.role.value, p.phone, idcard.mask(p.id_number),
+                         slot.room.name, p.name, p.role.value, idcard.mask_phone(p.phone), idcard.mask(p.id_number),
                          slot.candidates])
     return rows
 
