@@ -7,7 +7,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    session, url_for)
 from flask_login import current_user, login_user
 
-from ..core import permissions
+from ..core import idcard, permissions
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.roles import Role
@@ -28,7 +28,9 @@ def _limit() -> str:
 
 def _key() -> str:
     # Per address and ID number, like the staff sign-in: a wrong code costs that number only.
-    number = (request.form.get("id_number") or "").strip().upper()[:40]
+    # Normalised as the services read it, so that spaces, full-width digits or invisible
+    # characters do not make a fresh key for the same number.
+    number = idcard.normalise((request.form.get("id_number") or "")[:100])[:40]
     return f"{request.remote_addr}|portal|{number}"
 
 

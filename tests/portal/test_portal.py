@@ -212,3 +212,17 @@ def test_the_account_search_is_a_post_and_the_id_number_never_lands_in_a_url(cli
     # a number in the address is not searched for (nothing to copy into a link)
     page = client.get(f"/portal/accounts?q={wanted.id_number}").get_data(as_text=True)
     assert all(n in page for n in names)
+
+
+def test_the_rate_limit_keeps_one_id_number_however_it_is_written(client):
+    s = make_scheduled(1)
+    open_all(client, s.school_user)
+    number = s.registrations[0].candidate.id_number
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in number)
+    spellings = [number, f" {number[:6]} {number[6:]} ", full_width, "\u200b".join(number), number.lower(),
+                 f"{number}\u200b", f"\u3000{number}"]
+    fresh = client.application.test_client()
+    statuses = [fresh.post("/portal/activate", data={"id_number": written, "code": f"WRONG{i:03d}",
+                                                     "password": PASSWORD, "confirm": PASSWORD}).status_code
+                for i, written in enumerate(spellings)]
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429], statuses
