@@ -126,8 +126,16 @@ def test_a_reissued_code_resets_a_forgotten_password(client):
     candidate = s.registrations[0].candidate
     user = services.activate(candidate.id_number, codes[candidate.name], PASSWORD, PASSWORD)
     db.session.commit()
+    signed_in = client.application.test_client()
+    assert signed_in.post("/portal/login", data={"id_number": candidate.id_number, "password": PASSWORD}
+                          ).status_code == 302
+    assert signed_in.get("/portal/").status_code == 200
     slips = services.reissue_codes(s.school_user, [candidate.id])
-    assert services.authenticate(candidate.id_number, PASSWORD) is not None
+    db.session.commit()
+    # the old password and every open session end at once; the account waits for activation
+    assert services.authenticate(candidate.id_number, PASSWORD) is None
+    assert signed_in.get("/portal/").status_code == 302
+    assert db.session.scalar(select(PortalAccount).where(PortalAccount.user_id == user.id)).state_label == "待激活"
     services.activate(candidate.id_number, slips[0].code, "neuesPasswort9", "neuesPasswort9")
     assert services.authenticate(candidate.id_number, PASSWORD) is None
     assert services.authenticate(candidate.id_number, "neuesPasswort9").id == user.id
