@@ -201,3 +201,29 @@ def test_a_nul_in_a_form_is_refused_in_chinese_for_both_content_types(client, wo
     assert response.status_code == 400 and "无效字符" in response.get_data(as_text=True)
     db.session.refresh(order)
     assert order.state == PaymentState.SUBMITTED
+
+
+@pytest.mark.parametrize("uploaded, shown", [
+    ("../../evil.html", "evil.pdf"), ("..\\..\\回单.PDF", "回单.pdf"), ("..", "付款凭证.pdf"), ("凭证", "凭证.pdf"),
+])
+def test_a_voucher_downloads_with_the_extension_of_its_type_and_no_path(client, world, uploaded, shown):
+    reg = register(world)
+    order = payments.create_school_order(world.school_user, world.plan.id, [reg.id])
+    login_as(client, world.school_user)
+    client.post(f"/registrations/payments/{order.id}/voucher", data={"voucher": (io.BytesIO(PDF), uploaded)},
+                content_type="multipart/form-data")
+    db.session.refresh(order)
+    assert order.state == PaymentState.SUBMITTED and order.voucher_name == shown
+    response = client.get(f"/registrations/payments/{order.id}/voucher?download=1")
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    from urllib.parse import unquote
+    assert unquote(response.headers["Content-Disposition"]).endswith(shown)
+    response.close()
+    # a name stored before the rule is cleaned on the way out
+    order.voucher_name = "../../evil.html"
+    db.session.flush()
+    response = client.get(f"/registrations/payments/{order.id}/voucher?download=1")
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert "evil.html" not in disposition and "evil.pdf" in disposition and "/" not in disposition
