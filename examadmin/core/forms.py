@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms.validators import ValidationError
@@ -40,6 +41,15 @@ class BaseForm(FlaskForm):
     class Meta:
         locales = ["zh"]
         csrf_class = _ChineseCSRF
+
+    def validate(self, extra_validators=None) -> bool:
+        # A view that raises its own body limit parses a multipart body only here, after
+        # core.web's check ran: refuse a NUL in its text fields the same way (400).
+        if has_request_context() and request.mimetype == "multipart/form-data":
+            from .web import refuse_nul_in
+
+            refuse_nul_in(request.form)
+        return super().validate(extra_validators)
 
 
 class LoginForm(BaseForm):

@@ -10,6 +10,7 @@ masked too.
 """
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -79,3 +80,50 @@ class MaskedText(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else mask_text(value)
+
+
+class MaskingLogFilter(logging.Filter):
+    """Masks ID numbers and mobile numbers in a log record: its message with the arguments
+    merged in, its traceback (an IntegrityError's DETAIL and SQL parameters) and stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_masked", False):
+            return True
+        record._masked = True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string: leave it to logging's report
+            return True
+        record.msg, record.args = mask_text(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        return True
+
+
+MASKING_LOG_FILTER = MaskingLogFilter()
+
+
+def install_log_masking(*loggers: logging.Logger) -> None:
+    """Mask every log record of the process, whichever logger or handler it goes to.
+
+    A filter on a logger sees only the records logged on that very logger, not those that
+    propagate from its children (sqlalchemy.engine, werkzeug, huey); so the filter also runs
+    in the record factory, where every record is made. Safe to call again (each app)."""
+    for logger in (logging.getLogger(), *loggers):
+        if MASKING_LOG_FILTER not in logger.filters:
+            logger.addFilter(MASKING_LOG_FILTER)
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "_masks_personal_data", False):
+        return
+
+    def masking_factory(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        MASKING_LOG_FILTER.filter(record)
+        return record
+
+    masking_factory._masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masking_factory)

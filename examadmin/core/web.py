@@ -92,17 +92,37 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+NUL_MESSAGE = "请求中含有无效字符（NUL），请检查后重新提交。"
+
+
+def refuse_nul_in(*sources) -> None:
+    """400 in Chinese when a key or a text value of these multidicts holds a NUL."""
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+                raise BadRequest(NUL_MESSAGE)
+
+
+def _raises_own_body_limit() -> bool:
+    """Views exempt from CSRFProtect raise the body limit before they parse the body (the
+    photo zip); their forms (core.forms.BaseForm) check the fields for NUL once parsed."""
+    from flask import current_app
+
+    from ..extensions import csrf
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return view is not None and f"{view.__module__}.{view.__name__}" in csrf._exempt_views
+
+
 def _refuse_nul():
     """A NUL character is never valid input (PostgreSQL refuses it in text): 400, in Chinese."""
     sources = [request.args]
-    # Uploads (multipart) are left to their views, which set their own size limit before
-    # the body is parsed.
     if request.mimetype == "application/x-www-form-urlencoded":
         sources.append(request.form)
-    for source in sources:
-        for key, value in source.items(multi=True):
-            if "\x00" in key or "\x00" in value:
-                raise BadRequest("请求中含有无效字符（NUL），请检查后重新提交。")
+    elif request.mimetype == "multipart/form-data" and not _raises_own_body_limit():
+        # CSRFProtect parses this body right after, under the same general limit
+        sources.append(request.form)
+    refuse_nul_in(*sources)
 
 
 def _security_headers(response):
@@ -237,3 +257,32 @@ def service_view(fn: Callable) -> Callable:
             flash(exc.message, "danger")
             return redirect(request.referrer or url_for("dashboard.index"))
     return wrapper
+
+
+#: the longest search text kept (a name, an ID number or a student number is far shorter)
+MAX_SEARCH = 100
+
+
+def posted_search(endpoint: str, filters: tuple[str, ...]):
+    """A list's search form arrives as a POST, so that an ID number typed into it never lands in a
+    URL (access logs, browser history): the text is kept in the session and the page redirects
+    to itself with the other filters and `search=1`, which its pages then carry."""
+    from .forms import ConfirmForm
+
+    if ConfirmForm().validate_on_submit():
+        text = (request.form.get("q") or "").strip()[:MAX_SEARCH]
+        session[f"search:{endpoint}"] = text
+    else:
+        text = ""
+        flash("页面已过期，请重新查询。", "warning")
+    params = {k: request.form[k] for k in filters if request.form.get(k)}
+    if text:
+        params["search"] = "1"
+    return redirect(url_for(endpoint, **params))
+
+
+def search_text(endpoint: str) -> str:
+    """The text posted to `posted_search`, while the list shows its result (`search=1`)."""
+    if request.args.get("search") == "1":
+        return session.get(f"search:{endpoint}", "")
+    return ""

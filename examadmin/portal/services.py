@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..candidates.models import Candidate
@@ -116,12 +117,16 @@ def _username(candidate: Candidate) -> str:
             return name
 
 
+def _unusable_password_hash() -> str:
+    # a random password nobody knows (a cheap hash: it guards nothing, and a school opens or
+    # reissues thousands of accounts at once)
+    return generate_password_hash(secrets.token_hex(16), method="pbkdf2:sha256:1")
+
+
 def _new_user(candidate: Candidate) -> User:
     return User(
         username=_username(candidate), name=candidate.name, role=Role.CANDIDATE, candidate_id=candidate.id,
-        # unusable until activation: a random password nobody knows (a cheap hash: it guards
-        # nothing, and a school opens thousands of accounts at once)
-        password_hash=generate_password_hash(secrets.token_hex(16), method="pbkdf2:sha256:1"),
+        password_hash=_unusable_password_hash(),  # unusable until activation
         must_change_password=False, school_id=candidate.school_id, city_id=candidate.school.city_id,
         province_id=candidate.school.province_id)
 
@@ -157,14 +162,20 @@ def open_accounts(actor: Any, candidate_ids: Iterable[int] | None = None) -> lis
 
 
 def reissue_codes(actor: Any, candidate_ids: Iterable[int]) -> list[Slip]:
-    """New one-time codes for the chosen candidates' accounts (also to reset a forgotten password)."""
+    """New one-time codes for the chosen candidates' accounts (also to reset a forgotten password).
+
+    The old password and every session of the account end: the slip may have been asked for
+    because someone else knows the password, and the candidate sets a new one with the code."""
     permissions.require(actor, "portal.accounts")
     candidates = {c.id: c for c in _candidates(actor, candidate_ids)}
-    accounts = db.session.scalars(select(PortalAccount).where(PortalAccount.candidate_id.in_(candidates)))
+    accounts = db.session.scalars(select(PortalAccount).where(PortalAccount.candidate_id.in_(candidates))
+                                  .options(joinedload(PortalAccount.user)))
     slips, now = [], clock.now()
     for account in accounts:
         code = new_code()
-        account.code_hash, account.code_issued_at = code_hash(code), now
+        account.code_hash, account.code_issued_at, account.activated_at = code_hash(code), now, None
+        account.user.password_hash = _unusable_password_hash()
+        account.user.session_version += 1
         audit.record(actor, "portal.code_reissue", account)
         slips.append(Slip(candidates[account.candidate_id], code))
     if not slips:

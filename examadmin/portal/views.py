@@ -7,12 +7,12 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    session, url_for)
 from flask_login import current_user, login_user
 
-from ..core import permissions
+from ..core import idcard, permissions
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.roles import Role
 from ..core.storage import get_storage
-from ..core.web import flash_domain_error, paginate, public
+from ..core.web import flash_domain_error, paginate, posted_search, public, search_text
 from ..extensions import db, limiter
 from ..tickets import services as tickets
 from . import services
@@ -28,7 +28,9 @@ def _limit() -> str:
 
 def _key() -> str:
     # Per address and ID number, like the staff sign-in: a wrong code costs that number only.
-    number = (request.form.get("id_number") or "").strip().upper()[:40]
+    # Normalised as the services read it, so that spaces, full-width digits or invisible
+    # characters do not make a fresh key for the same number.
+    number = idcard.normalise((request.form.get("id_number") or "")[:100])[:40]
     return f"{request.remote_addr}|portal|{number}"
 
 
@@ -107,12 +109,15 @@ def photo():
 
 # ---- the school ---------------------------------------------------------------------------
 
-@bp.route("/accounts")
+@bp.route("/accounts", methods=["GET", "POST"])
 def accounts():
     """考生账号: open accounts in bulk, hand out activation slips."""
-    query = services.list_accounts(current_user, q=request.args.get("q", ""), state=request.args.get("state", ""))
+    if request.method == "POST":  # the search: an ID number typed into it stays out of the URL
+        return posted_search("portal.accounts", ("state",))
+    q = search_text("portal.accounts")
+    query = services.list_accounts(current_user, q=q, state=request.args.get("state", ""))
     page = paginate(query)
-    return render_template("portal/accounts.html", page=page, counts=services.count_accounts(current_user),
+    return render_template("portal/accounts.html", page=page, counts=services.count_accounts(current_user), q=q,
                            accounts=services.accounts_of([c.id for c in page.items]),
                            filters=services.ACCOUNT_FILTERS, confirm=ConfirmForm())
 

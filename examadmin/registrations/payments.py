@@ -234,9 +234,12 @@ def _locked(actor: Any, order_id: Any, action: str) -> PaymentOrder:
 
 
 def _clean_file_name(name: str, suffix: str) -> str:
+    """The name a voucher downloads as: no path, and the extension of its detected type, so
+    that a browser never treats it as anything else (../../evil.html becomes evil.pdf)."""
     base = PurePath((name or "").replace("\\", "/")).name
-    base = re.sub(r"[\x00-\x1f\x7f\"]", "", base).strip()[:150]
-    return base or f"付款凭证{suffix}"
+    base = re.sub(r"[\x00-\x1f\x7f\"]", "", base).strip()
+    stem = PurePath(base).stem.strip(" .")[:150] if base else ""
+    return f"{stem or '付款凭证'}{suffix}"
 
 
 def _locked_registrations(order: PaymentOrder) -> list[Registration]:
@@ -387,4 +390,4 @@ def voucher_file(actor: Any, order_id: Any) -> tuple[str, str, str]:
         raise DomainError("该订单没有付款凭证")
     suffix = PurePath(order.voucher_key).suffix
     return (str(storage.path(order.voucher_key)), providers.MIME_BY_SUFFIX.get(suffix, "application/octet-stream"),
-            order.voucher_name or f"付款凭证{suffix}")
+            _clean_file_name(order.voucher_name or "", suffix))  # also names stored before the rule

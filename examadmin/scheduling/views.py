@@ -77,6 +77,7 @@ def seat_plan(room_id: int):
 def proctor_list():
     query = proctors.list_proctors(current_user, request.args.get("q", ""))
     return render_template("scheduling/proctors.html", page=paginate(query), mask=idcard.mask,
+                           mask_phone=idcard.mask_phone,
                            confirm=ConfirmForm(), can_manage=permissions.can(current_user, "proctors.manage"))
 
 

@@ -7,6 +7,8 @@ recomputed (scores/results.py) in the same transaction as the change.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -33,6 +35,8 @@ from .states import OBJECTION, PUBLICATION, ObjectionState, PublicationStage
 MIN_DISPLAY_DAYS, MAX_DISPLAY_DAYS = 1, 30
 MAX_REASON = 500
 SCORE_FIELDS = ["score", "absent", "violation"]
+#: how a score is written: digits with at most one point, an optional sign (-1 is refused by range)
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 # ---- reading and checking one entry ---------------------------------------------------------
@@ -45,17 +49,22 @@ def parse_score(raw: Any, full_mark: int) -> Decimal | None:
         raise DomainError("成绩须为数字")
     if isinstance(raw, float):
         raw = repr(raw)  # the shortest text of the float: 85.5, not 85.5000000001
+    # full-width digits typed with a Chinese input method are the same number (８５．５)
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    # Decimal also reads 1_0, 1e2, Infinity and other scripts' digits: only the plain form
+    if text.lower() in ("nan", "inf", "infinity", "+inf", "-inf", "snan"):
+        raise DomainError("成绩须为数字")
+    if not PLAIN_NUMBER.fullmatch(text):
+        raise DomainError(f"成绩「{str(raw).strip()[:20]}」不是数字（请填写如 85 或 85.5 的数）")
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(text)
     except InvalidOperation:
         raise DomainError(f"成绩「{str(raw).strip()[:20]}」不是数字")
-    if not value.is_finite():
-        raise DomainError("成绩须为数字")
     if value < 0 or value > full_mark:  # first: quantizing a huge number raises
         raise DomainError(f"成绩须在 0 到满分 {full_mark} 之间（填写的是 {str(raw).strip()[:20]}）")
     if value != value.quantize(Decimal("0.1")):
         raise DomainError(f"成绩「{str(raw).strip()[:20]}」最多保留一位小数")
-    return value.quantize(Decimal("0.1"))
+    return value.quantize(Decimal("0.1")).copy_abs() if value.is_zero() else value.quantize(Decimal("0.1"))
 
 
 def check_entry(subject: Subject, raw_score: Any, absent: bool, violation: bool) -> tuple[Decimal | None, bool, bool]:

@@ -114,6 +114,10 @@ def station(actor: Any, room_id: Any, session_id: Any) -> Station:
     return Station(room, session)
 
 
+#: the answer to a typed ticket number that has no seat in this room and session
+NOT_HERE = "该考生不在本场次本考场。"
+
+
 def _refuse(actor: Any, place: Station, message: str, reason: str) -> DomainError:
     # Refusals are logged (who, where, why) without personal data: tokens carry none beyond the number.
     log.warning("check-in refused (%s) by user %s at room %s session %s", reason,
@@ -166,6 +170,10 @@ def check_in(actor: Any, room_id: Any, session_id: Any, *, token: str | None = N
         if registration_id is None:
             raise _refuse(actor, place, f"找不到准考证号 {number}。", "unknown ticket number")
     seat = _seat_of(registration_id, place.session.id)
+    # A typed number proves nothing about who stands at the door: where another ticket's holder
+    # sits is told only to the holder of the signed QR token (to send them to the right room).
+    if (seat is None or seat.room_id != place.room.id) and not token:
+        raise _refuse(actor, place, NOT_HERE, "no seat in session" if seat is None else "other room")
     if seat is None:
         other = _other_seats(registration_id)
         where = f"（该考生的考试：{other}）" if other else ""

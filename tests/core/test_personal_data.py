@@ -312,3 +312,33 @@ def test_the_migration_masks_rows_written_before_the_rule():
 def _stored_job(job_id: int) -> str:
     value = db.session.execute(text("SELECT result FROM job WHERE id = :id"), {"id": job_id}).scalar_one()
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def test_log_records_never_hold_a_whole_id_or_mobile_number(app, caplog):
+    """An IntegrityError logged with its traceback printed the DETAIL (the ID number) and
+    the SQL parameters (the phone): every record is masked, on any logger."""
+    import logging
+
+    from sqlalchemy.exc import IntegrityError
+
+    from examadmin.scheduling.models import Proctor
+
+    number, phone = id_number("19800101"), "13912345678"
+    school = make_school()
+    db.session.add(Proctor(school_id=school.id, name="王老师", phone=phone, id_type="居民身份证",
+                           id_number=number))
+    db.session.flush()
+    with caplog.at_level(logging.INFO):
+        try:
+            with db.session.begin_nested():
+                db.session.add(Proctor(school_id=school.id, name="王老师", phone=phone, id_type="居民身份证",
+                                       id_number=number))
+                db.session.flush()
+        except IntegrityError:
+            app.logger.exception("unhandled error")
+        logging.getLogger("sqlalchemy.engine.Engine").warning("[parameters: %r]", {"id_number": number, "phone": phone})
+        logging.getLogger().warning("考生 %s 电话 %s", number, phone)
+    assert len(caplog.records) == 3 and caplog.records[0].exc_info
+    assert number[-4:] in caplog.text and phone[-4:] in caplog.text
+    assert number not in caplog.text and phone not in caplog.text
+    assert all(number not in r.getMessage() and phone not in r.getMessage() for r in caplog.records)

@@ -126,8 +126,16 @@ def test_a_reissued_code_resets_a_forgotten_password(client):
     candidate = s.registrations[0].candidate
     user = services.activate(candidate.id_number, codes[candidate.name], PASSWORD, PASSWORD)
     db.session.commit()
+    signed_in = client.application.test_client()
+    assert signed_in.post("/portal/login", data={"id_number": candidate.id_number, "password": PASSWORD}
+                          ).status_code == 302
+    assert signed_in.get("/portal/").status_code == 200
     slips = services.reissue_codes(s.school_user, [candidate.id])
-    assert services.authenticate(candidate.id_number, PASSWORD) is not None
+    db.session.commit()
+    # the old password and every open session end at once; the account waits for activation
+    assert services.authenticate(candidate.id_number, PASSWORD) is None
+    assert signed_in.get("/portal/").status_code == 302
+    assert db.session.scalar(select(PortalAccount).where(PortalAccount.user_id == user.id)).state_label == "待激活"
     services.activate(candidate.id_number, slips[0].code, "neuesPasswort9", "neuesPasswort9")
     assert services.authenticate(candidate.id_number, PASSWORD) is None
     assert services.authenticate(candidate.id_number, "neuesPasswort9").id == user.id
@@ -196,3 +204,33 @@ def test_activation_slips_as_pdf_to_print_and_cut(client):
     assert number not in text and number[-4:] in text
     codes = [a.code_hash for a in db.session.scalars(select(PortalAccount))]
     assert len(codes) == 9 and all(codes)
+
+
+def test_the_account_search_is_a_post_and_the_id_number_never_lands_in_a_url(client):
+    s = make_scheduled(3)
+    wanted = s.registrations[0].candidate
+    login_as(client, s.school_user)
+    response = client.post("/portal/accounts", data={"q": wanted.id_number, "state": "none"})
+    assert response.status_code == 302 and wanted.id_number not in response.location
+    assert "search=1" in response.location and "state=none" in response.location
+    page = client.get(response.location).get_data(as_text=True)
+    names = [r.candidate.name for r in s.registrations]
+    assert wanted.name in page and not any(n in page for n in names if n != wanted.name)
+    assert 'method="post" action="/portal/accounts"' in page
+    # a number in the address is not searched for (nothing to copy into a link)
+    page = client.get(f"/portal/accounts?q={wanted.id_number}").get_data(as_text=True)
+    assert all(n in page for n in names)
+
+
+def test_the_rate_limit_keeps_one_id_number_however_it_is_written(client):
+    s = make_scheduled(1)
+    open_all(client, s.school_user)
+    number = s.registrations[0].candidate.id_number
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in number)
+    spellings = [number, f" {number[:6]} {number[6:]} ", full_width, "\u200b".join(number), number.lower(),
+                 f"{number}\u200b", f"\u3000{number}"]
+    fresh = client.application.test_client()
+    statuses = [fresh.post("/portal/activate", data={"id_number": written, "code": f"WRONG{i:03d}",
+                                                     "password": PASSWORD, "confirm": PASSWORD}).status_code
+                for i, written in enumerate(spellings)]
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429], statuses

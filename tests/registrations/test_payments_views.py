@@ -179,3 +179,51 @@ def test_the_list_filters_ignore_unknown_values(client, world):
         response = client.get(f"/registrations/payments?{query}")
         assert response.status_code == 200, query
     assert order.reference in client.get("/registrations/payments?state=nonsense").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_nul_in_a_form_is_refused_in_chinese_for_both_content_types(client, world, content_type):
+    reg = register(world)
+    order = payments.create_school_order(world.school_user, world.plan.id, [reg.id])
+    login_as(client, world.school_user)
+    data = {"transaction_ref": "a\x00b"}
+    if content_type == "multipart/form-data":
+        data["voucher"] = (io.BytesIO(PDF), "回单.pdf")
+    response = client.post(f"/registrations/payments/{order.id}/voucher", data=data, content_type=content_type)
+    assert response.status_code == 400 and "无效字符" in response.get_data(as_text=True)
+    db.session.refresh(order)
+    assert order.state != PaymentState.SUBMITTED
+
+    payments.submit_voucher(world.school_user, order.id, "凭证.pdf", PDF)
+    login_as(client, world.org)
+    response = client.post(f"/registrations/payments/{order.id}/reject", data={"reason": "a\x00b"},
+                           content_type=content_type)
+    assert response.status_code == 400 and "无效字符" in response.get_data(as_text=True)
+    db.session.refresh(order)
+    assert order.state == PaymentState.SUBMITTED
+
+
+@pytest.mark.parametrize("uploaded, shown", [
+    ("../../evil.html", "evil.pdf"), ("..\\..\\回单.PDF", "回单.pdf"), ("..", "付款凭证.pdf"), ("凭证", "凭证.pdf"),
+])
+def test_a_voucher_downloads_with_the_extension_of_its_type_and_no_path(client, world, uploaded, shown):
+    reg = register(world)
+    order = payments.create_school_order(world.school_user, world.plan.id, [reg.id])
+    login_as(client, world.school_user)
+    client.post(f"/registrations/payments/{order.id}/voucher", data={"voucher": (io.BytesIO(PDF), uploaded)},
+                content_type="multipart/form-data")
+    db.session.refresh(order)
+    assert order.state == PaymentState.SUBMITTED and order.voucher_name == shown
+    response = client.get(f"/registrations/payments/{order.id}/voucher?download=1")
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    from urllib.parse import unquote
+    assert unquote(response.headers["Content-Disposition"]).endswith(shown)
+    response.close()
+    # a name stored before the rule is cleaned on the way out
+    order.voucher_name = "../../evil.html"
+    db.session.flush()
+    response = client.get(f"/registrations/payments/{order.id}/voucher?download=1")
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert "evil.html" not in disposition and "evil.pdf" in disposition and "/" not in disposition

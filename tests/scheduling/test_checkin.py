@@ -15,6 +15,7 @@ from examadmin.registrations.states import RegistrationState
 from examadmin.tickets import checkin, tokens
 from examadmin.tickets.data import load_tickets
 from examadmin.registrations.models import Registration
+from examadmin.scheduling.models import AdmissionTicket
 from tests.conftest import login_as
 from tests.exams.factories import make_room
 from tests.scheduling.ticket_factories import (AFTER_SESSION, DURING_SESSION, make_candidate, make_proctor_user,
@@ -100,6 +101,11 @@ def test_a_token_of_another_session_or_room_says_so_and_is_logged(client, during
     assert response.status_code == 422
     assert "该考生不在本考场" in response.get_json()["message"] and "实训楼 302 5 号座位" in response.get_json()["message"]
     assert "other room" in caplog.text
+    # a typed ticket number is told no more than that: not where its holder sits
+    number = db.session.scalar(select(AdmissionTicket.ticket_number)
+                               .where(AdmissionTicket.registration_id == elsewhere.id))
+    response = client.post(url, data={"ticket_number": number}, headers={"Accept": "application/json"})
+    assert response.status_code == 422 and response.get_json()["message"] == "该考生不在本场次本考场。"
     # a token of another plan's session
     other = make_scheduled(1)
     response = client.post(url, data={"token": token_of(other.registrations[0])}, headers={"Accept": "application/json"})
@@ -156,7 +162,7 @@ def test_a_cancelled_registration_cannot_check_in(during):
     s = make_scheduled(1)
     s.registrations[0].state = RegistrationState.CANCELLED
     db.session.flush()
-    with pytest.raises(DomainError, match="没有座位"):
+    with pytest.raises(DomainError, match="^该考生不在本场次本考场。$"):
         checkin.check_in(s.school_user, s.room.id, s.session.id, ticket_number=s.tickets[0].ticket_number)
 
 

@@ -173,6 +173,7 @@ def test_the_proctor_list_per_session_exports_with_masked_id_numbers():
     assert rows[0][:4] == ["场次", "考场号", "考场", "姓名"]
     assert len(rows) == 2 and rows[1][3] == "'=HYPERLINK(1)" and rows[1][2] == "机房1"
     assert "*" in rows[1][6] and p.id_number not in rows[1][6]
+    assert rows[1][5] == "139****0000"
     assert rows[1][7] == 3
 
 

@@ -82,6 +82,7 @@ def test_proctors_are_registered_assigned_and_refused_in_two_rooms_from_the_page
     proctor = db.session.scalar(select(Proctor).where(Proctor.name == "孙老师", Proctor.school_id == s.site.school_id))
     listing = client.get("/scheduling/proctors").get_data(as_text=True)
     assert "孙老师" in listing and proctor.id_number not in listing
+    assert "13900000002" not in listing and "139****0002" in listing
     session = s.plan.sessions[0]
     url = f"/scheduling/plans/{s.plan.id}/sites/{s.site.id}/proctors"
     client.post(url, data={"proctor_id": proctor.id, "room_id": s.rooms[0].id, "session_id": session.id})

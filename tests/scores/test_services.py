@@ -22,6 +22,7 @@ from tests.scores.factories import make_scored_setup, set_stage
 @pytest.mark.parametrize("raw, expected", [
     ("0", Decimal("0.0")), ("100", Decimal("100.0")), ("85.5", Decimal("85.5")), (72.5, Decimal("72.5")),
     (" 60 ", Decimal("60.0")), ("", None), (None, None), ("85.50", Decimal("85.5")),
+    ("８５．５", Decimal("85.5")), (".5", Decimal("0.5")),
 ])
 def test_a_score_is_a_number_from_0_to_the_full_mark_with_one_decimal(raw, expected):
     assert services.parse_score(raw, 100) == expected
@@ -29,12 +30,19 @@ def test_a_score_is_a_number_from_0_to_the_full_mark_with_one_decimal(raw, expec
 
 @pytest.mark.parametrize("raw, message", [
     ("100.5", "满分 100"), ("-1", "0 到满分"), ("85.25", "一位小数"), (85.25, "一位小数"), ("八十", "不是数字"),
-    ("NaN", "须为数字"), ("1e400", "满分"), (True, "须为数字"),
+    ("NaN", "须为数字"), ("1e400", "不是数字"), (True, "须为数字"), ("1_0", "不是数字"), ("1e1", "不是数字"),
+    ("Infinity", "须为数字"), ("\u0668\u0665", "不是数字"), ("0x10", "不是数字"), (1e20, "不是数字"),
 ])
 def test_bad_scores_are_refused_with_a_chinese_message(raw, message):
     with pytest.raises(DomainError) as exc:
         services.parse_score(raw, 100)
     assert message in exc.value.message
+
+
+@pytest.mark.parametrize("raw", ["-0", "-0.0", "+0", -0.0])
+def test_minus_zero_is_stored_as_zero(raw):
+    value = services.parse_score(raw, 100)
+    assert value == 0 and str(value) == "0.0" and not value.is_signed()
 
 
 def test_a_score_together_with_absent_is_refused():

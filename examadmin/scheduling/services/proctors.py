@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ...candidates.models import IdType
@@ -21,6 +20,7 @@ from ...core.auth import SYSTEM, User
 from ...core.errors import DomainError
 from ...core.excel import write_table
 from ...core.roles import Role
+from ...core.unique import unique_writes
 from ...exams.models import ExamPlan, ExamRoom, ExamSession
 from ...extensions import db
 from ...sites.models import ExamSite
@@ -71,25 +71,24 @@ def save_proctor(actor: Any, data: dict, proctor_id: Any = None) -> Proctor:
     except ValueError:
         raise DomainError("请选择监考角色（主监考或副监考）", field="role")
 
-    duplicate = select(Proctor.id).where(Proctor.school_id == actor.school_id, Proctor.id_type == id_type,
-                                         Proctor.id_number == number)
-    if proctor is not None:
-        duplicate = duplicate.where(Proctor.id != proctor.id)
-    if db.session.scalar(duplicate):
-        raise DomainError(f"本校已登记证件号码为 {idcard.mask(number)} 的监考人员", field="id_number")
+    def check_unique() -> None:
+        duplicate = select(Proctor.id).where(Proctor.school_id == actor.school_id, Proctor.id_type == id_type,
+                                             Proctor.id_number == number)
+        if proctor is not None:
+            duplicate = duplicate.where(Proctor.id != proctor.id)
+        if db.session.scalar(duplicate):
+            raise DomainError(f"本校已登记证件号码为 {idcard.mask(number)} 的监考人员", field="id_number")
+
+    check_unique()
     before = _snapshot(proctor) if proctor else None
-    proctor = proctor or Proctor(school_id=actor.school_id)
-    proctor.name, proctor.phone, proctor.id_type, proctor.id_number, proctor.role = name, phone, id_type, number, role
-    if "active" in data:
-        proctor.active = bool(data["active"])
-    db.session.add(proctor)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:  # two requests registered the same person at once
-        if before is None:
-            db.session.expunge(proctor)
-        raise DomainError(f"本校已登记证件号码为 {idcard.mask(number)} 的监考人员", field="id_number")
+    # two requests registering the same person at once: the second reads the message above
+    with unique_writes(check_unique, field="id_number"):
+        proctor = proctor or Proctor(school_id=actor.school_id)
+        proctor.name, proctor.phone, proctor.id_type, proctor.id_number = name, phone, id_type, number
+        proctor.role = role
+        if "active" in data:
+            proctor.active = bool(data["active"])
+        db.session.add(proctor)
     audit.record(actor, "proctor.update" if before else "proctor.create", proctor, before=before,
                  after=_snapshot(proctor))
     return proctor
@@ -157,24 +156,22 @@ def assign(actor: Any, proctor_id: Any, room_id: Any, session_id: Any) -> Procto
     session = next((s for s in _room_sessions(room) if s.id == wanted), None)
     if session is None:
         raise DomainError(f"考场「{room.name}」没有该场次")
-    for other in db.session.scalars(
-            select(ProctorAssignment).where(ProctorAssignment.proctor_id == proctor.id)
-            .options(joinedload(ProctorAssignment.room), joinedload(ProctorAssignment.session))):
-        if other.session_id == session.id and other.room_id == room.id:
-            raise DomainError(f"「{proctor.name}」已安排在考场「{room.name}」监考该场次")
-        if other.session_id == session.id or other.session.overlaps(session):
-            raise DomainError(_twice(proctor, other.room, other.session, room, session))
-    assignment = ProctorAssignment(proctor_id=proctor.id, room_id=room.id, session_id=session.id,
-                                   school_id=room.school_id)
-    db.session.add(assignment)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:  # a concurrent request assigned them in this session first
-        db.session.expunge(assignment)
-        other = db.session.scalar(select(ProctorAssignment).where(
-            ProctorAssignment.proctor_id == proctor.id, ProctorAssignment.session_id == session.id))
-        raise DomainError(_twice(proctor, other.room if other else room, session, room, session))
+
+    def check_free() -> None:
+        for other in db.session.scalars(
+                select(ProctorAssignment).where(ProctorAssignment.proctor_id == proctor.id)
+                .options(joinedload(ProctorAssignment.room), joinedload(ProctorAssignment.session))):
+            if other.session_id == session.id and other.room_id == room.id:
+                raise DomainError(f"「{proctor.name}」已安排在考场「{room.name}」监考该场次")
+            if other.session_id == session.id or other.session.overlaps(session):
+                raise DomainError(_twice(proctor, other.room, other.session, room, session))
+
+    check_free()
+    # a concurrent request assigned them in this session first: the same message as in turn
+    with unique_writes(check_free):
+        assignment = ProctorAssignment(proctor_id=proctor.id, room_id=room.id, session_id=session.id,
+                                       school_id=room.school_id)
+        db.session.add(assignment)
     audit.record(actor, "proctor_assignment.create", proctor, after={
         "room": room.name, "session": session.label})
     return assignment
@@ -247,7 +244,7 @@ def proctor_list_rows(actor: Any, plan_id: Any, site_id: Any, session_id: Any = 
         for a in slot.assignments:
             p = a.proctor
             rows.append([slot.session.label, f"第 {slot.room.number} 考场" if slot.room.number else "",
-                         slot.room.name, p.name, p.role.value, p.phone, idcard.mask(p.id_number),
+                         slot.room.name, p.name, p.role.value, idcard.mask_phone(p.phone), idcard.mask(p.id_number),
                          slot.candidates])
     return rows
 
