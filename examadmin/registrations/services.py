@@ -420,6 +420,10 @@ def _audit_created(actor, school: School, checked: Checked, ids: list[int], now,
 
 # ---- the list's 报考 action ---------------------------------------------------------------
 
+#: what the 报考 page and the service say when no candidate was ticked
+NO_CANDIDATE = "请至少选择一名考生"
+
+
 def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: Iterable[int],
                         retake_ids: Iterable[int] = ()) -> list[int]:
     """报考 the selected candidates at one site (which fixes the level); all or none."""
@@ -432,7 +436,7 @@ def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: I
         raise DomainError("请选择本校的考核站点", field="site_id")
     ids = sorted({int(i) for i in candidate_ids})
     if not ids:
-        raise DomainError("请先选择要报考的考生")
+        raise DomainError(NO_CANDIDATE)
     if not all(0 < i < 2**31 for i in ids):
         raise permissions.NotInScope()
     if len(ids) > MAX_SELECTED:

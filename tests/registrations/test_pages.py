@@ -214,3 +214,16 @@ def test_an_id_beyond_the_columns_range_is_a_404_not_a_500(client):
                 "/registrations/import/99999999999999999999999"):
         assert client.get(url).status_code == 404, url
     assert client.post("/registrations/99999999999999999999999/cancel", data={"reason": "x"}).status_code == 404
+
+
+def test_submitting_with_nothing_chosen_says_what_is_missing(client):
+    school = ready_school()
+    a = verified(school.user, name="空选甲")
+    db.session.commit()
+    login_as(client, school.user)
+    body = client.post("/registrations/new", data={"plan_id": "", "site_id": "", "submit": "1"}).get_data(as_text=True)
+    assert "请选择考试计划" in body and "请选择考核站点" in body and "请至少选择一名考生" in body
+    body = client.post("/registrations/new", data={"plan_id": school.plan.id, "site_id": school.sites[J].id,
+                                                   "submit": "1"}).get_data(as_text=True)
+    assert "请至少选择一名考生" in body and "请选择考试计划" not in body
+    assert db.session.scalar(select(Registration.id).where(Registration.candidate_id == a.id)) is None
