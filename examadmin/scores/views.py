@@ -46,7 +46,8 @@ def index():
     return render_template("scores/index.html", plan=plan, pub=pub, stage=stage, counts=counts, Stage=PublicationStage,
                            plan_choices=_plan_choices(), display_form=DisplayForm(), confirm=ConfirmForm(),
                            can_enter=permissions.can(current_user, "scores.enter"),
-                           can_publish=permissions.can(current_user, "scores.publish"))
+                           can_publish=permissions.can(current_user, "scores.publish"),
+                           can_stats=permissions.can(current_user, "scores.stats"))
 
 
 # ---- entry --------------------------------------------------------------------------------
