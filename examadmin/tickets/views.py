@@ -62,7 +62,8 @@ def index():
     return render_template("tickets/index.html", plans=plans, plan=plan, sites=sites, rooms=rooms,
                            open=plan is not None and services.in_window(plan),
                            window=services.window_text(plan) if plan else "", confirm=ConfirmForm(),
-                           can_download=permissions.can(current_user, "tickets.download"))
+                           can_download=permissions.can(current_user, "tickets.download"),
+                           can_checkin=permissions.can(current_user, "checkin.scan"))
 
 
 @bp.route("/plans/<int:plan_id>/job", methods=["POST"])
