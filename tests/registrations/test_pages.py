@@ -150,7 +150,9 @@ def test_register_from_the_candidate_list_selection(client):
     assert line == 1  # the retaker took no place
     listing = client.get("/candidates/").get_data(as_text=True)
     column = listing.split('data-testid="candidate-registrations"')
-    assert any("初级 · 待缴费" in part.split("</td>", 1)[0] for part in column[1:])
+    assert any(f"{school.plan.short_name} · 初级 · 待缴费" in part.split("</td>", 1)[0] for part in column[1:])
+    again = client.get("/registrations/new").get_data(as_text=True)
+    assert f"{school.plan.short_name} · 初级 · 待缴费" in again
     ledger = client.get("/pilots/quota").get_data(as_text=True)
     assert 'data-testid="quota-taken">1<' in ledger
 
