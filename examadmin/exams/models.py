@@ -123,6 +123,10 @@ class ExamPlan(db.Model):
         return cls.state == PlanState.PUBLISHED
 
 
+
+#: the one order of plan lists and drop-downs: newest registration period first (then newest record)
+PLAN_ORDER = (ExamPlan.registration_start.desc(), ExamPlan.id.desc())
+
 class PlanFee(db.Model):
     """The registration fee of one level in a plan."""
 

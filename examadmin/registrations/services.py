@@ -23,7 +23,7 @@ from ..catalog.models import CertificateLevel, Level, School
 from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
-from ..exams.models import ExamPlan, ExamSession, Subject
+from ..exams.models import PLAN_ORDER, ExamPlan, ExamSession, Subject
 from ..extensions import db
 from ..pilots import quota
 from ..pilots.models import Application, ApplicationLine
@@ -99,7 +99,7 @@ def open_plans(actor: Any) -> list[ExamPlan]:
     permissions.require(actor, "registrations.view")
     now = clock.now()
     return list(db.session.scalars(permissions.scoped(actor, select(ExamPlan)).where(
-        ExamPlan.registration_start <= now, ExamPlan.registration_end >= now).order_by(ExamPlan.id.desc())))
+        ExamPlan.registration_start <= now, ExamPlan.registration_end >= now).order_by(*PLAN_ORDER)))
 
 
 def usable_sites(actor: Any, school_id: int | None = None) -> list[ExamSite]:

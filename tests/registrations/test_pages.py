@@ -16,7 +16,7 @@ from examadmin.registrations import services
 from examadmin.registrations.models import Registration
 from examadmin.registrations.states import RegistrationState
 from tests.conftest import login_as
-from tests.registrations.factories import later, ready_school, verified
+from tests.registrations.factories import later, open_plan, ready_school, verified
 from tests.sites.factories import make_user
 
 J, M = Level.JUNIOR, Level.MIDDLE
@@ -229,3 +229,19 @@ def test_submitting_with_nothing_chosen_says_what_is_missing(client):
                                                    "submit": "1"}).get_data(as_text=True)
     assert "请至少选择一名考生" in body and "请选择考试计划" not in body
     assert db.session.scalar(select(Registration.id).where(Registration.candidate_id == a.id)) is None
+
+
+def test_plan_drop_downs_list_the_newest_registration_period_first(client):
+    # created out of order: ids 1, 2, 3 open -1, -3 and -0.5 days ago
+    plans = [open_plan(start_days=-1), open_plan(start_days=-3), open_plan(start_days=-0.5)]
+    newest_first = [plans[2].name, plans[0].name, plans[1].name]
+    school = ready_school(plan=plans[0])
+    db.session.commit()
+
+    def order(body: str) -> list[str]:
+        return sorted(newest_first, key=body.index)
+
+    login_as(client, school.user)
+    assert order(client.get("/registrations/new").get_data(as_text=True).split('id="plan_id"', 1)[1]) == newest_first
+    assert order(client.get("/registrations/").get_data(as_text=True)) == newest_first
+    assert order(client.get("/scheduling/").get_data(as_text=True)) == newest_first
