@@ -245,3 +245,15 @@ def test_plan_drop_downs_list_the_newest_registration_period_first(client):
     assert order(client.get("/registrations/new").get_data(as_text=True).split('id="plan_id"', 1)[1]) == newest_first
     assert order(client.get("/registrations/").get_data(as_text=True)) == newest_first
     assert order(client.get("/scheduling/").get_data(as_text=True)) == newest_first
+
+
+def test_the_record_panel_names_fields_in_chinese(client):
+    school = ready_school()
+    a = verified(school.user, name="记录甲")
+    [reg_id] = register(school, [a])
+    db.session.commit()
+    login_as(client, school.user)
+    body = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
+    assert "考试计划：" in body and "考试费（元）：" in body
+    for code in ("plan：", "site：", "id_number：", "kind：", "is_retake：", "fee："):
+        assert code not in body, code
