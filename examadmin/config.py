@@ -109,6 +109,10 @@ def load() -> dict:
         "CANDIDATE_VERIFIER": os.environ.get("CANDIDATE_VERIFIER", "builtin"),
         # voucher, a name registered in registrations.providers, or module:Class (an online provider)
         "PAYMENT_PROVIDER": os.environ.get("PAYMENT_PROVIDER", "voucher"),
+        # The account a voucher payment is transferred to, shown on each order; empty: 以评价组织通知为准
+        "PAYMENT_PAYEE_NAME": os.environ.get("PAYMENT_PAYEE_NAME", "").strip(),
+        "PAYMENT_PAYEE_BANK": os.environ.get("PAYMENT_PAYEE_BANK", "").strip(),
+        "PAYMENT_PAYEE_ACCOUNT": os.environ.get("PAYMENT_PAYEE_ACCOUNT", "").strip(),
         # Photo zips (candidates.photos): the zip, its photo files, one photo, the compression ratio.
         "MAX_PHOTO_ZIP_MB": int(os.environ.get("MAX_PHOTO_ZIP_MB", "300")),
         "MAX_PHOTO_FILES": int(os.environ.get("MAX_PHOTO_FILES", "5000")),

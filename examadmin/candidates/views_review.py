@@ -21,7 +21,8 @@ from .views import bp, posted_search, search_text
 class CorrectionForm(BaseForm):
     name = StringField("新的姓名", validators=[DataRequired("请填写姓名"), Length(max=50)])
     id_type = SelectField("新的证件类型", choices=opts((t.value, t.value) for t in IdType))
-    id_number = StringField("新的证件号码", validators=[DataRequired("请填写证件号码"), Length(max=40)])
+    # left empty: the number stays as it is (the page shows it masked, never whole: PIPL)
+    id_number = StringField("新的证件号码（不更正则留空）", validators=[Optional(), Length(max=40)])
     reason = TextAreaField("更正原因", validators=[DataRequired("请填写更正原因"),
                                                Length(max=corrections.MAX_REASON)])
     letter = FileField("函件（PDF、JPEG 或 PNG，不超过 10 MB）", validators=[FileRequired("请上传函件")])
@@ -95,12 +96,12 @@ def correction_new(candidate_id: int):
     pending = corrections.pending_for(candidate)
     form = CorrectionForm()
     if request.method == "GET":
-        form.name.data, form.id_type.data, form.id_number.data = (candidate.name, candidate.id_type.value,
-                                                                  candidate.id_number)
+        form.name.data, form.id_type.data = candidate.name, candidate.id_type.value
     if form.validate_on_submit():
         upload = form.letter.data
         data = upload.stream.read(corrections.MAX_LETTER_BYTES + 1)
-        raw = {"name": form.name.data, "id_type": form.id_type.data, "id_number": form.id_number.data}
+        raw = {"name": form.name.data, "id_type": form.id_type.data,
+               "id_number": (form.id_number.data or "").strip() or candidate.id_number}
         saved, ok = commit_or_flash(corrections.file_correction, current_user, candidate_id, raw, form.reason.data,
                                     upload.filename or "", data, form=form)
         if ok:

@@ -12,7 +12,7 @@ from ..catalog.models import Certificate, CertificateLevel, Province
 from ..core import idcard, jobs, permissions
 from ..core.forms import ConfirmForm
 from ..core.web import commit_or_flash, paginate, service_view
-from ..exams.models import ExamPlan
+from ..exams.models import PLAN_ORDER, ExamPlan
 from ..extensions import db
 from . import services
 from .forms import SealForm
@@ -33,7 +33,7 @@ def index():
     counts = services.state_counts(current_user, filters)
     is_org = permissions.can(current_user, "certificates.org_sign")
     choices = {
-        "plans": db.session.scalars(permissions.scoped(current_user, select(ExamPlan)).order_by(ExamPlan.id.desc())).all(),
+        "plans": db.session.scalars(permissions.scoped(current_user, select(ExamPlan)).order_by(*PLAN_ORDER)).all(),
         "levels": db.session.scalars(select(CertificateLevel).join(Certificate)
                                      .order_by(Certificate.name, CertificateLevel.rank)).all(),
         "provinces": db.session.scalars(select(Province).order_by(Province.code)).all() if is_org else [],

@@ -135,6 +135,8 @@ ENTITY_LABELS = {
     "schedule_run": "排考", "proctor": "监考人员",
     "registration": "报考", "portal_account": "考生账号",
     "score": "科目成绩", "score_publication": "成绩发布", "score_objection": "成绩异议",
+    "payment_order": "缴费订单", "certificate_record": "证书记录", "certificate_signoff": "扫码签发",
+    "paper_batch": "纸质证书批次",
 }
 
 

@@ -61,7 +61,7 @@ MENU: list[Section] = [
         Item("考生账号", "portal.accounts", "portal.accounts", "person-lock"),
     ]),
     Section("9 成绩与结果", [
-        Item("成绩与结果", "scores.index", "scores.view", "clipboard-check"),
+        Item("成绩与结果", "scores.index", "scores.plans", "clipboard-check"),
         Item("成绩统计", "scores.stats_index", "scores.stats", "bar-chart"),
         Item("我的成绩", "scores.mine", "scores.mine", "clipboard-check"),
     ]),

@@ -78,6 +78,8 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "scores.enter": frozenset({ORG}),
     "scores.publish": frozenset({ORG}),
     "scores.view": STAFF | {CAND},  # what each sees: Score.scope_clause (schools from 成绩公示中 on)
+    # the menu's 成绩与结果 (plans and their steps); a candidate reaches their plan from 我的成绩
+    "scores.plans": STAFF,
     "scores.object": frozenset({SCHOOL}),
     "scores.answer": frozenset({ORG}),
     # score statistics (DOMAIN.md §9): schools and provinces in their scope, from display on

@@ -1,6 +1,8 @@
 """Subjects, exam plans with their fees and sessions, and exam rooms."""
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -16,6 +18,9 @@ from ..extensions import db
 from ..sites.models import ExamSite
 from .states import PlanState
 
+
+#: the round of a plan in its name: 「2026年第3次全国统一考试（…）」
+_ROUND = re.compile(r"第\s*(\d+)\s*次")
 
 class ExamMode(StrEnum):
     COMPUTER = "机考"
@@ -92,6 +97,14 @@ class ExamPlan(db.Model):
         return self.state == PlanState.PUBLISHED
 
     @property
+    def short_name(self) -> str:
+        """The plan in a few characters, for lists that name it beside a level: 「第3次」."""
+        found = _ROUND.search(self.name)
+        if found:
+            return f"第{found.group(1)}次"
+        return self.name if len(self.name) <= 10 else self.name[:9] + "…"
+
+    @property
     def has_rooms(self) -> bool:
         return bool(db.session.scalar(select(exists().where(ExamRoom.plan_id == self.id))))
 
@@ -109,6 +122,10 @@ class ExamPlan(db.Model):
             return true()
         return cls.state == PlanState.PUBLISHED
 
+
+
+#: the one order of plan lists and drop-downs: newest registration period first (then newest record)
+PLAN_ORDER = (ExamPlan.registration_start.desc(), ExamPlan.id.desc())
 
 class PlanFee(db.Model):
     """The registration fee of one level in a plan."""

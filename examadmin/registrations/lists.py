@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from ..candidates.models import Candidate, CandidateKind
 from ..catalog.models import CertificateLevel, Level, School
 from ..core import idcard, permissions
-from ..exams.models import ExamPlan
+from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.states import PlanState
 from ..extensions import db
 from ..pilots.models import ApplicationLine
@@ -200,5 +200,5 @@ def places_by_line(line_ids: list[int]) -> dict[int, int]:
 def plans_for_lists(actor: Any) -> list[ExamPlan]:
     permissions.require(actor, "registrations.view")
     return list(db.session.scalars(permissions.scoped(actor, select(ExamPlan))
-                                   .where(ExamPlan.state == PlanState.PUBLISHED).order_by(ExamPlan.id.desc())))
+                                   .where(ExamPlan.state == PlanState.PUBLISHED).order_by(*PLAN_ORDER)))
 

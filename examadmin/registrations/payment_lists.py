@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from ..candidates.models import Candidate, CandidateKind
 from ..catalog.models import School
 from ..core import clock, idcard, permissions
-from ..exams.models import ExamPlan
+from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.states import PlanState
 from ..extensions import db
 from . import lapse
@@ -94,7 +94,7 @@ def payable_plans(actor: Any) -> list[ExamPlan]:
     return list(db.session.scalars(
         permissions.scoped(actor, select(ExamPlan))
         .where(ExamPlan.state == PlanState.PUBLISHED, ExamPlan.payment_deadline >= clock.now())
-        .order_by(ExamPlan.payment_deadline)))
+        .order_by(*PLAN_ORDER)))
 
 
 def plans_with_orders(actor: Any) -> list[ExamPlan]:
@@ -102,4 +102,4 @@ def plans_with_orders(actor: Any) -> list[ExamPlan]:
     return list(db.session.scalars(
         permissions.scoped(actor, select(ExamPlan))
         .where(ExamPlan.id.in_(select(PaymentOrder.plan_id).where(permissions.scope_clause(actor, PaymentOrder))))
-        .order_by(ExamPlan.registration_start.desc())))
+        .order_by(*PLAN_ORDER)))

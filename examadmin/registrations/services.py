@@ -23,7 +23,7 @@ from ..catalog.models import CertificateLevel, Level, School
 from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
-from ..exams.models import ExamPlan, ExamSession, Subject
+from ..exams.models import PLAN_ORDER, ExamPlan, ExamSession, Subject
 from ..extensions import db
 from ..pilots import quota
 from ..pilots.models import Application, ApplicationLine
@@ -104,7 +104,7 @@ def open_plans(actor: Any) -> list[ExamPlan]:
     permissions.require(actor, "registrations.view")
     now = clock.now()
     return list(db.session.scalars(permissions.scoped(actor, select(ExamPlan)).where(
-        ExamPlan.registration_start <= now, ExamPlan.registration_end >= now).order_by(ExamPlan.id.desc())))
+        ExamPlan.registration_start <= now, ExamPlan.registration_end >= now).order_by(*PLAN_ORDER)))
 
 
 def usable_sites(actor: Any, school_id: int | None = None) -> list[ExamSite]:
@@ -437,6 +437,10 @@ def _audit_created(actor, school: School, checked: Checked, ids: list[int], now,
 
 # ---- the list's 报考 action ---------------------------------------------------------------
 
+#: what the 报考 page and the service say when no candidate was ticked
+NO_CANDIDATE = "请至少选择一名考生"
+
+
 def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: Iterable[int],
                         retake_ids: Iterable[int] = ()) -> list[int]:
     """报考 the selected candidates at one site (which fixes the level); all or none."""
@@ -449,7 +453,7 @@ def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: I
         raise DomainError("请选择本校的考核站点", field="site_id")
     ids = sorted({int(i) for i in candidate_ids})
     if not ids:
-        raise DomainError("请先选择要报考的考生")
+        raise DomainError(NO_CANDIDATE)
     if not all(0 < i < 2**31 for i in ids):
         raise permissions.NotInScope()
     if len(ids) > MAX_SELECTED:

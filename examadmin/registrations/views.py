@@ -119,7 +119,10 @@ def new():
                                                    for s in sites])
     selected = _selected_ids("ids")
     retakes = set(_selected_ids("retake"))
-    if request.method == "POST" and "submit" in request.form and form.validate_on_submit():
+    submitted = request.method == "POST" and "submit" in request.form
+    # said beside the list even when the plan or site is missing too, so every gap shows at once
+    candidate_error = services.NO_CANDIDATE if submitted and not selected else ""
+    if submitted and form.validate_on_submit() and not candidate_error:
         try:
             ids = services.register_candidates(current_user, form.plan_id.data, form.site_id.data, selected, retakes)
             db.session.commit()
@@ -132,6 +135,7 @@ def new():
     candidates = _eligible_candidates()
     fees = {p.id: services.plan_levels(p) for p in plans}
     return render_template("registrations/new.html", form=form, candidates=candidates, selected=set(selected),
+                           candidate_error=candidate_error,
                            retakes=retakes, plans=plans, fees=fees, warning=services.PLATFORM_WARNING,
                            registered=lists.registrations_by_candidate(current_user, [c.id for c in candidates]))
 

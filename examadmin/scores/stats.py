@@ -21,7 +21,7 @@ from ..catalog.models import CertificateLevel, Major, Province, School
 from ..core import permissions
 from ..core.errors import DomainError
 from ..core.roles import NATIONAL
-from ..exams.models import ExamPlan, Subject
+from ..exams.models import PLAN_ORDER, ExamPlan, Subject
 from ..extensions import db
 from ..registrations.models import Registration
 from ..sites.models import ExamSite
@@ -119,7 +119,7 @@ def stats_plans(actor) -> list[tuple[ExamPlan, PublicationStage]]:
     permissions.require(actor, "scores.stats")
     query = (select(ExamPlan, ScorePublication.stage)
              .join(ScorePublication, ScorePublication.plan_id == ExamPlan.id)
-             .where(ExamPlan.scope_clause(actor)).order_by(ExamPlan.id.desc()))
+             .where(ExamPlan.scope_clause(actor)).order_by(*PLAN_ORDER))
     if actor.role not in NATIONAL:
         # only plans on display or final, in which the school (or the province's schools) sat
         query = query.where(ScorePublication.stage.in_(VISIBLE_TO_SCOPED),

@@ -14,7 +14,7 @@ from ..core.forms import ConfirmForm
 from ..core.roles import Role
 from ..core.storage import get_storage
 from ..core.web import int_arg, paginate, service_view
-from ..exams.models import ExamPlan
+from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.services import plans as exam_plans
 from ..extensions import db
 from . import services
@@ -30,7 +30,7 @@ def _plan_choices():
     if current_user.role == Role.CANDIDATE:
         # a candidate's plans are those of the scores they may see
         ids = select(Score.plan_id).where(Score.scope_clause(current_user)).distinct()
-        return list(db.session.scalars(select(ExamPlan).where(ExamPlan.id.in_(ids)).order_by(ExamPlan.id.desc())))
+        return list(db.session.scalars(select(ExamPlan).where(ExamPlan.id.in_(ids)).order_by(*PLAN_ORDER)))
     return exam_plans.published_plans(current_user)
 
 
@@ -46,7 +46,8 @@ def index():
     return render_template("scores/index.html", plan=plan, pub=pub, stage=stage, counts=counts, Stage=PublicationStage,
                            plan_choices=_plan_choices(), display_form=DisplayForm(), confirm=ConfirmForm(),
                            can_enter=permissions.can(current_user, "scores.enter"),
-                           can_publish=permissions.can(current_user, "scores.publish"))
+                           can_publish=permissions.can(current_user, "scores.publish"),
+                           can_stats=permissions.can(current_user, "scores.stats"))
 
 
 # ---- entry --------------------------------------------------------------------------------

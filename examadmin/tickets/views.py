@@ -14,7 +14,7 @@ from ..core.forms import ConfirmForm
 from ..core.roles import Role
 from ..core.storage import get_storage
 from ..core.web import int_arg, service_view, wants_json
-from ..exams.models import ExamPlan
+from ..exams.models import PLAN_ORDER, ExamPlan
 from ..extensions import db
 from ..scheduling.models import Seat
 from ..sites.models import ExamSite
@@ -49,7 +49,7 @@ def index():
     plans = db.session.scalars(
         select(ExamPlan).where(ExamPlan.id.in_(
             select(Seat.plan_id).where(permissions.scope_clause(current_user, Seat))))
-        .order_by(ExamPlan.id.desc()).limit(50)).all()
+        .order_by(*PLAN_ORDER).limit(50)).all()
     plan_id = int_arg("plan_id") or (plans[0].id if plans else None)
     plan = next((p for p in plans if p.id == plan_id), None)
     sites, rooms = [], []
@@ -62,7 +62,8 @@ def index():
     return render_template("tickets/index.html", plans=plans, plan=plan, sites=sites, rooms=rooms,
                            open=plan is not None and services.in_window(plan),
                            window=services.window_text(plan) if plan else "", confirm=ConfirmForm(),
-                           can_download=permissions.can(current_user, "tickets.download"))
+                           can_download=permissions.can(current_user, "tickets.download"),
+                           can_checkin=permissions.can(current_user, "checkin.scan"))
 
 
 @bp.route("/plans/<int:plan_id>/job", methods=["POST"])

@@ -215,6 +215,8 @@ def test_the_whole_flow_through_the_pages(app, school_user, org):
 
     page = school.get(f"/candidates/{candidate.id}/correction").get_data(as_text=True)
     assert 'data-testid="correction-form"' in page and 'value="张三"' in page
+    # the number is masked here, in the card and the form alike (only the detail page shows it whole)
+    assert candidate.id_number not in page and idcard.mask(candidate.id_number) in page
     bad = school.post(f"/candidates/{candidate.id}/correction", data={
         "name": "张叁", "id_type": "居民身份证", "id_number": candidate.id_number, "reason": "改名",
         "letter": (io.BytesIO(b"PK\x03\x04 not a letter"), "函.pdf")}, content_type="multipart/form-data")
@@ -222,7 +224,7 @@ def test_the_whole_flow_through_the_pages(app, school_user, org):
     assert db.session.scalar(select(func.count(CorrectionRequest.id))) == 0
 
     response = school.post(f"/candidates/{candidate.id}/correction", data={
-        "name": "张叁", "id_type": "居民身份证", "id_number": candidate.id_number, "reason": "派出所已更名",
+        "name": "张叁", "id_type": "居民身份证", "id_number": "", "reason": "派出所已更名",
         "letter": (io.BytesIO(PDF), "更正函.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 302
     request = db.session.scalar(select(CorrectionRequest))

@@ -186,6 +186,35 @@ def test_every_audited_field_of_the_areas_has_a_chinese_label():
             assert label != name and re.search(r"[\u4e00-\u9fff]", label), (entity_type, name)
 
 
+def test_the_later_areas_audited_fields_have_chinese_labels_too():
+    """Registrations, payments, scheduling, tickets, portal, scores and certificates: the keys their
+    services write into before/after (the 记录 panel showed plan:, fee:, seed: and the like)."""
+    from examadmin.scheduling.services.proctors import PROCTOR_FIELDS
+    from examadmin.scores.services import SCORE_FIELDS
+
+    audited = {
+        "registration": ["plan", "site", "id_number", "kind", "is_retake", "quota_line_id", "fee", "state",
+                         "source", "ticket_number", "seat", "room", "session_id", "at", "reason"],
+        "school": ["plan", "file", "rows", "created", "errors"],
+        "payment_order": ["reference", "kind", "amount", "registrations", "registration_ids"],
+        "schedule_run": ["plan", "site", "seed", "placed"],
+        "proctor": [*PROCTOR_FIELDS, "username", "room", "session"],
+        "exam_site": ["plan", "freed", "reason"],
+        "exam_room": ["scheduled", "number", "session_id", "session", "absent"],
+        "exam_plan": ["pages", "site_id", "room_id", "rows", "format", "file", "changed", "errors", "made"],
+        "portal_account": ["id_number"],
+        "score": [*SCORE_FIELDS, "source", "reason"],
+        "score_objection": ["score_id", "reason"],
+        "certificate_signoff": ["records", "ip", "device", "reason", "message"],
+        "certificate": ["image_key"],
+        "paper_batch": ["state", "certificates", "carrier", "tracking_number"],
+    }
+    for entity_type, fields in audited.items():
+        for name in fields:
+            label = audit.field_label(entity_type, name).label
+            assert label != name and re.search(r"[\u4e00-\u9fff]", label), (entity_type, name)
+
+
 # ---- files: the instance folder 0700, stored files 0600 ---------------------------------------------
 
 def _mode(path) -> int:

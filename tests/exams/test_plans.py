@@ -323,3 +323,11 @@ def test_a_school_neither_sees_drafts_nor_adds_sessions(client):
                                                                 "end_time": "11:00", "subject_id": subject.id})
     assert response.status_code == 403
     assert client.post(f"/exams/plans/{published.id}/withdraw").status_code == 403
+
+
+def test_a_plan_short_name_is_its_round_for_lists_beside_a_level():
+    from examadmin.exams.models import ExamPlan
+
+    assert ExamPlan(name="2026年第3次全国统一考试（社会心理服务）").short_name == "第3次"
+    assert ExamPlan(name="秋季考试").short_name == "秋季考试"
+    assert ExamPlan(name="一个没有轮次但名字很长的考试计划").short_name == "一个没有轮次但名字…"

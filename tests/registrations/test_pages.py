@@ -16,7 +16,7 @@ from examadmin.registrations import services
 from examadmin.registrations.models import Registration
 from examadmin.registrations.states import RegistrationState
 from tests.conftest import login_as
-from tests.registrations.factories import later, ready_school, verified
+from tests.registrations.factories import later, open_plan, ready_school, verified
 from tests.sites.factories import make_user
 
 J, M = Level.JUNIOR, Level.MIDDLE
@@ -150,7 +150,9 @@ def test_register_from_the_candidate_list_selection(client):
     assert line == 1  # the retaker took no place
     listing = client.get("/candidates/").get_data(as_text=True)
     column = listing.split('data-testid="candidate-registrations"')
-    assert any("初级 · 待缴费" in part.split("</td>", 1)[0] for part in column[1:])
+    assert any(f"{school.plan.short_name} · 初级 · 待缴费" in part.split("</td>", 1)[0] for part in column[1:])
+    again = client.get("/registrations/new").get_data(as_text=True)
+    assert f"{school.plan.short_name} · 初级 · 待缴费" in again
     ledger = client.get("/pilots/quota").get_data(as_text=True)
     assert 'data-testid="quota-taken">1<' in ledger
 
@@ -214,3 +216,44 @@ def test_an_id_beyond_the_columns_range_is_a_404_not_a_500(client):
                 "/registrations/import/99999999999999999999999"):
         assert client.get(url).status_code == 404, url
     assert client.post("/registrations/99999999999999999999999/cancel", data={"reason": "x"}).status_code == 404
+
+
+def test_submitting_with_nothing_chosen_says_what_is_missing(client):
+    school = ready_school()
+    a = verified(school.user, name="空选甲")
+    db.session.commit()
+    login_as(client, school.user)
+    body = client.post("/registrations/new", data={"plan_id": "", "site_id": "", "submit": "1"}).get_data(as_text=True)
+    assert "请选择考试计划" in body and "请选择考核站点" in body and "请至少选择一名考生" in body
+    body = client.post("/registrations/new", data={"plan_id": school.plan.id, "site_id": school.sites[J].id,
+                                                   "submit": "1"}).get_data(as_text=True)
+    assert "请至少选择一名考生" in body and "请选择考试计划" not in body
+    assert db.session.scalar(select(Registration.id).where(Registration.candidate_id == a.id)) is None
+
+
+def test_plan_drop_downs_list_the_newest_registration_period_first(client):
+    # created out of order: ids 1, 2, 3 open -1, -3 and -0.5 days ago
+    plans = [open_plan(start_days=-1), open_plan(start_days=-3), open_plan(start_days=-0.5)]
+    newest_first = [plans[2].name, plans[0].name, plans[1].name]
+    school = ready_school(plan=plans[0])
+    db.session.commit()
+
+    def order(body: str) -> list[str]:
+        return sorted(newest_first, key=body.index)
+
+    login_as(client, school.user)
+    assert order(client.get("/registrations/new").get_data(as_text=True).split('id="plan_id"', 1)[1]) == newest_first
+    assert order(client.get("/registrations/").get_data(as_text=True)) == newest_first
+    assert order(client.get("/scheduling/").get_data(as_text=True)) == newest_first
+
+
+def test_the_record_panel_names_fields_in_chinese(client):
+    school = ready_school()
+    a = verified(school.user, name="记录甲")
+    [reg_id] = register(school, [a])
+    db.session.commit()
+    login_as(client, school.user)
+    body = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
+    assert "考试计划：" in body and "考试费（元）：" in body
+    for code in ("plan：", "site：", "id_number：", "kind：", "is_retake：", "fee："):
+        assert code not in body, code

@@ -227,3 +227,22 @@ def test_a_voucher_downloads_with_the_extension_of_its_type_and_no_path(client, 
     disposition = response.headers["Content-Disposition"]
     response.close()
     assert "evil.html" not in disposition and "evil.pdf" in disposition and "/" not in disposition
+def test_the_order_page_says_where_to_transfer_and_no_developer_note(client, world, app):
+    regs = [register(world, name="学生甲")]
+    order = payments.create_school_order(world.school_user, world.plan.id, [r.id for r in regs])
+    login_as(client, world.school_user)
+    for url in (f"/registrations/payments/{order.id}", "/registrations/payments"):
+        html = page(client, url)[1]
+        assert "PaymentProvider" not in html and "README" not in html
+        assert "目前支持上传缴费凭证、由评价组织确认到账" in html
+    html = page(client, f"/registrations/payments/{order.id}")[1]
+    assert "收款账户以评价组织通知为准" in html
+
+    app.config.update(PAYMENT_PAYEE_NAME="某某职业技能评价中心", PAYMENT_PAYEE_BANK="中国银行北京分行",
+                      PAYMENT_PAYEE_ACCOUNT="6217 0000 1111 2222")
+    try:
+        html = page(client, f"/registrations/payments/{order.id}")[1]
+    finally:
+        app.config.update(PAYMENT_PAYEE_NAME="", PAYMENT_PAYEE_BANK="", PAYMENT_PAYEE_ACCOUNT="")
+    assert "某某职业技能评价中心" in html and "中国银行北京分行" in html and "6217 0000 1111 2222" in html
+    assert "收款账户以评价组织通知为准" not in html

@@ -20,3 +20,15 @@ def test_unpaid_registrations_wait_for_the_school_and_a_submitted_order_for_the_
     assert _labels(world.org).get("待确认的缴费订单") == 1
     payments.reject_order(world.org, order.id, "金额不符")
     assert _labels(world.school_user).get("被驳回的缴费订单") == 1
+
+
+def test_registrations_in_a_live_order_are_no_longer_waiting_to_be_paid(app):
+    world = make_world()
+    first, second = register(world, name="甲"), register(world, name="乙")
+    assert _labels(world.school_user).get("待缴费的报考") == 2
+    order = payments.create_school_order(world.school_user, world.plan.id, [first.id])
+    payments.submit_voucher(world.school_user, order.id, "凭证.pdf", b"%PDF-1.4\n%test\n")
+    assert _labels(world.school_user).get("待缴费的报考") == 1  # only 乙: 甲 waits for the org
+    payments.withdraw_order(world.school_user, order.id)
+    assert _labels(world.school_user).get("待缴费的报考") == 2
+    assert second.payment_order_id is None

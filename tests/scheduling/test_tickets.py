@@ -117,6 +117,9 @@ def test_tickets_outside_the_window_are_refused_with_the_window(client, monkeypa
     body = response.get_data(as_text=True)
     assert response.mimetype == "text/html"
     assert "2030-06-13 09:00 至 2030-06-22 16:00" in body and word in body
+    listing = client.get(f"/tickets/?plan_id={s.plan.id}").get_data(as_text=True)
+    assert 'data-testid="room-tickets"' not in listing  # no link that only answers 不在下载时间内
+    assert 'data-testid="room-tickets-closed"' in listing and "准考证下载时间：2030-06-13 09:00 至 2030-06-22 16:00" in listing
     assert client.post(f"/tickets/plans/{s.plan.id}/job", follow_redirects=True).status_code == 200
     assert db.session.scalar(select(Job).where(Job.kind == "tickets_pdf")) is None
     login_as(client, candidate_user(s, s.registrations[0]))
@@ -251,3 +254,13 @@ def test_without_enough_proctors_the_sites_tickets_are_not_released(client, in_w
     login_as(client, s.school_user)
     body = client.get(f"/tickets/rooms/{s.room.id}/tickets.pdf", follow_redirects=True).get_data(as_text=True)
     assert "准考证尚未发放" in body and s.room.name in body
+
+
+@pytest.mark.parametrize("role, shown", [("school", True), ("org", False), ("sysadmin", False)])
+def test_the_checkin_button_only_for_roles_that_may_check_in(client, in_window, role, shown):
+    s = make_scheduled(1)
+    login_as(client, s.school_user if role == "school" else make_user(role))
+    listing = client.get("/tickets/").get_data(as_text=True)
+    assert ('data-testid="checkin-link"' in listing) is shown
+    if shown:
+        assert 'data-testid="room-tickets"' in listing  # inside the window the room's tickets are a link

@@ -35,6 +35,7 @@ def test_a_school_schedules_from_the_page_and_sees_the_seat_grid(client):
     login_as(client, s.school_user)
     page = client.get(f"/scheduling/?plan_id={s.plan.id}").get_data(as_text=True)
     assert s.site.name in page and 'data-testid="paid">4<' in page
+    assert 'data-testid="run-schedule"' in page and "无待排考考生" not in page
     response = client.post("/scheduling/run", data={"plan_id": s.plan.id, "site_id": s.site.id},
                            follow_redirects=True)
     body = response.get_data(as_text=True)
@@ -46,6 +47,16 @@ def test_a_school_schedules_from_the_page_and_sees_the_seat_grid(client):
     again = client.post("/scheduling/run", data={"plan_id": s.plan.id, "site_id": s.site.id},
                         follow_redirects=True).get_data(as_text=True)
     assert "没有需要排考的已缴费考生" in again
+    # with nobody waiting the button is disabled and says so, rather than answering with a message
+    assert 'data-testid="run-schedule"' not in again and "无待排考考生" in again
+    assert 'data-testid="run-schedule-none"' in again
+
+
+def test_table_headers_do_not_wrap(client):
+    response = client.get("/static/app.css")
+    css = response.get_data(as_text=True)
+    response.close()
+    assert ".table thead th { white-space: nowrap; }" in css
 
 
 def test_a_shortfall_is_shown_per_site_and_session(client):

@@ -129,6 +129,14 @@ def test_a_candidate_sees_only_their_own_scores_from_display_on(client):
     assert body.count('data-testid="score-row"') == 1
     assert s.registrations[0].candidate.name in body and s.registrations[1].candidate.name not in body
     assert client.get("/scores/").status_code == 200
+    # no link that answers 403: statistics are for staff; the menu has 我的成绩, not 成绩与结果
+    plan_page = client.get(f"/scores/?plan_id={s.plan.id}").get_data(as_text=True)
+    assert "成绩统计" not in plan_page and "/scores/stats" not in plan_page
+    menu = plan_page.split("<main", 1)[0]
+    assert "我的成绩</a>" in menu and "成绩与结果</a>" not in menu
+    login_as(client, s.org)
+    org_page = client.get(f"/scores/?plan_id={s.plan.id}").get_data(as_text=True)
+    assert "成绩统计" in org_page and "成绩与结果</a>" in org_page.split("<main", 1)[0]
 
 
 def test_an_overflowing_or_foreign_id_is_a_404(client):

@@ -12,7 +12,7 @@ from ...core import audit, permissions
 from ...core.errors import DomainError
 from ...core.unique import unique_writes
 from ...extensions import db
-from ..models import ExamMode, ExamPlan, ExamRoom, ExamSession, PlanFee, Subject
+from ..models import PLAN_ORDER, ExamMode, ExamPlan, ExamRoom, ExamSession, PlanFee, Subject
 from ..states import EXAM_PLAN, PlanState
 from . import _parse
 
@@ -296,7 +296,7 @@ def list_plans(actor: Any, *, state: str = "", certificate_id: int | None = None
              .options(joinedload(ExamPlan.certificate), selectinload(ExamPlan.fees),
                       selectinload(ExamPlan.sessions).joinedload(ExamSession.subject)
                       .joinedload(Subject.certificate_level))
-             .order_by(ExamPlan.registration_start.desc(), ExamPlan.id.desc()))
+             .order_by(*PLAN_ORDER))
     if state:
         try:
             query = query.where(ExamPlan.state == PlanState(state))
@@ -315,4 +315,4 @@ def published_plans(actor: Any) -> list[ExamPlan]:
     return list(db.session.scalars(
         permissions.scoped(actor, select(ExamPlan)).options(joinedload(ExamPlan.certificate))
         .where(ExamPlan.state == PlanState.PUBLISHED)
-        .order_by(ExamPlan.registration_start.desc(), ExamPlan.id.desc())))
+        .order_by(*PLAN_ORDER)))
