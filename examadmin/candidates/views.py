@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for)
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file, url_for)
 from flask_login import current_user
 
 from ..catalog.models import Major, School
@@ -12,7 +12,7 @@ from ..catalog.services import majors_for_school_type
 from ..core import audit, idcard, jobs, permissions
 from ..core.forms import ConfirmForm, opts
 from ..core.storage import get_storage
-from ..core.web import choice_arg, commit_or_flash, paginate, service_view
+from ..core.web import choice_arg, commit_or_flash, paginate, posted_search, search_text, service_view
 from ..extensions import db
 from . import services
 from .forms import CandidateForm, ImportForm
@@ -29,31 +29,6 @@ def masked(number: str) -> str:
 
 
 #: the longest search text kept (a name, an ID number or a student number is far shorter)
-MAX_SEARCH = 100
-
-
-def posted_search(endpoint: str, filters: tuple[str, ...]):
-    """A list's search form arrives as a POST, so that an ID number typed into it never lands in a
-    URL (access logs, browser history): the text is kept in the session and the page redirects
-    to itself with the other filters and `search=1`, which its pages then carry."""
-    if ConfirmForm().validate_on_submit():
-        text = (request.form.get("q") or "").strip()[:MAX_SEARCH]
-        session[f"search:{endpoint}"] = text
-    else:
-        text = ""
-        flash("页面已过期，请重新查询。", "warning")
-    params = {k: request.form[k] for k in filters if request.form.get(k)}
-    if text:
-        params["search"] = "1"
-    return redirect(url_for(endpoint, **params))
-
-
-def search_text(endpoint: str) -> str:
-    """The text searched for: the posted one while the list shows its result (`search=1`); a plain
-    `q` in the URL (a link by name) still works."""
-    if request.args.get("search") == "1":
-        return session.get(f"search:{endpoint}", "")
-    return request.args.get("q", "")[:MAX_SEARCH]
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -62,7 +37,7 @@ def index():
         return posted_search("candidates.index", ("state", "class_name", "kind", "hidden"))
     args = request.args
     show_hidden = args.get("hidden") == "1"
-    q = search_text("candidates.index")
+    q = search_text("candidates.index", by_name_link=True)
     query = services.list_candidates(current_user, q=q, state=choice_arg("state", CandidateState),
                                      class_name=args.get("class_name", ""), kind=choice_arg("kind", CandidateKind),
                                      hidden=show_hidden)

@@ -15,7 +15,8 @@ from ..extensions import db
 from . import corrections, verification
 from .models import IdType
 from .states import CORRECTION, CorrectionState
-from .views import bp, posted_search, search_text
+from ..core.web import posted_search, search_text
+from .views import bp
 
 
 class CorrectionForm(BaseForm):
@@ -77,8 +78,7 @@ def confirm(candidate_id: int):
 def corrections_index():
     if request.method == "POST":
         return posted_search("candidates.corrections", ("state",))
-    args = request.args
-    q = search_text("candidates.corrections")
+    q = search_text("candidates.corrections", by_name_link=True)
     query = corrections.list_corrections(current_user, state=choice_arg("state", CorrectionState), q=q,
                                          school_id=int_arg("school_id"), candidate_id=int_arg("candidate_id"))
     return render_template("candidates/corrections.html", page=paginate(query), states=list(CorrectionState), q=q,

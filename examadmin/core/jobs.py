@@ -39,7 +39,7 @@ from ..extensions import db, huey
 from . import clock, permissions
 from .columns import enum_type
 from .errors import DomainError
-from .personal import MaskedJSON
+from .personal import MaskedJSON, MaskedLongText
 from .roles import Role
 from .storage import get_storage
 from .workflow import Workflow
@@ -82,9 +82,9 @@ class Job(db.Model):
     total: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(String(300), default="")
     #: what the user is told when the job failed: always Chinese, never an exception's text
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(MaskedLongText)
     #: the traceback of an unexpected failure, shown to the sysadmin only
-    error_detail: Mapped[str | None] = mapped_column(Text)
+    error_detail: Mapped[str | None] = mapped_column(MaskedLongText)
     #: how a finished job turned out when 已完成 alone would mislead, e.g. 未导入 for an
     #: import refused for its errors; `outcome_level` colours it (success, warning, danger)
     outcome: Mapped[str | None] = mapped_column(String(20))

@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.types import TypeDecorator
 
 from .idcard import mask, mask_phone
@@ -67,6 +67,19 @@ class MaskedJSON(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else mask_value(value)
+
+
+class MaskedLongText(TypeDecorator):
+    """A long text (a failed job's message and traceback) with ID and mobile numbers masked in and out."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else mask_text(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else mask_text(value)
 
 
 class MaskedText(TypeDecorator):

@@ -281,8 +281,9 @@ def posted_search(endpoint: str, filters: tuple[str, ...]):
     return redirect(url_for(endpoint, **params))
 
 
-def search_text(endpoint: str) -> str:
-    """The text posted to `posted_search`, while the list shows its result (`search=1`)."""
+def search_text(endpoint: str, *, by_name_link: bool = False) -> str:
+    """The text posted to `posted_search`, while the list shows its result (`search=1`).
+    With `by_name_link` a plain `?q=` in the URL (a link by a person's name) works too."""
     if request.args.get("search") == "1":
         return session.get(f"search:{endpoint}", "")
-    return ""
+    return request.args.get("q", "")[:MAX_SEARCH] if by_name_link else ""

@@ -6,7 +6,7 @@ import re
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from examadmin.catalog import services as catalog
 from examadmin.catalog.models import Certificate
@@ -118,3 +118,20 @@ def test_only_failed_jobs_can_be_retried():
     jobs.dispatch(job)
     with pytest.raises(Exception, match="只有失败的任务"):
         jobs.retry(org, job.id)
+
+
+@handler("test_explode_with_a_number", "测试：异常里有证件号码的任务")
+def _explode_with_a_number(ctx):
+    raise ValueError("考生 110101199003074477 的记录有误，电话 13800138000")
+
+
+def test_a_failed_jobs_detail_keeps_no_whole_id_or_mobile_number():
+    org = make_user("org")
+    job = jobs.submit(org, "test_explode_with_a_number", {})
+    db.session.commit()
+    jobs.dispatch(job)
+    db.session.expire_all()
+    detail = db.session.get(Job, job.id).error_detail
+    assert "ValueError" in detail and "110101199003074477" not in detail and "13800138000" not in detail
+    stored = db.session.execute(text("SELECT error_detail FROM job WHERE id = :id"), {"id": job.id}).scalar()
+    assert "110101199003074477" not in stored

@@ -69,12 +69,6 @@ def live_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def live_app(live_url):
-    """The app behind live_url (same database), for setting up what the pages cannot."""
-    return _LIVE["app"]
-
-
-@pytest.fixture(scope="session")
 def browser(tmp_path_factory):
     if not (CHROMIUM and CHROMEDRIVER):
         if os.environ.get("E2E_REQUIRED") == "1":
