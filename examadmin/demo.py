@@ -91,6 +91,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
 
     load_pilots()
     load_candidates()
+    from .portal.demo import load_demo as load_portal_demo
+
+    load_portal_demo()  # the `candidate` account opened and activated in the portal
     from .exams.demo import load_demo as load_exams_demo
 
     load_exams_demo()  # subjects, an approved site, a published plan open for registration

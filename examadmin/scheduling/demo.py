@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 
 from ..candidates.demo import PEOPLE
+from ..registrations.demo import LEFT_FOR_YOU
 from ..candidates.models import Candidate, CandidateKind
 from ..candidates.states import CandidateState
 from ..catalog.models import Certificate, Level, School
@@ -83,7 +84,9 @@ def load_demo() -> dict[str, int]:
             plan = _finished_registration_plan(org, certificate, subjects, suffix, exam_in_days)
             added["plans"] += 1
         added["rooms"] += _rooms(school_user, plan, site, subjects[Level.JUNIOR], rooms_wanted)
-        _register_and_pay(org, school_user, plan, site)
+        # 吴桐 sat no earlier exam: the newcomer registers her for the open plan against quota
+        names = [p[0] for p in PEOPLE if suffix != PAST_PLAN_SUFFIX or p[0] != LEFT_FOR_YOU]
+        _register_and_pay(org, school_user, plan, site, names)
         db.session.flush()
         added["placed"] += seats.schedule(school_user, plan.id, site.id, seed=SEED).placed
         if with_proctors:
@@ -133,12 +136,13 @@ def _as_of(moment: datetime):
         clock.now = real
 
 
-def _register_and_pay(org, school_user, plan: ExamPlan, site: ExamSite) -> None:
-    """The demo people (candidates.demo.PEOPLE) of the school registered and paid, through the services."""
+def _register_and_pay(org, school_user, plan: ExamPlan, site: ExamSite, names: list[str] | None = None) -> None:
+    """The demo people (candidates.demo.PEOPLE, or `names` of them) of the school registered and
+    paid, through the services."""
     registered = set(db.session.scalars(select(Registration.candidate_id).where(Registration.plan_id == plan.id)))
     todo = [c.id for c in db.session.scalars(
         select(Candidate).where(Candidate.school_id == school_user.school_id, Candidate.hidden.is_(False),
-                                Candidate.name.in_([person[0] for person in PEOPLE]),
+                                Candidate.name.in_(names or [person[0] for person in PEOPLE]),
                                 Candidate.state == CandidateState.ACCURATE).order_by(Candidate.id))
             if c.id not in registered]
     if not todo:

@@ -34,6 +34,10 @@ from tests.e2e.test_sites_exams_journey import click_and_confirm, css, fill, fla
 PLAN_NAME = "成绩旅程考试计划"
 
 
+#: the candidate whose score school1 objects to (刘明 failed the demo's past plan, so may sit again)
+OBJECTED = "刘明"
+
+
 def _scheduled_plan(app) -> tuple[int, list[tuple[str, str]]]:
     """A published plan with school1's candidates scheduled; (plan id, [(ticket, name)])."""
     with app.app_context():
@@ -53,7 +57,8 @@ def _scheduled_plan(app) -> tuple[int, list[tuple[str, str]]]:
                                          "end_time": time(11), "subject_id": subject.id})
         plans.publish_plan(org, plan.id)
         _rooms(school_user, plan, site, subject, [("旅程机房", 30)])
-        _register_and_pay(org, school_user, plan, site)
+        # those who did not pass the demo's past plan (a pass is not registered for the level again)
+        _register_and_pay(org, school_user, plan, site, [OBJECTED, "黄晓雯", "吴桐"])
         db.session.flush()
         seats.schedule(school_user, plan.id, site.id, seed=1)
         tickets = db.session.execute(
@@ -72,7 +77,7 @@ def test_org_imports_displays_answers_an_objection_and_publishes(browser, live_u
     wb = Workbook()
     ws = wb.active
     ws.append(["准考证号", "科目", "成绩", "缺考", "违纪"])
-    scores = {name: ("58" if name == "陈同学" else "75") for _, name in tickets}
+    scores = {name: ("58" if name == OBJECTED else "75") for _, name in tickets}
     for ticket, name in tickets:
         ws.append([ticket, SUBJECT_NAME, scores[name], "", ""])
     path = tmp_path / "成绩.xlsx"
@@ -111,9 +116,9 @@ def test_org_imports_displays_answers_an_objection_and_publishes(browser, live_u
     assert css(browser, "[data-testid=stage]").text == "成绩公示中"
     sign_out(browser)
 
-    # school1 sees the scores and objects to 陈同学's.
+    # school1 sees the scores and objects to 刘明's.
     sign_in(browser, live_url, "school1")
-    browser.get(f"{live_url}/scores/plans/{plan_id}/scores?q=陈同学")
+    browser.get(f"{live_url}/scores/plans/{plan_id}/scores?q={OBJECTED}")
     row = css(browser, "[data-testid=score-row]")
     assert "58" in row.text and "未通过" in row.text
     submit(browser, "[data-testid=score-detail]")
@@ -153,7 +158,7 @@ def test_org_imports_displays_answers_an_objection_and_publishes(browser, live_u
 
     # The school sees the corrected score, passed, with its history.
     sign_in(browser, live_url, "school1")
-    browser.get(f"{live_url}/scores/plans/{plan_id}/scores?q=陈同学")
+    browser.get(f"{live_url}/scores/plans/{plan_id}/scores?q={OBJECTED}")
     row = css(browser, "[data-testid=score-row]")
     assert "62" in row.text and "通过" in row.text and "未通过" not in row.text
     submit(browser, "[data-testid=score-detail]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -33,7 +34,15 @@ def set_value(browser, name, value):
 def submit(browser, selector):
     """Click and wait until the next page has replaced this one (no reading the old page)."""
     old = browser.find_element(By.TAG_NAME, "html")
-    css(browser, selector).click()
+    for attempt in range(3):
+        try:
+            css(browser, selector).click()
+            break
+        except (StaleElementReferenceException, WebDriverException) as exc:
+            # the page was still being replaced by the previous step: find the button again
+            if attempt == 2 or "document" not in str(exc) and not isinstance(exc, StaleElementReferenceException):
+                raise
+            old = browser.find_element(By.TAG_NAME, "html")
     WebDriverWait(browser, 10).until(EC.staleness_of(old))
 
 
