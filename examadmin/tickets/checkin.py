@@ -40,6 +40,18 @@ class Station:
         s = self.session
         return f"{self.room.name} · {s.date:%m月%d日} {s.start_time:%H:%M}-{s.end_time:%H:%M} {s.subject.name}"
 
+    @property
+    def opens_at(self) -> datetime:
+        """Check-in opens two hours before the session starts and closes when it ends."""
+        return self.session.starts_at - OPENS_BEFORE
+
+    def window(self, at: datetime | None = None) -> str:
+        """"not_yet", "open" or "ended": what the proctor's page may offer now."""
+        at = at or clock.now()
+        if at < self.opens_at:
+            return "not_yet"
+        return "ended" if at > self.session.ends_at else "open"
+
 
 @dataclass
 class CheckinResult:
@@ -142,9 +154,10 @@ def check_in(actor: Any, room_id: Any, session_id: Any, *, token: str | None = N
     """Record a candidate's arrival in this room and session from the QR token or the ticket number."""
     place = station(actor, room_id, session_id)
     now = clock.now()
-    if now < place.session.starts_at - OPENS_BEFORE:
+    window = place.window(now)
+    if window == "not_yet":
         raise DomainError(f"本场次 {place.session.starts_at:%Y-%m-%d %H:%M} 开考，开考前 2 小时起才能签到。")
-    if now > place.session.ends_at:
+    if window == "ended":
         raise DomainError(f"本场次已于 {place.session.ends_at:%Y-%m-%d %H:%M} 结束，不能再签到。")
     if token:
         try:

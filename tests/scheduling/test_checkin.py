@@ -1,6 +1,8 @@
 """Check-in on exam day: signed tokens, the proctor's station, repeated scans, absence."""
 from __future__ import annotations
 
+import re
+
 import logging
 from datetime import timedelta
 
@@ -171,6 +173,23 @@ def test_check_in_opens_two_hours_before_the_session(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: DURING_SESSION - timedelta(hours=3))
     with pytest.raises(DomainError, match="开考前 2 小时"):
         checkin.check_in(s.school_user, s.room.id, s.session.id, ticket_number=s.tickets[0].ticket_number)
+
+
+def test_the_page_says_when_check_in_opens_and_offers_nothing_before(client, monkeypatch):
+    s = make_scheduled(1)
+    login_as(client, make_proctor_user(s))
+    url = f"/tickets/checkin/{s.room.id}/{s.session.id}"
+    monkeypatch.setattr(clock, "now", lambda: DURING_SESSION - timedelta(hours=3))
+    page = client.get(url).get_data(as_text=True)
+    assert "尚未开始，开考前 2 小时开放" in page
+    assert re.search(r'data-testid="ticket-number-input"[^>]*disabled', page)
+    assert re.search(r'data-testid="mark-absent"[^>]*disabled', page)
+    monkeypatch.setattr(clock, "now", lambda: DURING_SESSION)
+    page = client.get(url).get_data(as_text=True)
+    assert "（进行中）" in page and not re.search(r'data-testid="ticket-number-input"[^>]*disabled', page)
+    monkeypatch.setattr(clock, "now", lambda: AFTER_SESSION)
+    page = client.get(url).get_data(as_text=True)
+    assert "本场次已结束" in page and not re.search(r'data-testid="mark-absent"[^>]*disabled', page)
 
 
 def test_absent_are_marked_in_one_step_only_after_the_session(client, monkeypatch):
