@@ -84,7 +84,7 @@ def social_pending(actor: Any, plan_id: int) -> list[dict[str, Any]]:
                Registration.kind == CandidateKind.SOCIAL, Registration.state == RegistrationState.UNPAID,
                Registration.payment_order_id.is_(None), ~lapse.overdue_clause())
         .group_by(Candidate.id).order_by(Candidate.name).limit(500)).all()
-    return [{"candidate": c, "id_number": idcard.mask(c.id_number), "count": n, "amount": amount}
+    return [{"candidate": c, "id_number_masked": idcard.mask(c.id_number), "count": n, "amount": amount}
             for c, n, amount in rows]
 
 

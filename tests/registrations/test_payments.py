@@ -347,7 +347,7 @@ def test_social_pending_lists_social_candidates_without_an_order(world):
     payments.create_social_order(world.school_user, world.plan.id, b.candidate_id)
     pending = payment_lists.social_pending(world.school_user, world.plan.id)
     assert [p["candidate"].id for p in pending] == [a.candidate_id]
-    assert pending[0]["amount"] == Decimal("300.00") and "*" in pending[0]["id_number"]
+    assert pending[0]["amount"] == Decimal("300.00") and "*" in pending[0]["id_number_masked"]
     assert payment_lists.social_pending(make_user("school"), world.plan.id) == []
 
 
