@@ -9,7 +9,6 @@ the audit records in one INSERT.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +21,7 @@ from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
 from ..core.unique import unique_writes
-from ..core.excel import SheetError, cell_text, read_first_sheet, write_table
+from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, write_table
 from ..extensions import db
 from .fields import EDITABLE_WHEN_LOCKED, LABELS, SchoolContext, check_fields
 from .models import Candidate
@@ -38,8 +37,6 @@ HEADER_ALIASES = {
     "班级": "class_name", "学号": "student_number", "入学年份": "enrolment_year", "出生日期": "birth_date",
 }
 REQUIRED_COLUMNS = ("name", "id_number")
-#: how many rows from the top may hold a title above the header row
-HEADER_SEARCH_ROWS = 5
 
 
 @dataclass
@@ -69,22 +66,9 @@ class ImportReport:
                 "errors": [p.as_dict() for p in self.errors], "warnings": [p.as_dict() for p in self.warnings]}
 
 
-def _header_key(text: Any) -> str:
-    return re.sub(r"[\s*＊（）()必填]", "", cell_text(text))
-
-
 def find_columns(rows: list[list]) -> tuple[int, dict[str, int]]:
-    """The header row's index and field -> column index; unknown columns (序号…) are ignored."""
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        columns: dict[str, int] = {}
-        for col, text in enumerate(row):
-            name = HEADER_ALIASES.get(_header_key(text))
-            if name and name not in columns:
-                columns[name] = col
-        if all(name in columns for name in REQUIRED_COLUMNS):
-            return index, columns
-    missing = "、".join(LABELS[n] for n in REQUIRED_COLUMNS)
-    raise SheetError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中应有「{missing}」列，请使用系统提供的模板")
+    """The header row's index and field -> column index (core.excel.find_header)."""
+    return find_header(rows, HEADER_ALIASES, REQUIRED_COLUMNS, LABELS, "模板")
 
 
 def read_sheet(path: str | Path, file_name: str = "", *, max_rows: int | None = None) -> list[list]:

@@ -327,3 +327,28 @@ def cell_text(value) -> str:
     if isinstance(value, (datetime, date)):
         return value.strftime("%Y-%m-%d")
     return str(value).strip()
+
+
+#: how many rows from the top may hold a title above a sheet's header row
+HEADER_SEARCH_ROWS = 5
+
+
+def header_key(text) -> str:
+    """A header cell as compared: no spaces, stars, brackets or 必填 (templates mark required columns)."""
+    return re.sub(r"[\s*＊（）()必填]", "", cell_text(text))
+
+
+def find_header(rows: list[list], aliases: dict[str, str], required: tuple[str, ...], labels: dict[str, str],
+                template: str) -> tuple[int, dict[str, int]]:
+    """The header row's index and field -> column index, found by header text in any order within
+    the first rows; unknown columns (序号…) are ignored. `template` names the template to use."""
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        columns: dict[str, int] = {}
+        for col, text in enumerate(row):
+            name = aliases.get(header_key(text))
+            if name and name not in columns:
+                columns[name] = col
+        if all(name in columns for name in required):
+            return index, columns
+    missing = "、".join(labels[n] for n in required)
+    raise SheetError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中应有「{missing}」列，请使用系统提供的{template}")

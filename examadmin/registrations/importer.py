@@ -7,8 +7,6 @@ reported. The report has the shape of the candidate import.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,16 +14,17 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..candidates.importer import ImportReport  # the same report as the candidate import
 from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Level, School
 from ..core import audit, idcard, permissions
 from ..core.errors import DomainError
-from ..core.excel import SheetError, cell_text, read_first_sheet, write_table
+from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, write_table
 from ..exams.models import ExamPlan
 from ..extensions import db
 from ..sites.models import ExamSite
 from . import lapse, services
-from .services import Entry, Problem
+from .services import Entry
 
 HEADER_ALIASES = {
     "证件号码": "id_number", "身份证号": "id_number", "身份证号码": "id_number", "证件号": "id_number",
@@ -36,43 +35,13 @@ HEADER_ALIASES = {
 }
 LABELS = {"id_number": "证件号码", "name": "姓名", "level": "等级", "site": "考核站点", "retake": "是否补考"}
 REQUIRED_COLUMNS = ("id_number", "name", "level", "site")
-HEADER_SEARCH_ROWS = 5
 YES = {"是", "Y", "YES", "1", "TRUE", "补考"}
 NO = {"", "否", "N", "NO", "0", "FALSE"}
 
 
-@dataclass
-class ImportReport:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped_blank: int = 0
-    imported: bool = False
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "created": self.created, "updated": self.updated,
-                "unchanged": self.unchanged, "skipped_blank": self.skipped_blank, "imported": self.imported,
-                "errors": [p.as_dict() for p in self.errors], "warnings": [p.as_dict() for p in self.warnings]}
-
-
-def _header_key(text: Any) -> str:
-    return re.sub(r"[\s*＊（）()必填]", "", cell_text(text))
-
-
 def find_columns(rows: list[list]) -> tuple[int, dict[str, int]]:
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        columns: dict[str, int] = {}
-        for col, text in enumerate(row):
-            name = HEADER_ALIASES.get(_header_key(text))
-            if name and name not in columns:
-                columns[name] = col
-        if all(name in columns for name in REQUIRED_COLUMNS):
-            return index, columns
-    missing = "、".join(LABELS[n] for n in REQUIRED_COLUMNS)
-    raise SheetError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中应有「{missing}」列，请使用系统提供的报考模板")
+    """The header row's index and field -> column index (core.excel.find_header)."""
+    return find_header(rows, HEADER_ALIASES, REQUIRED_COLUMNS, LABELS, "报考模板")
 
 
 def import_rows(actor: Any, school_id: int, plan_id: int, path: str | Path, *, valid_only: bool = False,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Protocol
@@ -152,10 +153,9 @@ def get_provider(name: str = "voucher") -> PaymentProvider:
     """The provider of that name; the one configured as "module:Class" is loaded on first use
     (an order made by one process may be confirmed by another)."""
     if name not in _PROVIDERS:
-        try:
+        # a misconfigured setting is reported by name below, for the order's own provider
+        with suppress(DomainError):
             _configured()
-        except DomainError:
-            pass  # the order's own provider name decides the message below
     try:
         return _PROVIDERS[name]()
     except KeyError:

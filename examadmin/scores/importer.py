@@ -7,7 +7,6 @@ good rows go in and the bad ones are reported (the shape of the candidates impor
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -16,12 +15,12 @@ from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
+from ..candidates.importer import Problem
 from ..candidates.models import Candidate
 from ..core import audit, permissions
 from ..core.errors import DomainError
-from ..core.excel import SheetError, cell_text, read_first_sheet
+from ..core.excel import SheetError, cell_text, find_header, read_first_sheet
 from ..exams.models import ExamPlan, ExamSession, Subject
 from ..extensions import db
 from ..registrations.models import Registration
@@ -33,19 +32,8 @@ HEADER_ALIASES = {"准考证号": "ticket", "准考证": "ticket", "科目": "su
                   "成绩": "score", "分数": "score", "科目成绩": "score", "缺考": "absent", "违纪": "violation"}
 REQUIRED = ("ticket", "subject", "score")
 LABELS = {"ticket": "准考证号", "subject": "科目", "score": "成绩", "absent": "缺考", "violation": "违纪"}
-HEADER_SEARCH_ROWS = 5
 YES = {"是", "√", "✓", "Y", "YES", "1", "TRUE", "缺考", "违纪"}
 NO = {"", "否", "N", "NO", "0", "FALSE", "×"}
-
-
-@dataclass
-class Problem:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
 
 
 @dataclass
@@ -64,21 +52,9 @@ class ImportReport:
                 "errors": [p.as_dict() for p in self.errors]}
 
 
-def _header_key(text: Any) -> str:
-    return re.sub(r"[\s*＊（）()必填]", "", cell_text(text))
-
-
 def find_columns(rows: list[list]) -> tuple[int, dict[str, int]]:
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        columns: dict[str, int] = {}
-        for col, text in enumerate(row):
-            name = HEADER_ALIASES.get(_header_key(text))
-            if name and name not in columns:
-                columns[name] = col
-        if all(name in columns for name in REQUIRED):
-            return index, columns
-    missing = "、".join(LABELS[n] for n in REQUIRED)
-    raise SheetError(f"找不到表头：前 {HEADER_SEARCH_ROWS} 行中应有「{missing}」列，请使用系统提供的成绩模板")
+    """The header row's index and field -> column index (core.excel.find_header)."""
+    return find_header(rows, HEADER_ALIASES, REQUIRED, LABELS, "成绩模板")
 
 
 def _flag(value: Any) -> bool:
