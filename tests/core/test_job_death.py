@@ -17,7 +17,7 @@ from examadmin.config import ROOT
 from examadmin.core import auth, clock, job_liveness as liveness, jobs
 from examadmin.core.auth import SYSTEM
 from examadmin.core.jobs import Job, JobState
-from examadmin.extensions import db, huey
+from examadmin.extensions import db, huey, write_intent
 from tests.conftest import dispose, login_as, make_user
 
 
@@ -148,6 +148,9 @@ def test_a_job_whose_worker_process_is_killed_ends_failed(tmp_path):
             job_id, owner_id = job.id, owner.id
             child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(tmp_path / "storage"), str(job_id)],
                                      env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            # This process only reads while the child works: on SQLite a writing transaction
+            # (BEGIN IMMEDIATE) held across each poll would starve the child of the write lock.
+            reading = write_intent.set(False)
             try:
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
@@ -164,6 +167,7 @@ def test_a_job_whose_worker_process_is_killed_ends_failed(tmp_path):
                 child.send_signal(signal.SIGKILL)  # what the OOM killer does
                 child.wait(timeout=30)
                 child.stdout.close()
+                write_intent.reset(reading)
             db.session.rollback()
             job = jobs.get_job(db.session.get(auth.User, owner_id), job_id)
             assert job.state == JobState.FAILED and job.error == "处理进程意外退出，请重试"
