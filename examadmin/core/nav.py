@@ -74,7 +74,13 @@ MENU: list[Section] = [
         Item("纸质证书", "certificates.paper_list", "certificates.history", "truck"),
         Item("证书查询", "certificates.verify", "certificates.download", "patch-check"),
     ]),
+    Section("12 持证后管理", [
+        Item("学时审核", "hours.index", "hours.view", "hourglass"),
+        Item("学时机构统计", "hours.providers", "hours.figures", "bar-chart"),
+        Item("报考学时要求", "hours.requirements_page", "hours.requirements", "sliders"),
+    ]),
     Section("考生服务", [
+        Item("我的学时", "hours.mine", "hours.record", "hourglass"),
         Item("我的信息与准考证", "portal.index", "portal.view", "person-badge"),
     ]),
     Section("基础数据", [
