@@ -134,6 +134,39 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> N
     raise SystemExit("the server did not answer within a minute")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[int, tuple[int, str, float]]:
+    """Every process's (process group, command, CPU seconds used so far), from /proc."""
+    seen = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        # fields[2] is the process group; [11] utime, [12] stime, in clock ticks
+        seen[int(entry.name)] = (int(fields[2]), command, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return seen
+
+
+def cpu_used(before: dict, after: dict, groups: dict[str, int], database: str) -> dict[str, float]:
+    """CPU seconds used between two readings by each named process group and by the database's backends."""
+    used = {name: 0.0 for name in [*groups, "postgresql"]}
+    for pid, (group, command, seconds) in after.items():
+        start = before.get(pid, (group, command, 0.0))[2]
+        for name, gid in groups.items():
+            if group == gid:
+                used[name] += seconds - start
+        if command.startswith("postgres: ") and f" {database} " in command:
+            used["postgresql"] += seconds - start
+    return used
+
+
 def read_stats(prefix: Path) -> list[dict]:
     with open(f"{prefix}_stats.csv", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -356,14 +389,30 @@ def main() -> int:
         prefix = work / "locust"
         outcomes = work / "outcomes.json"
         run_env = {**os.environ, "RUSH_MANIFEST": str(manifest_path), "RUSH_OUTCOMES": str(outcomes)}
-        subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "rush_locust.py"), "--headless",
+        cpu_before = cpu_after = cpu_seconds()
+        locust = subprocess.Popen([str(BIN / "locust"), "-f", str(ROOT / "bench" / "rush_locust.py"), "--headless",
                         "--host", base, "-u", str(args.users), "-r", str(args.spawn_rate),
                         "-t", f"{args.duration}s", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
-                        "--stop-timeout", "10"], env=run_env, cwd=ROOT, check=False,
-                       stdout=subprocess.DEVNULL, stderr=open(work / "locust.log", "ab"))
+                        "--stop-timeout", "10"], env=run_env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=open(work / "locust.log", "ab"),
+                                  start_new_session=True)
+        # read while locust still runs: its CPU time goes with the process when it ends
+        while locust.poll() is None:
+            cpu_after = cpu_seconds()
+            time.sleep(0.5)
+        groups = {"web server": server.pid, "job worker": worker.pid if worker else -1, "locust (client)": locust.pid}
+        used = cpu_used(cpu_before, cpu_after, groups, args.database_url.rpartition("/")[2])
         print(f"uptime at end: {uptime()}\n")
         total = print_stats(read_stats(prefix), args.duration)
         print_failures(prefix)
+        requests = int(total.get("Request Count", 0)) or 1
+        print("CPU used during the run (from /proc; on a shared machine this, not the wall time, is what the "
+              "mix costs): " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in used.items()))
+        print(f"  per request: web server {used['web server'] / requests * 1000:.1f} ms, PostgreSQL "
+              f"{used['postgresql'] / requests * 1000:.1f} ms, job worker {used['job worker'] / requests * 1000:.1f} ms "
+              f"-> {(used['web server'] + used['postgresql'] + used['job worker']) / requests * 1000:.1f} ms of CPU "
+              f"per request of the mix: {requests / max(used['web server'] + used['postgresql'] + used['job worker'], 0.001):.0f}"
+              " requests per CPU-second")
         if outcomes.exists():
             print("registration attempts: " + ", ".join(f"{k} {v}" for k, v in
                                                          sorted(json.loads(outcomes.read_text()).items())))
