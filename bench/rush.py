@@ -16,7 +16,8 @@
    its own X-Forwarded-For, as nginx would, so the per-address limits of sign-in and the public
    lookups stay on and count per person (bench/rush_locust.py).
 3. Runs locust headless for --duration seconds with --users users (coordinators, candidates and
-   public visitors 3:4:3), then prints per endpoint and overall: requests/s, p50/p95/p99 and
+   public visitors 3:4:3; RUSH_WEIGHT_COORDINATOR, RUSH_WEIGHT_CANDIDATE, RUSH_WEIGHT_VISITOR change
+   the mix: every candidate visit is a sign-in, the costliest request), then prints per endpoint and overall: requests/s, p50/p95/p99 and
    failures (5xx, timeouts, wrong answers), the outcome of the registration attempts, the load
    average (`uptime`), and checks that no quota line has more places taken than granted, no seat
    holds two people and every ticket number is unique.

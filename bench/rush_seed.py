@@ -89,7 +89,7 @@ def seed(app, *, schools: int = 100, per_school: int = 500, places: int = 15, ti
     from examadmin.registrations.models import Registration
     from examadmin.registrations.states import RegistrationState
     from examadmin.scheduling.demo import PAST_PLAN_SUFFIX, PLAN_SUFFIX
-    from examadmin.scheduling.models import AdmissionTicket, Proctor
+    from examadmin.scheduling.models import AdmissionTicket, Seat
     from examadmin.scheduling.services import proctors, seats
     from examadmin.scores.models import Result, Score
     from examadmin.sites.models import ExamSite
@@ -206,7 +206,6 @@ def seed(app, *, schools: int = 100, per_school: int = 500, places: int = 15, ti
                 "name": name, "role": "主监考" if p % 2 == 0 else "副监考", "phone": f"1380000{s:03d}{p}",
                 "id_type": "居民身份证", "id_number": number}))
         proctor_people.append(made)
-        from examadmin.scheduling.models import Seat
         held = db.session.execute(select(Seat.room_id, Seat.session_id).where(
             Seat.plan_id == ticket_plan.id, Seat.site_id == site_id).group_by(Seat.room_id, Seat.session_id)
             .order_by(Seat.room_id, Seat.session_id)).all()
