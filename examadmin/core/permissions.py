@@ -179,8 +179,11 @@ def scoped(actor: Any, query: Select, model: type | None = None) -> Select:
     return query.where(scope_clause(actor, model))
 
 
-def get_for(actor: Any, model: type[T], record_id: Any) -> T:
-    """The record with this id if it lies in the actor's scope; 404 otherwise."""
+def get_for(actor: Any, model: type[T], record_id: Any, *, options: tuple = ()) -> T:
+    """The record with this id if it lies in the actor's scope; 404 otherwise.
+
+    `options` are loader options (joinedload ...) for what the caller will read of it, so that
+    a hot path loads the record and its neighbours in one query instead of one per attribute."""
     from ..extensions import db
 
     try:
@@ -192,7 +195,7 @@ def get_for(actor: Any, model: type[T], record_id: Any) -> T:
     if not 0 < record_id <= MAX_ID:  # an id no column can hold is simply not found (no overflow error)
         raise NotInScope()
     record = db.session.scalar(
-        select(model).where(model.id == record_id).where(scope_clause(actor, model))
+        select(model).options(*options).where(model.id == record_id).where(scope_clause(actor, model))
     )
     if record is None:
         raise NotInScope()

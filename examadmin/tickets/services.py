@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate
+from ..catalog.models import CertificateLevel
 from ..core import audit, clock, idcard, jobs, permissions
 from ..core.errors import DomainError
 from ..core.excel import write_table
@@ -129,7 +131,12 @@ def own_tickets(actor: Any) -> list[dict]:
 def candidate_ticket(actor: Any, registration_id: int) -> tuple[TicketData, bytes]:
     """A candidate's own ticket as a one-page PDF (inside the window)."""
     permissions.require(actor, "tickets.download")
-    registration = permissions.get_for(actor, Registration, registration_id)
+    # One query for what the window check and the audit record read (the busiest page of the
+    # ticket week: bench/rush.py), instead of one lazy load each.
+    registration = permissions.get_for(actor, Registration, registration_id, options=(
+        joinedload(Registration.plan), joinedload(Registration.school),
+        joinedload(Registration.candidate).joinedload(Candidate.school),
+        joinedload(Registration.certificate_level).joinedload(CertificateLevel.certificate)))
     if registration.state != RegistrationState.SCHEDULED:
         raise DomainError("该报考尚未排考，还没有准考证。")
     require_window(registration.plan)

@@ -264,3 +264,25 @@ def test_the_checkin_button_only_for_roles_that_may_check_in(client, in_window, 
     assert ('data-testid="checkin-link"' in listing) is shown
     if shown:
         assert 'data-testid="room-tickets"' in listing  # inside the window the room's tickets are a link
+
+
+def test_a_candidates_ticket_download_takes_a_fixed_handful_of_queries(client, in_window):
+    """The busiest request of the ticket week (bench/rush.py): the registration with what its
+    audit record names in one query, and the proctor rule without loading rooms and sessions
+    once the site is released."""
+    from sqlalchemy import event
+
+    s = make_scheduled(3)
+    registration = s.registrations[0]
+    login_as(client, candidate_user(s, registration))
+    statements = []
+    connection = db.session.connection()
+    listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        response = client.get(f"/tickets/mine/{registration.id}.pdf")
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    selects = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 8, "\n".join(q[:120] for q in selects)

@@ -276,12 +276,18 @@ def min_proctors() -> int:
     return max(1, int(current_app.config.get("MIN_PROCTORS_PER_ROOM", 2)))
 
 
-def missing_proctors(site_id: int, plan_id: int) -> list[str]:
+def _held(site_id: int, plan_id: int) -> list[tuple[int, int]]:
+    """The (room, session) pairs of a site and plan that hold scheduled candidates."""
+    return [tuple(row) for row in db.session.execute(
+        select(Seat.room_id, Seat.session_id).where(Seat.plan_id == plan_id, Seat.site_id == site_id)
+        .group_by(Seat.room_id, Seat.session_id)).all()]
+
+
+def missing_proctors(site_id: int, plan_id: int, held: list[tuple[int, int]] | None = None) -> list[str]:
     """Each scheduled room and session of a site that has fewer proctors than required."""
     need = min_proctors()
-    held = db.session.execute(
-        select(Seat.room_id, Seat.session_id).where(Seat.plan_id == plan_id, Seat.site_id == site_id)
-        .group_by(Seat.room_id, Seat.session_id)).all()
+    if held is None:
+        held = _held(site_id, plan_id)
     if not held:
         return []
     have = {(r, s): n for r, s, n in db.session.execute(
@@ -289,31 +295,33 @@ def missing_proctors(site_id: int, plan_id: int) -> list[str]:
         .join(Proctor, Proctor.id == ProctorAssignment.proctor_id)
         .where(Proctor.active.is_(True), ProctorAssignment.room_id.in_({r for r, _ in held}))
         .group_by(ProctorAssignment.room_id, ProctorAssignment.session_id))}
-    rooms = {r.id: r for r in db.session.scalars(select(ExamRoom).where(ExamRoom.id.in_({r for r, _ in held})))}
+    lacking = [pair for pair in held if have.get(pair, 0) < need]
+    if not lacking:
+        return []  # the usual answer once released: no rooms or sessions to name (every ticket download asks)
+    rooms = {r.id: r for r in db.session.scalars(select(ExamRoom).where(ExamRoom.id.in_({r for r, _ in lacking})))}
     sessions = {s.id: s for s in db.session.scalars(select(ExamSession).where(
-        ExamSession.id.in_({s for _, s in held})))}
+        ExamSession.id.in_({s for _, s in lacking})))}
     short = []
-    for room_id, session_id in sorted(held, key=lambda k: (sessions[k[1]].date, sessions[k[1]].start_time,
-                                                            rooms[k[0]].number or 0)):
+    for room_id, session_id in sorted(lacking, key=lambda k: (sessions[k[1]].date, sessions[k[1]].start_time,
+                                                              rooms[k[0]].number or 0)):
         n = have.get((room_id, session_id), 0)
-        if n < need:
-            short.append(f"{sessions[session_id].label} 考场「{rooms[room_id].name}」（现有 {n} 人）")
+        short.append(f"{sessions[session_id].label} 考场「{rooms[room_id].name}」（现有 {n} 人）")
     return short
 
 
 def tickets_released(site_id: int, plan_id: int) -> bool:
     """True when the site has scheduled candidates in the plan and every room of each
     session holding them has at least MIN_PROCTORS_PER_ROOM proctors."""
-    scheduled = db.session.scalar(select(func.count(Seat.id)).where(Seat.plan_id == plan_id,
-                                                                    Seat.site_id == site_id))
-    return bool(scheduled) and not missing_proctors(site_id, plan_id)
+    held = _held(site_id, plan_id)
+    return bool(held) and not missing_proctors(site_id, plan_id, held)
 
 
 def require_tickets_released(site_id: int, plan_id: int) -> None:
     """Refuse (DomainError) while the site's tickets are not released, saying why."""
-    if not db.session.scalar(select(func.count(Seat.id)).where(Seat.plan_id == plan_id, Seat.site_id == site_id)):
+    held = _held(site_id, plan_id)
+    if not held:
         raise DomainError("该考核站点尚未排考，准考证尚未发放")
-    short = missing_proctors(site_id, plan_id)
+    short = missing_proctors(site_id, plan_id, held)
     if short:
         raise DomainError(f"准考证尚未发放：每个考场每场次至少需要 {min_proctors()} 名监考人员，以下考场不足："
                           + "；".join(short[:10]) + (f" 等 {len(short)} 个" if len(short) > 10 else ""))
