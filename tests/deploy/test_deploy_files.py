@@ -5,6 +5,7 @@ systemd-analyze and nginx check the units and the site where they are installed 
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -27,7 +28,10 @@ def env_example() -> dict[str, tuple[str, bool]]:
     for line in (DEPLOY / "examadmin.env.example").read_text().splitlines():
         match = re.match(r"^(#?)([A-Z][A-Z0-9_]*)=(.*)$", line)
         if match:
-            found[match.group(2)] = (match.group(3), not match.group(1))
+            value = match.group(3)
+            if len(value) >= 2 and value[0] == value[-1] == '"':  # systemd removes the quotes too
+                value = value[1:-1]
+            found[match.group(2)] = (value, not match.group(1))
     return found
 
 
@@ -140,3 +144,22 @@ http {{
 """)
     done = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "test is successful" in done.stderr, done.stderr
+
+
+def test_the_admin_wrapper_reads_the_environment_file_as_systemd_does(tmp_path):
+    """Every line of the example, commented ones switched on, reaches the command unchanged."""
+    env_file = tmp_path / "examadmin.env"
+    env_file.write_text(re.sub(r"^#([A-Z][A-Z0-9_]*=)", r"\1", (DEPLOY / "examadmin.env.example").read_text(), flags=re.M))
+    script = ((DEPLOY / "examadmin-admin").read_text()
+              .replace("runuser -u examadmin -- ", "")  # the user switch needs root and the user
+              .replace("ENV_FILE=/etc/examadmin/examadmin.env", f"ENV_FILE={env_file}")
+              .replace("EXAMADMIN=/opt/examadmin/venv/bin/examadmin", f"EXAMADMIN={shutil.which('python3')}")
+              .replace("HOME_DIR=/var/lib/examadmin", f"HOME_DIR={tmp_path}"))
+    (tmp_path / "admin").write_text(script)
+    printer = "import json, os, sys; print(json.dumps([dict(os.environ), os.getcwd(), sys.argv[1:]]))"
+    done = subprocess.run(["sh", str(tmp_path / "admin"), "-c", printer, "db", "upgrade"], capture_output=True,
+                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    environ, cwd, args = json.loads(done.stdout)
+    assert {name: environ.get(name) for name in env_example()} == {n: v for n, (v, _) in env_example().items()}
+    assert environ["LOGIN_RATE_LIMIT"] == "5 per minute" and cwd == str(tmp_path) and args == ["db", "upgrade"]
