@@ -22,11 +22,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import os
-import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import zlib
@@ -37,15 +34,14 @@ from pathlib import Path, PurePosixPath
 
 from flask import current_app
 from sqlalchemy import func, inspect, select, table, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from ..config import ROOT
 from ..extensions import db
-from . import clock
+from . import backup_postgres as postgres, clock
 from .errors import DomainError
 from .storage import DIR_MODE, FILE_MODE, LocalStorage
 
-log = logging.getLogger(__name__)
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -108,6 +104,12 @@ def _revision(conn: Connection) -> str | None:
     return conn.scalar(text("SELECT version_num FROM alembic_version"))
 
 
+def _describe(conn: Connection, manifest: dict) -> None:
+    """The migration revision and the row counts, read through `conn` (the dump's snapshot)."""
+    manifest["alembic_revision"] = _revision(conn)
+    manifest["tables"] = count_rows(conn)
+
+
 def _code_revisions() -> tuple[set[str], set[str]]:
     """(every revision the code's migrations know, the heads)."""
     from alembic.script import ScriptDirectory
@@ -161,59 +163,6 @@ def _storage_files(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-# ---- PostgreSQL tools ------------------------------------------------------------------------
-
-_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
-
-
-def pg_tool(name: str) -> str:
-    """The path of pg_dump or pg_restore, or a message saying what to install."""
-    path = shutil.which(name)
-    if path is None:
-        raise DomainError(f"未找到 {name}：PostgreSQL 数据库的备份与恢复需要 PostgreSQL 客户端工具。"
-                          "请安装与数据库服务器同一大版本（或更新）的客户端，例如 Debian 上 "
-                          "`apt install postgresql-client`，然后重试。")
-    return path
-
-
-def tool_major(path: str) -> int:
-    """The major version of a PostgreSQL client tool (`pg_dump (PostgreSQL) 15.18` → 15)."""
-    try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise DomainError(f"无法运行 {path} --version：{exc}") from exc
-    match = _VERSION.search(out)
-    if not match:
-        raise DomainError(f"无法识别 {path} 的版本：{out.strip()[:100]}")
-    return int(match.group(1))
-
-
-def require_client_not_older(tool: str, tool_version: int, needed: int, what: str) -> None:
-    """pg_dump cannot read a newer server, pg_restore cannot read a newer pg_dump's archive."""
-    if tool_version < needed:
-        raise DomainError(f"{tool} 的版本（{tool_version}）低于{what}（{needed}），无法继续。"
-                          f"请安装 PostgreSQL {needed} 或更新版本的客户端工具"
-                          f"（Debian：`apt install postgresql-client-{needed}`，来自 apt.postgresql.org），"
-                          "并确保它在 PATH 中排在前面。")
-
-
-def _libpq(url) -> tuple[str, dict[str, str]]:
-    """A libpq connection URI without the password, and the environment that carries it."""
-    url = make_url(url)
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
-
-
-def _run(args: list[str], env: dict[str, str], what: str) -> None:
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise DomainError(f"{what}失败（{Path(args[0]).name} 退出码 {done.returncode}）："
-                          + " / ".join(detail[-5:])[:800])
-
-
 # ---- backup ----------------------------------------------------------------------------------
 
 def archive_path(out: str | Path) -> Path:
@@ -244,7 +193,7 @@ def backup(out: str | Path, keep: int | None = None) -> BackupResult:
         if _dialect() == "sqlite":
             member, database = SQLITE_MEMBER, _sqlite_copy(work, manifest)
         elif _dialect() == "postgresql":
-            member, database = PGDUMP_MEMBER, _pg_dump(work, manifest)
+            member, database = PGDUMP_MEMBER, postgres.dump(work, manifest, _describe)
         else:
             raise DomainError(f"不支持备份此类数据库：{_dialect()}")
 
@@ -321,27 +270,6 @@ def _sqlite_copy(work: Path, manifest: dict) -> Path:
         src.close()
     manifest["database"] = {"engine": "sqlite", "sqlite_version": sqlite3.sqlite_version}
     return copy
-
-
-def _pg_dump(work: Path, manifest: dict) -> Path:
-    """pg_dump -Fc on a snapshot exported by the transaction that counts the rows."""
-    pg_dump = pg_tool("pg_dump")
-    client = tool_major(pg_dump)
-    dump = work / "examadmin.pgdump"
-    uri, env = _libpq(db.engine.url)
-    with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-        with conn.begin():
-            snapshot = conn.scalar(text("SELECT pg_export_snapshot()"))
-            server = int(conn.scalar(text("SHOW server_version_num"))) // 10000
-            require_client_not_older("pg_dump", client, server, "数据库服务器的版本")
-            manifest["alembic_revision"] = _revision(conn)
-            manifest["tables"] = count_rows(conn)
-            # the transaction stays open while pg_dump reads its snapshot
-            _run([pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                  f"--file={dump}", f"--dbname={uri}"], env, "备份数据库（pg_dump）")
-    os.chmod(dump, FILE_MODE)
-    manifest["database"] = {"engine": "postgresql", "server_major": server, "pg_dump_major": client}
-    return dump
 
 
 def _prune(folder: Path, keep: int) -> list[Path]:
@@ -461,7 +389,7 @@ def restore(archive: str | Path, force: bool = False) -> RestoreResult:
         if engine_kind == "sqlite":
             _sqlite_restore(work / SQLITE_MEMBER)
         else:
-            _pg_restore(work / PGDUMP_MEMBER, manifest)
+            postgres.restore(work / PGDUMP_MEMBER, manifest)
         db.engine.dispose()
 
         storage = LocalStorage(storage_root)
@@ -523,15 +451,3 @@ def _sqlite_restore(copy: Path) -> None:
         path = Path(target + suffix)
         if path.exists():
             os.chmod(path, FILE_MODE)
-
-
-def _pg_restore(dump: Path, manifest: dict) -> None:
-    """pg_restore in one transaction: on any error the target database is left as it was."""
-    pg_restore = pg_tool("pg_restore")
-    client = tool_major(pg_restore)
-    made_by = int((manifest.get("database") or {}).get("pg_dump_major") or 0)
-    require_client_not_older("pg_restore", client, made_by, "生成备份的 pg_dump 版本")
-    uri, env = _libpq(db.engine.url)
-    db.engine.dispose()
-    _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-          "--exit-on-error", f"--dbname={uri}", str(dump)], env, "恢复数据库（pg_restore）")

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from examadmin import create_app
 from examadmin.config import ROOT
-from examadmin.core import backup as backup_module
+from examadmin.core import backup_postgres
 from examadmin.core.errors import DomainError
 from examadmin.extensions import db
 from tests import conftest
@@ -297,15 +297,15 @@ def test_backup_into_a_folder_keeps_the_newest_copies(fresh, tmp_path):
 def test_postgresql_tools_missing_or_too_old_are_named_in_chinese(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(DomainError, match="未找到 pg_dump.*postgresql-client"):
-        backup_module.pg_tool("pg_dump")
+        backup_postgres.pg_tool("pg_dump")
     with pytest.raises(DomainError, match="pg_dump 的版本（13）低于数据库服务器的版本（15）"):
-        backup_module.require_client_not_older("pg_dump", 13, 15, "数据库服务器的版本")
-    backup_module.require_client_not_older("pg_dump", 16, 15, "数据库服务器的版本")  # newer reads older
+        backup_postgres.require_client_not_older("pg_dump", 13, 15, "数据库服务器的版本")
+    backup_postgres.require_client_not_older("pg_dump", 16, 15, "数据库服务器的版本")  # newer reads older
 
 
 def test_the_version_of_a_postgresql_tool_is_read_from_its_output(tmp_path):
     tool = tmp_path / "pg_dump"
     tool.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 13.14 (Debian 13.14-0+deb11u1)'\n")
     tool.chmod(0o700)
-    assert backup_module.tool_major(str(tool)) == 13
+    assert backup_postgres.tool_major(str(tool)) == 13
     os.remove(tool)
