@@ -186,6 +186,8 @@ def backup(out: str | Path, keep: int | None = None) -> BackupResult:
     config = current_app.config
     instance = Path(config["INSTANCE_DIR"])
     storage_root = Path(config["STORAGE_DIR"])
+    if target.resolve().is_relative_to(storage_root.resolve()):
+        raise DomainError(f"备份不能写在存储目录（{storage_root}）之中：请换一个目录，最好在另一块磁盘上")
     work = Path(tempfile.mkdtemp(prefix=".examadmin-backup-", dir=target.parent))  # 0700
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
@@ -256,8 +258,9 @@ def _sqlite_copy(work: Path, manifest: dict) -> Path:
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(copy)
     try:
-        # in steps, so that the app's writers are not held up for the whole copy
-        src.backup(dst, pages=4096)
+        # In one step: in WAL mode the copy reads one snapshot while the app's writers go on;
+        # a copy in steps would start over after each write by another process.
+        src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         names = [row[0] for row in dst.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
@@ -325,9 +328,13 @@ def _unpack(archive: Path, work: Path) -> tuple[dict, dict[str, str]]:
 
 def verify_archive(manifest: dict, found: dict[str, str]) -> None:
     """Every file the manifest lists is there with its hash, and nothing else is."""
-    if manifest.get("format") != FORMAT:
-        raise DomainError(f"备份格式 {manifest.get('format')} 不是本程序能读取的格式（{FORMAT}）")
-    listed = manifest.get("files") or {}
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        shown = manifest.get("format") if isinstance(manifest, dict) else None
+        raise DomainError(f"备份格式 {shown} 不是本程序能读取的格式（{FORMAT}）")
+    listed = manifest.get("files")
+    if (not isinstance(listed, dict) or not isinstance(manifest.get("tables"), dict)
+            or not all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str) for entry in listed.values())):
+        raise DomainError(f"备份清单（{MANIFEST}）不完整：这不是本系统生成的备份，或已被改动，未做任何恢复")
     missing = sorted(set(listed) - set(found))
     extra = sorted(set(found) - set(listed))
     changed = sorted(name for name in set(listed) & set(found) if listed[name]["sha256"] != found[name])

@@ -16,6 +16,7 @@ from typing import Callable
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from .errors import DomainError
@@ -93,12 +94,22 @@ def dump(work: Path, manifest: dict, describe: Callable[[Connection, dict], None
 
 
 def restore(dump: Path, manifest: dict) -> None:
-    """pg_restore in one transaction: on any error the target database is left as it was."""
+    """An emptied schema, then pg_restore in one transaction (on an error the schema stays empty)."""
     pg_restore = pg_tool("pg_restore")
     client = tool_major(pg_restore)
     made_by = int((manifest.get("database") or {}).get("pg_dump_major") or 0)
     require_client_not_older("pg_restore", client, made_by, "生成备份的 pg_dump 版本")
     uri, env = _libpq(db.engine.url)
+    # An empty schema first: tables of a newer schema (`db upgrade` run with newer code) or
+    # data kept by --force would otherwise stay beside the restored ones. pg_restore's
+    # --clean then also copes with a dump that creates the schema public itself.
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except DBAPIError as exc:
+        raise DomainError("无法清空目标数据库（DROP SCHEMA public）：恢复须以数据库所有者的账号进行"
+                          f"（DATABASE_URL 中的用户应是 createdb --owner 指定的用户）。详情：{exc.orig}") from exc
     db.engine.dispose()
     _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
           "--exit-on-error", f"--dbname={uri}", str(dump)], env, "恢复数据库（pg_restore）")
