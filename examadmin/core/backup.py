@@ -202,7 +202,8 @@ def backup(out: str | Path, keep: int | None = None) -> BackupResult:
         files: dict[str, dict] = {}
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+        # gzip's fastest level: photos, PDFs and pg_dump's custom format are compressed already
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1) as tar:
             _add(tar, member, database, files)
             for name in INSTANCE_SECRETS:
                 if (instance / name).is_file():
