@@ -99,9 +99,10 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from . import demo
-    from .core import cli as core_cli
+    from .core import cli as core_cli, cli_backup
 
     core_cli.register(app)
+    cli_backup.register(app)
     for area in AREAS:
         cli = _area_module(area, "cli")
         if cli is not None:
