@@ -97,6 +97,14 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "certificates.revoke": frozenset({ORG}),
     "certificates.paper": frozenset({ORG}),
     "certificates.history": frozenset({SA, ORG, SCHOOL}),  # verifications and paper batches
+    # re-registration after the certificate (DOMAIN.md §12): the holder applies, the city then the province review
+    "renewals.apply": frozenset({CAND}),
+    "renewals.view": STAFF,  # applications in the scope (a school sees its holders')
+    "renewals.review": frozenset({CITY, PROV}),
+    "renewals.approve": frozenset({PROV}),
+    "renewals.stats": frozenset({SA, ORG, PROV}),  # certificates by validity, applications waiting; export
+    "renewals.policy": frozenset({ORG}),  # validity years, window, hours per certificate
+    "renewals.outbox": frozenset({SA}),  # e-mails that would have been sent without SMTP
 }
 
 
