@@ -112,6 +112,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
 
     # After issuance (issue 12's other half): one revoked, paper sent; nothing until certificates are issued.
     load_certificates_demo()
+    from .renewals.demo import load_demo as load_renewals_demo
+
+    load_renewals_demo()  # two holders in their re-registration window: enough hours, and short of them
     return {"users": created}
 
 

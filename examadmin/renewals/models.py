@@ -154,4 +154,4 @@ class OutboxMessage(db.Model):
     @classmethod
     def scope_clause(cls, actor):
         return true() if actor.role == Role.SYSADMIN else false()
-from . import validity as _validity  # noqa: E402,F401  (registers the validity rule with certificates)
+from . import reminders as _reminders, validity as _validity  # noqa: E402,F401  (register the hooks of certificates and the portal)

@@ -104,11 +104,11 @@ class Outcome:
 def _message(record: CertificateRecord, kind: str, cycle) -> tuple[str, str]:
     level = record.certificate_level
     if kind == WINDOW:
-        subject = f"【再登记提醒】您的{level.label}证书可申请再登记"
+        subject = f"【再登记提醒】您的{level.label}可申请再登记"
         lead = (f"您的{level.certificate.name}（{level.level.value}，证书编号 {record.number}）有效期至 "
                 f"{cycle.valid_until:%Y-%m-%d}，再登记申请已开放。")
     else:
-        subject = f"【再登记提醒】您的{level.label}证书一个月后到期"
+        subject = f"【再登记提醒】您的{level.label}一个月后到期"
         lead = (f"您的{level.certificate.name}（{level.level.value}，证书编号 {record.number}）将于 "
                 f"{cycle.valid_until:%Y-%m-%d} 到期，请尽快完成再登记。")
     body = (f"{record.name}：\n\n{lead}\n再登记需本周期已核验的继续教育学时 {cycle.policy.hours_required} 学时。"
@@ -251,3 +251,21 @@ def contact_of(actor: Any) -> str:
     if not getattr(actor, "candidate_id", None):
         return ""
     return db.session.scalar(select(HolderContact.email).where(HolderContact.candidate_id == actor.candidate_id)) or ""
+
+
+def portal_notices(actor: Any) -> list[tuple[str, str]]:
+    """The reminders as the portal's home page shows them (registered in portal.services.NOTICE_SOURCES)."""
+    from flask import url_for
+
+    return [(f"{n.created_at:%Y-%m-%d} · {n.message}（{n.record.certificate_level.label}，有效期至 {n.cycle_expiry}）",
+             url_for("renewals.mine")) for n in notices(actor, limit=5)]
+
+
+def _register() -> None:
+    from ..portal import services as portal
+
+    if portal_notices not in portal.NOTICE_SOURCES:
+        portal.NOTICE_SOURCES.append(portal_notices)
+
+
+_register()
