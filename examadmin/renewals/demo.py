@@ -20,8 +20,8 @@ from ..catalog.models import School
 from ..certificates import signing
 from ..certificates.models import CertificateRecord
 from ..certificates.states import CertificateState
-from ..core import clock
-from ..core.auth import User
+from ..core import auth, clock
+from ..core.auth import SYSTEM, User
 from ..core.storage import get_storage
 from ..extensions import db
 from .models import HolderContact
@@ -30,6 +30,8 @@ from .validity import add_months
 
 DEMO_SCHOOL = "5150000001"
 DEMO_PASSWORD = "demo1234"
+#: the portal account of the holder short of hours (also signs in at /login)
+HOLDER_USERNAME = "holder2"
 #: months between the demo's backdated issue and today: two months into the three-month window
 MONTHS_BACK = 34
 #: (provider, months after issue, hours) of the verified continuing-education records
@@ -83,6 +85,13 @@ def _portal_account(record: CertificateRecord, school_user: User) -> None:
 
     if db.session.scalar(select(PortalAccount.id).where(PortalAccount.candidate_id == record.candidate_id)):
         return
+    # A named demo account (`holder2`), so that `examadmin demo` still knows every account as its own.
+    user = db.session.scalar(select(User).where(User.username == HOLDER_USERNAME))
+    if user is None:
+        user = auth.create_user(SYSTEM, username=HOLDER_USERNAME, name=record.name, role="candidate",
+                                password=DEMO_PASSWORD, school_id=record.school_id, must_change_password=False)
+    user.candidate_id = record.candidate_id
+    db.session.flush()
     (slip,) = portal.open_accounts(school_user, [record.candidate_id])
     portal.activate(slip.candidate.id_number, slip.code, DEMO_PASSWORD, DEMO_PASSWORD)
 
