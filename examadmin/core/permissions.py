@@ -97,6 +97,13 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "certificates.revoke": frozenset({ORG}),
     "certificates.paper": frozenset({ORG}),
     "certificates.history": frozenset({SA, ORG, SCHOOL}),  # verifications and paper batches
+    # hours after the certificate (DOMAIN.md §12): the holder records, their school or the org verifies
+    "hours.record": frozenset({CAND}),  # a holder's own records (HoursRecord.scope_clause: their person)
+    "hours.view": frozenset({SA, ORG, SCHOOL}),
+    "hours.review": frozenset({ORG, SCHOOL}),  # a school its own candidates' records
+    "hours.import": frozenset({ORG, SCHOOL}),  # training providers' lists; a school for its own candidates
+    "hours.requirements": frozenset({ORG}),  # minimum supervision and practice hours per level
+    "hours.figures": frozenset({SA, ORG}),  # hours per provider
     # re-registration after the certificate (DOMAIN.md §12): the holder applies, the city then the province review
     "renewals.apply": frozenset({CAND}),
     "renewals.view": STAFF,  # applications in the scope (a school sees its holders')

@@ -87,6 +87,7 @@ def import_rows(actor: Any, school_id: int, plan_id: int, path: str | Path, *, v
         savepoint.rollback()
         return report
     savepoint.commit()
+    report.warnings.extend(checked.warnings)
     report.created = len(ids)
     report.imported = bool(ids) or not report.errors
     audit.record(actor, "registration.import", school, after={

@@ -57,6 +57,11 @@ RETAKE_SOURCES: list[Callable[[ExamPlan, int, list[tuple]], set[tuple]]] = []
 #: The scores area registers one.
 PASSED_SOURCES: list[Callable[[ExamPlan, int, list[tuple]], set[tuple]]] = []
 
+#: Functions (plan, certificate_level_id, [(id_type, id_number)]) -> {(id_type, id_number): Eligibility}
+#: for the people who fall short of what registering for that level asks (the hours area registers
+#: one: verified supervision and practice hours for 中级 and 高级). Those not returned are eligible.
+ELIGIBILITY_SOURCES: list[Callable[[ExamPlan, int, list[tuple]], dict[tuple, "Eligibility"]]] = []
+
 #: Functions (actor, registration) called when a scheduled registration is cancelled: the
 #: scheduling area registers the one that frees its seats (an earlier area never imports a later one).
 ON_CANCEL_SCHEDULED: list[Callable[[Any, Registration], Any]] = []
@@ -149,6 +154,15 @@ class Problem:
         return {"row": self.row, "column": self.column, "message": self.message}
 
 
+@dataclass(frozen=True)
+class Eligibility:
+    """A shortfall found by an ELIGIBILITY_SOURCES function: refuse the registration, or register
+    and warn; `message` names what is missing."""
+
+    refuse: bool
+    message: str
+
+
 @dataclass
 class Checked:
     """Entries that passed every rule, ready to write, and the refusals of the others."""
@@ -156,6 +170,11 @@ class Checked:
     plan: ExamPlan
     good: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """What the registrations about to be written should tell the user (e.g. hours short, mode 提醒)."""
+        return [Problem(item["row"], "证件号码", item["warning"]) for item in self.good if item.get("warning")]
 
 
 def _who(candidate: Candidate) -> str:
@@ -171,6 +190,7 @@ def check_entries(actor: Any, school: School, plan: ExamPlan, entries: list[Entr
     existing = _live_registrations(plan.id, persons)
     retakers_by_level: dict[int, set[tuple]] = {}
     passed_by_level: dict[int, set[tuple]] = {}
+    eligibility_by_level: dict[int, dict[tuple, Eligibility]] = {}
     lines = _quota_lines(school.id, year)
     seen: dict[tuple, int | str] = {}
     usable: dict[int, bool] = {}
@@ -220,6 +240,13 @@ def check_entries(actor: Any, school: School, plan: ExamPlan, entries: list[Entr
         if level_id not in retakers_by_level:
             retakers_by_level[level_id] = _known_retakers(plan, level_id, persons)
             passed_by_level[level_id] = _known_passers(plan, level_id, persons)
+            eligibility_by_level[level_id] = _eligibility(plan, level_id, persons)
+        shortfall = eligibility_by_level[level_id].get(person)
+        warning = ""
+        if shortfall is not None and shortfall.refuse:
+            refuse("证件号码", f"{_who(c)}：{shortfall.message}")
+        elif shortfall is not None:
+            warning = f"{_who(c)}：{shortfall.message}"
         if person in passed_by_level[level_id]:
             refuse("证件号码", f"{_who(c)}已通过{site.certificate_level.level.value}考核（成绩已发布），"
                               "无需再次报考该等级")
@@ -245,7 +272,7 @@ def check_entries(actor: Any, school: School, plan: ExamPlan, entries: list[Entr
         checked.good.append({
             "row": entry.row, "candidate": c, "site": site, "certificate_level_id": level_id,
             "is_retake": is_retake, "retake_basis": basis, "quota_line_id": line_id,
-            "fee": levels[site.certificate_level.level],
+            "fee": levels[site.certificate_level.level], "warning": warning,
         })
     _check_places(checked, lines)
     return checked
@@ -290,6 +317,15 @@ def _known_retakers(plan: ExamPlan, level_id: int, persons: list[tuple]) -> set[
     for source in RETAKE_SOURCES:
         known |= source(plan, level_id, persons)
     return known
+
+
+def _eligibility(plan: ExamPlan, level_id: int, persons: list[tuple]) -> dict[tuple, Eligibility]:
+    found: dict[tuple, Eligibility] = {}
+    for source in ELIGIBILITY_SOURCES:
+        for person, shortfall in source(plan, level_id, persons).items():
+            if person not in found or (shortfall.refuse and not found[person].refuse):
+                found[person] = shortfall
+    return found
 
 
 def _quota_lines(school_id: int, year: int) -> dict[tuple[int, int | None], ApplicationLine]:
@@ -442,8 +478,9 @@ NO_CANDIDATE = "请至少选择一名考生"
 
 
 def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: Iterable[int],
-                        retake_ids: Iterable[int] = ()) -> list[int]:
-    """报考 the selected candidates at one site (which fixes the level); all or none."""
+                        retake_ids: Iterable[int] = (), warnings: list[str] | None = None) -> list[int]:
+    """报考 the selected candidates at one site (which fixes the level); all or none. The warnings of
+    the registered (e.g. hours short where the level only warns) are appended to `warnings`."""
     school = _school_of(actor)
     plan = permissions.get_for(actor, ExamPlan, plan_id)
     lapse.lapse_overdue(plan_id=plan.id)
@@ -474,6 +511,8 @@ def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: I
     ids_written = write_checked(actor, school, checked)
     if checked.problems:  # a place went to another request between the check and the write
         raise DomainError("以下考生不能报考，未报考任何考生：" + "；".join(p.message for p in checked.problems))
+    if warnings is not None:
+        warnings.extend(p.message for p in checked.warnings)
     return ids_written
 
 

@@ -124,13 +124,17 @@ def new():
     candidate_error = services.NO_CANDIDATE if submitted and not selected else ""
     if submitted and form.validate_on_submit() and not candidate_error:
         try:
-            ids = services.register_candidates(current_user, form.plan_id.data, form.site_id.data, selected, retakes)
+            warnings: list[str] = []
+            ids = services.register_candidates(current_user, form.plan_id.data, form.site_id.data, selected, retakes,
+                                               warnings=warnings)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
         else:
             flash(f"已报考 {len(ids)} 名考生，请在缴费截止前完成缴费。", "success")
+            for warning in warnings:
+                flash(f"提醒：{warning}", "warning")
             return redirect(url_for("registrations.index", plan_id=form.plan_id.data))
     candidates = _eligible_candidates()
     fees = {p.id: services.plan_levels(p) for p in plans}
