@@ -11,7 +11,6 @@ the portal shows its notice and the sysadmin's outbox the e-mail. Idempotent.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -35,9 +34,10 @@ HOLDER_USERNAME = "holder2"
 #: months between the demo's backdated issue and today: two months into the three-month window
 MONTHS_BACK = 34
 #: (provider, months after issue, hours) of the verified continuing-education records
-ENOUGH = [("重庆市心理学会继续教育中心", 6, "24"), ("中国社会心理学会培训部", 15, "32"),
-          ("重庆示范职业技术学院继续教育学院", 26, "40")]
-SHORT = [("重庆市心理学会继续教育中心", 8, "24"), ("中国社会心理学会培训部", 20, "36")]
+ENOUGH = [("重庆市心理学会继续教育中心", 6, "24"), ("中国社会心理学会培训部", 15, "24"),
+          ("重庆示范职业技术学院继续教育学院", 22, "24"), ("中国社会心理学会培训部", 27, "24")]
+SHORT = [("重庆市心理学会继续教育中心", 8, "24"), ("中国社会心理学会培训部", 20, "24"),
+         ("重庆示范职业技术学院继续教育学院", 26, "12")]
 EMAILS = ("chen.demo@example.com", "holder2.demo@example.com")
 
 
@@ -62,29 +62,28 @@ def _backdate(record: CertificateRecord, issue_day: date) -> None:
             seal_path=str(storage.path(seal.image_key))), str(storage.path(record.file_key)))
 
 
-def _hours(record: CertificateRecord, rows: list[tuple[str, int, str]], verifier: User) -> int:
-    """Verified continuing-education hours of the holder, dated in the cycle (part A's records)."""
+def _hours(record: CertificateRecord, holder: User, rows: list[tuple[str, int, str]], verifier: User) -> int:
+    """The holder records continuing-education hours with evidence, the school verifies them (part A's services)."""
+    from ..certificates.pdf import demo_seal_png
+    from ..hours import services as hours
     from ..hours.models import HoursKind, HoursRecord
-    from ..hours.states import HoursState
 
     if db.session.scalar(select(HoursRecord.id).where(HoursRecord.id_number == record.id_number)) is not None:
         return 0
-    for provider, months, hours in rows:
-        db.session.add(HoursRecord(
-            id_type=record.id_type, id_number=record.id_number, candidate_id=record.candidate_id,
-            school_id=record.school_id, kind=HoursKind.CONTINUING, date=add_months(record.issue_date, months),
-            provider=provider, hours=Decimal(hours), state=HoursState.VERIFIED, reviewer_id=verifier.id,
-            reviewed_at=clock.now()))
-    db.session.flush()
-    return len(rows)
+    evidence = demo_seal_png("学时证明")  # a PNG: the evidence is checked by its first bytes
+    made = [hours.record_hours(holder, HoursKind.CONTINUING, add_months(record.issue_date, months), provider,
+                               amount, "学时证明.png", evidence) for provider, months, amount in rows]
+    hours.verify_records(verifier, [r.id for r in made])
+    return len(made)
 
 
-def _portal_account(record: CertificateRecord, school_user: User) -> None:
+def _portal_account(record: CertificateRecord, school_user: User) -> User:
     from ..portal import services as portal
     from ..portal.models import PortalAccount
 
-    if db.session.scalar(select(PortalAccount.id).where(PortalAccount.candidate_id == record.candidate_id)):
-        return
+    account = db.session.scalar(select(PortalAccount).where(PortalAccount.candidate_id == record.candidate_id))
+    if account is not None:
+        return account.user
     # A named demo account (`holder2`), so that `examadmin demo` still knows every account as its own.
     user = db.session.scalar(select(User).where(User.username == HOLDER_USERNAME))
     if user is None:
@@ -94,6 +93,7 @@ def _portal_account(record: CertificateRecord, school_user: User) -> None:
     db.session.flush()
     (slip,) = portal.open_accounts(school_user, [record.candidate_id])
     portal.activate(slip.candidate.id_number, slip.code, DEMO_PASSWORD, DEMO_PASSWORD)
+    return user
 
 
 def load_demo() -> dict[str, Any]:
@@ -115,8 +115,8 @@ def load_demo() -> dict[str, Any]:
         if record.issue_date and record.issue_date > add_months(clock.now().date(), -12):
             _backdate(record, issue_day)
             done["backdated"] += 1
-    done["hours"] += _hours(enough, ENOUGH, school_user) + _hours(short, SHORT, school_user)
-    _portal_account(short, school_user)
+    short_user = _portal_account(short, school_user)
+    done["hours"] += _hours(enough, holder_user, ENOUGH, school_user) + _hours(short, short_user, SHORT, school_user)
     for record, email in zip((enough, short), EMAILS):
         if db.session.scalar(select(HolderContact.id).where(HolderContact.candidate_id == record.candidate_id)) is None:
             db.session.add(HolderContact(candidate_id=record.candidate_id, school_id=record.school_id, email=email))
