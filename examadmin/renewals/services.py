@@ -321,7 +321,7 @@ def list_applications(actor: Any, *, state: str = ""):
              .options(selectinload(RenewalApplication.school),
                       selectinload(RenewalApplication.record).selectinload(CertificateRecord.certificate_level)
                       .selectinload(CertificateLevel.certificate))
-             .order_by(RenewalApplication.submitted_at.desc(), RenewalApplication.id.desc()))
+             .order_by(RenewalApplication.submitted_at.desc().nulls_last(), RenewalApplication.id.desc()))
     if state:
         query = query.where(RenewalApplication.state == RenewalState(state))
     return query

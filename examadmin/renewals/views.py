@@ -13,7 +13,6 @@ from ..core.roles import Role
 from ..core.svg import Bar, hbar_chart
 from ..core.web import choice_arg, paginate, service_view
 from ..extensions import db
-from ..hours.services import verified_hours  # noqa: F401  (the hours area comes first)
 from . import pdf, reminders, services, stats
 from .models import RenewalApplication
 from .states import RENEWAL, RenewalState, Validity
