@@ -114,6 +114,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
 
     # After issuance (issue 12's other half): one revoked, paper sent; nothing until certificates are issued.
     load_certificates_demo()
+    from .hours.demo import load_demo as load_hours_demo
+
+    load_hours_demo()  # 陈同学's hours in each review state
     from .renewals.demo import load_demo as load_renewals_demo
 
     load_renewals_demo()  # two holders in their re-registration window: enough hours, and short of them

@@ -35,7 +35,8 @@ COUNTED = (HoursState.PENDING, HoursState.VERIFIED)
 
 audit.ACTION_LABELS.update({
     "hours_record.create": "填报学时", "hours_record.verify": "核验学时", "hours_record.return": "退回学时",
-    "hours_record.resubmit": "修改后重新提交学时", "hours_record.import": "批量导入学时",
+    "hours_record.resubmit": "修改后重新提交学时", "hours_record.update": "修改学时记录",
+    "hours_record.import": "批量导入学时",
     "hours_requirement.save": "设置报考学时要求",
 })
 audit.ENTITY_LABELS.setdefault("hours_record", "学时记录")
@@ -236,7 +237,7 @@ def resubmit_hours(actor: Any, record_id: Any, kind: Any, day: Any, provider: An
         raise DomainError("请上传证明材料（PDF、JPEG 或 PNG）", field="evidence")
     record.kind, record.date, record.provider, record.hours = entry.kind, entry.date, entry.provider, entry.hours
     HOURS.move(record, "resubmit", actor)
-    audit.record(actor, "hours_record.resubmit", record, before=before, after=_snapshot(record))
+    audit.record(actor, "hours_record.update", record, before=before, after=_snapshot(record))
     record.return_reason = ""
     db.session.flush()
     return record

@@ -68,7 +68,12 @@ def _hours(record: CertificateRecord, holder: User, rows: list[tuple[str, int, s
     from ..hours import services as hours
     from ..hours.models import HoursKind, HoursRecord
 
-    if db.session.scalar(select(HoursRecord.id).where(HoursRecord.id_number == record.id_number)) is not None:
+    from ..hours.states import HoursState
+
+    # Run before: the holder has verified continuing education (the hours demo adds others of 陈同学's)
+    if db.session.scalar(select(HoursRecord.id).where(
+            HoursRecord.id_number == record.id_number, HoursRecord.kind == HoursKind.CONTINUING,
+            HoursRecord.state == HoursState.VERIFIED)) is not None:
         return 0
     evidence = demo_seal_png("学时证明")  # a PNG: the evidence is checked by its first bytes
     made = [hours.record_hours(holder, HoursKind.CONTINUING, add_months(record.issue_date, months), provider,

@@ -55,3 +55,9 @@ def write_hours_sheet(path: Path, rows: list[list], headers=("证件号码", "�
         cell.number_format = "@"
     workbook.save(path)
     return path
+
+
+def enough_hours(candidate, supervision=100, practice=250):
+    """Verified 督导 and 实践 hours enough for 中级 and 高级 (the standard's defaults)."""
+    add_hours(candidate, "督导", supervision)
+    add_hours(candidate, "实践", practice, on=days_ago(11))

@@ -183,3 +183,15 @@ def test_cli_import_json_and_exit_codes(cli, tmp_path):
     nobody = cli.invoke(args=["hours", "import", "--as", "nobody-here", str(good)])
     assert nobody.exit_code == 1 and "找不到用户" in nobody.output
     assert cli.invoke(args=["hours", "import"]).exit_code == 2
+
+
+def test_date_cells_and_numeric_hours_as_excel_keeps_them_are_read(tmp_path):
+    a, _ = holder()
+    day = days_ago(6)
+    path = write_hours_sheet(tmp_path / "cells.xlsx", [[a.id_number, a.name, "实践", day, "社区服务站", 7.5],
+                                                       [a.id_number, a.name, "督导", "2026/1/5", "社区服务站", 2]])
+    report = import_rows(make_user("org"), path)
+    assert report.imported and report.created == 2, report.as_dict()
+    stored = {r.kind.value: (r.date, r.hours) for r in db.session.scalars(select(HoursRecord))}
+    assert stored["实践"] == (day, Decimal("7.5"))
+    assert stored["督导"][0].isoformat() == "2026-01-05"

@@ -180,3 +180,15 @@ def test_a_holder_sees_the_records_of_their_person_only(client):
     login_as(client, user)
     assert client.get(f"/hours/{theirs.id}/evidence").status_code == 404
     assert client.get(f"/hours/mine/{theirs.id}/edit").status_code == 404
+
+
+def test_a_resubmission_is_audited_with_what_changed():
+    candidate, user = holder()
+    saved = record(user, hours="3")
+    services.return_record(make_user("org"), saved.id, "学时有误")
+    services.resubmit_hours(user, saved.id, "督导", days_ago(3).isoformat(), "重庆心理督导中心", "2.5")
+    change = db.session.scalar(select(AuditLog).where(AuditLog.action == "hours_record.update"))
+    assert (change.before["hours"], change.after["hours"]) == ("3.0", "2.5")
+    moves = db.session.scalars(select(AuditLog.action).where(AuditLog.entity_type == "hours_record",
+                                                             AuditLog.entity_id == saved.id)).all()
+    assert moves.count("hours_record.resubmit") == 1 and "hours_record.return" in moves

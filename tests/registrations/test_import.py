@@ -16,6 +16,7 @@ from examadmin.registrations.importer import import_rows
 from examadmin.registrations.models import Registration
 from examadmin.sites import services as sites
 from tests.conftest import login_as
+from tests.hours.factories import enough_hours
 from tests.registrations.factories import ready_school, verified
 from tests.registrations.helpers import row, write_sheet
 from tests.sites.factories import make_user
@@ -36,6 +37,7 @@ def test_a_good_file_registers_every_row(tmp_path):
     school = ready_school()
     a, b = verified(school.user), verified(school.user, major_name="护理")
     social = verified(school.user, kind="社会考生")
+    enough_hours(social)  # 中级 asks verified supervision and practice hours (tests/hours)
     path = write_sheet(tmp_path / "ok.xlsx", [row(a, school.sites[J]), row(b, school.sites[J]),
                                               row(social, school.sites[M])])
     report = import_rows(school.user, school.school_id, school.plan.id, path, file_name="ok.xlsx")

@@ -16,6 +16,7 @@ from examadmin.registrations import services
 from examadmin.registrations.models import Registration
 from examadmin.registrations.states import RegistrationState
 from tests.conftest import login_as
+from tests.hours.factories import enough_hours
 from tests.registrations.factories import later, open_plan, ready_school, verified
 from tests.sites.factories import make_user
 
@@ -42,6 +43,7 @@ def test_the_list_shows_figures_by_level_and_site_and_filters(client):
     a, b, c = (verified(school.user, name=n) for n in ("列表甲", "列表乙", "列表丙"))
     social = verified(school.user, name="列表社会", kind="社会考生")
     [ra, rb, _] = register(school, [a, b, c])
+    enough_hours(social)  # 中级 asks verified supervision and practice hours (tests/hours)
     register(school, [social], level=M)
     services.cancel_registration(school.user, rb)
     db.session.get(Registration, ra).state = S.PAID  # the payment step confirms it

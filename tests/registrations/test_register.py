@@ -17,6 +17,7 @@ from examadmin.registrations import services
 from examadmin.registrations.models import Registration
 from examadmin.registrations.states import RegistrationState
 from examadmin.sites import services as sites
+from tests.hours.factories import enough_hours
 from tests.registrations.factories import later, open_plan, ready_school, verified
 from tests.sites.factories import make_user
 
@@ -103,6 +104,7 @@ def test_one_registration_per_person_plan_and_level_across_schools_and_in_the_da
     with pytest.raises(DomainError) as exc:
         register(other, [same_person])
     assert "双校生" in exc.value.message and "已在其他院校报考" in exc.value.message
+    enough_hours(same_person)  # 中级 asks verified supervision and practice hours (tests/hours)
     register(other, [same_person], level=Level.MIDDLE, retakes=[same_person])  # another level is fine
     first = db.session.scalar(select(Registration).where(Registration.candidate_id == student.id))
     row = {c.name: getattr(first, c.name) for c in Registration.__table__.columns if c.name != "id"}

@@ -1,0 +1,39 @@
+"""The demo's hours: the `candidate` account (陈同学) has recorded hours in the portal, one verified
+by school1, one returned by the org with a reason, one waiting, so that 我的学时 and 学时审核 show
+each state. Through the hours services; idempotent. (Holders with enough hours for re-registration
+come with the renewal demo.)"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ..core import clock
+from ..core.auth import User, find_user
+from ..extensions import db
+from . import services
+from .models import HoursRecord
+
+#: a one-page PDF standing in for a scanned certificate of attendance
+EVIDENCE = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def load_demo() -> dict[str, int]:
+    holder = db.session.scalar(select(User).where(User.username == "candidate"))
+    school_user, org = find_user("school1"), find_user("org")
+    if holder is None or holder.candidate_id is None:
+        return {}
+    if db.session.scalar(select(HoursRecord.id).where(HoursRecord.candidate_id == holder.candidate_id)):
+        return {"hours": 0}
+    today = clock.now().date()
+
+    def day(n: int) -> str:
+        return (today - timedelta(days=n)).isoformat()
+
+    verified = services.record_hours(holder, "督导", day(30), "重庆市心理咨询师协会督导中心", "3", "督导记录.pdf", EVIDENCE)
+    services.verify_records(school_user, [verified.id])
+    returned = services.record_hours(holder, "实践", day(20), "沙坪坝区社区心理服务站", "8", "实践证明.pdf", EVIDENCE)
+    services.return_record(org, returned.id, "证明材料缺少服务站盖章，请补充后重新提交")
+    services.record_hours(holder, "继续教育", day(10), "中国心理学会继续教育部", "6", "结业证书.pdf", EVIDENCE)
+    return {"hours": 3}
