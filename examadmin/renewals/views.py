@@ -154,7 +154,9 @@ def registration_pdf(application_id: int):
     app = services.get_application(current_user, application_id)
     if app.state != RenewalState.APPROVED:
         abort(404)
-    url = url_for("certificates.verify_code", code=app.record.verify_code, _external=True)
+    from ..certificates.services import verify_url
+
+    url = verify_url(app.record, request.host_url)  # PUBLIC_BASE_URL first, like the certificate's own QR code
     return _no_store(send_file(io.BytesIO(pdf.registration_record(app, url)), mimetype="application/pdf",
                                as_attachment=True, download_name=f"电子再登记凭证_{app.registration_number}.pdf"))
 
