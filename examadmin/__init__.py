@@ -63,7 +63,7 @@ def _init_login(app: Flask) -> None:
 #: views.py (with `bp`), and may have cli.py (with `register(app)`), tasks.py (jobs) and
 #: todos.py (its sources of the dashboards' to-do lists, core/todo.py).
 AREAS = ["catalog", "pilots", "sites", "candidates", "exams", "registrations", "scheduling", "tickets", "portal",
-         "scores", "certificates", "hours", "dashboard"]
+         "scores", "certificates", "hours", "renewals", "dashboard"]
 
 
 def _area_module(area: str, name: str):

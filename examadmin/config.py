@@ -125,4 +125,13 @@ def load() -> dict:
         "MAX_PHOTO_MEGAPIXELS": int(os.environ.get("MAX_PHOTO_MEGAPIXELS", "25")),
         # A TrueType CJK font to embed in PDFs; empty: WenQuanYi Micro Hei where Debian puts it.
         "PDF_FONT_PATH": os.environ.get("PDF_FONT_PATH", ""),
+        # Renewal reminders by e-mail (renewals.reminders): without SMTP_HOST they go to the outbox
+        # table that the sysadmin reads at /renewals/outbox.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "").strip(),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "noreply@localhost"),
+        # starttls (default), ssl (implicit TLS, port 465) or none
+        "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "starttls").strip().lower(),
     }

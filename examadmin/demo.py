@@ -59,7 +59,9 @@ def register(app: Flask) -> None:
 
 def load_demo(force: bool = False) -> dict[str, int]:
     """Load the demo data; idempotent."""
-    demo_names = {u[0] for u in USERS}
+    from .renewals.demo import HOLDER_USERNAME
+
+    demo_names = {u[0] for u in USERS} | {HOLDER_USERNAME}
     others = db.session.scalars(select(User.username).where(User.username.not_in(demo_names))).all()
     if others and not force:
         raise DomainError(f"数据库中已有非演示账号（{', '.join(others[:5])}），这不是演示环境，已拒绝载入演示数据。"
@@ -115,6 +117,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
     from .hours.demo import load_demo as load_hours_demo
 
     load_hours_demo()  # 陈同学's hours in each review state
+    from .renewals.demo import load_demo as load_renewals_demo
+
+    load_renewals_demo()  # two holders in their re-registration window: enough hours, and short of them
     return {"users": created}
 
 

@@ -18,7 +18,7 @@ from ..catalog.models import CertificateLevel
 from ..core import idcard, permissions
 from ..core.errors import DomainError
 from ..extensions import db
-from . import numbers, signing
+from . import numbers, signing, validity
 from .models import CertificateRecord, Verification
 from .states import CertificateState
 
@@ -52,10 +52,14 @@ class Answer:
     state: str = ""
     revoked_at: datetime | None = None
     signature_ok: bool | None = None
+    #: the registration validity (有效, 待再登记, 已再登记, 未再登记, 已失效) and its last valid day
+    validity: str = ""
+    valid_until: date | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["issue_date"] = self.issue_date.isoformat() if self.issue_date else None
+        data["valid_until"] = self.valid_until.isoformat() if self.valid_until else None
         data["revoked_at"] = self.revoked_at.isoformat(timespec="seconds") if self.revoked_at else None
         return data
 
@@ -81,6 +85,16 @@ def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
         status, message = REVOKED, f"该证书已于 {record.revoked_at:%Y-%m-%d} 被发证机构撤销，不再有效。"
     else:
         status, message = VALID, "证书真实有效，电子签名校验通过。"
+    current = validity.of_record(record)
+    if signature_ok and current is not None and record.state != CertificateState.REVOKED:
+        until = f"{current.valid_until:%Y-%m-%d}"
+        if current.state.value == "未再登记":
+            status, message = current.state.value, (f"证书真实，但登记有效期已于 {until} 届满，持证人尚未办理再登记，"
+                                                    "目前不在有效期内。")
+        elif current.state.value == "已失效":
+            status, message = current.state.value, f"证书真实，但登记有效期已于 {until} 届满且逾期未再登记，证书已失效。"
+        else:
+            message = f"证书真实有效，有效期至 {until}，电子签名校验通过。"
     db.session.add(Verification(record_id=record.id, school_id=record.school_id, channel=channel,
                                 ip=(ip or "")[:64], answer=status))
     db.session.flush()
@@ -88,7 +102,9 @@ def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
         True, status, message, name=record.name, id_number_masked=idcard.mask(record.id_number),
         certificate=level.certificate.name, level=level.level.value, number=record.number or "",
         issue_date=record.issue_date, org_name=level.certificate.org_name, state=record.state.value,
-        revoked_at=record.revoked_at, signature_ok=signature_ok)
+        revoked_at=record.revoked_at, signature_ok=signature_ok,
+        validity=current.state.value if current is not None else "",
+        valid_until=current.valid_until if current is not None else None)
 
 
 def _clean_number(typed: str | None) -> str:

@@ -13,7 +13,7 @@ from ..core.errors import DomainError
 from ..core.roles import Role
 from ..core.web import public, service_view
 from ..extensions import client_ip, db, limiter
-from . import downloads, paper, revocation, signing, verification
+from . import downloads, paper, revocation, signing, validity, verification
 from .views import bp
 
 
@@ -73,7 +73,8 @@ def mine():
     """A candidate's own certificates (the portal links here)."""
     if current_user.role != Role.CANDIDATE:
         return redirect(url_for("certificates.downloads"))
-    return render_template("certificates/download_mine.html", records=downloads.my_certificates(current_user))
+    records = downloads.my_certificates(current_user)
+    return render_template("certificates/download_mine.html", records=records, validity=validity.of_records(records))
 
 
 @bp.route("/<int:record_id>/download")
@@ -112,7 +113,8 @@ def request_zip():
 def history(record_id: int):
     """The record's verifications (and paper batch), for the org and the holder's school; the org revokes here."""
     record, rows = verification.history(current_user, record_id)
-    return render_template("certificates/verify_history.html", record=record, rows=rows)
+    return render_template("certificates/verify_history.html", record=record, rows=rows,
+                           validity=validity.of_record(record))
 
 
 @bp.route("/<int:record_id>/revoke", methods=["POST"])

@@ -78,10 +78,15 @@ MENU: list[Section] = [
         Item("学时审核", "hours.index", "hours.view", "hourglass"),
         Item("学时机构统计", "hours.providers", "hours.figures", "bar-chart"),
         Item("报考学时要求", "hours.requirements_page", "hours.requirements", "sliders"),
+        Item("再登记申请", "renewals.index", "renewals.view", "arrow-repeat"),
+        Item("证书有效期统计", "renewals.overview", "renewals.stats", "bar-chart"),
+        Item("再登记规则", "renewals.policies", "renewals.stats", "sliders"),
+        Item("发件箱", "renewals.outbox", "renewals.outbox", "envelope"),
     ]),
     Section("考生服务", [
         Item("我的学时", "hours.mine", "hours.record", "hourglass"),
         Item("我的信息与准考证", "portal.index", "portal.view", "person-badge"),
+        Item("证书有效期与再登记", "renewals.mine", "renewals.apply", "arrow-repeat"),
     ]),
     Section("基础数据", [
         Item("院校", "catalog.schools", "catalog.view", "building"),
@@ -110,7 +115,7 @@ WORKFLOW_STEPS: list[dict[str, Any]] = [
     {"no": 9, "label": "成绩与结果", "endpoint": "scores.index"},
     {"no": 10, "label": "证书发放", "endpoint": "certificates.index"},
     {"no": 11, "label": "证书查询", "endpoint": "certificates.verify"},
-    {"no": 12, "label": "持证后管理", "endpoint": "certificates.holders"},
+    {"no": 12, "label": "持证后管理", "endpoint": "renewals.index"},
 ]
 
 

@@ -104,6 +104,14 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "hours.import": frozenset({ORG, SCHOOL}),  # training providers' lists; a school for its own candidates
     "hours.requirements": frozenset({ORG}),  # minimum supervision and practice hours per level
     "hours.figures": frozenset({SA, ORG}),  # hours per provider
+    # re-registration after the certificate (DOMAIN.md §12): the holder applies, the city then the province review
+    "renewals.apply": frozenset({CAND}),
+    "renewals.view": STAFF,  # applications in the scope (a school sees its holders')
+    "renewals.review": frozenset({CITY, PROV}),
+    "renewals.approve": frozenset({PROV}),
+    "renewals.stats": frozenset({SA, ORG, PROV}),  # certificates by validity, applications waiting; export
+    "renewals.policy": frozenset({ORG}),  # validity years, window, hours per certificate
+    "renewals.outbox": frozenset({SA}),  # e-mails that would have been sent without SMTP
 }
 
 

@@ -58,6 +58,18 @@ def code_for_slip(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+#: Functions (actor) -> [(text, url)] of notices shown on the candidate's home page; later areas
+#: register theirs (the renewals area: its re-registration reminders). An earlier area never imports a later one.
+NOTICE_SOURCES: list = []
+
+
+def notices(actor: Any) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for source in NOTICE_SOURCES:
+        found.extend(source(actor))
+    return found
+
+
 # ---- the school's side ------------------------------------------------------------------
 
 ACCOUNT_FILTERS = {"none": "未开通", "pending": "待激活", "active": "已激活"}

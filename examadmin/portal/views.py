@@ -92,7 +92,8 @@ def index():
     if current_user.role != Role.CANDIDATE:
         return redirect(url_for("dashboard.index"))
     home = services.home(current_user)
-    return render_template("portal/index.html", home=home, tickets=tickets.own_tickets(current_user))
+    return render_template("portal/index.html", home=home, tickets=tickets.own_tickets(current_user),
+                           notices=services.notices(current_user))
 
 
 @bp.route("/photo")

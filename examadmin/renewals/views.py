@@ -1,0 +1,239 @@
+"""Re-registration pages: the holder's (再登记, 我的申请), the reviewers', figures, policies and the outbox."""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from ..core import idcard, permissions
+from ..core.errors import DomainError
+from ..core.forms import ConfirmForm
+from ..core.roles import Role
+from ..core.svg import Bar, hbar_chart
+from ..core.web import choice_arg, paginate, service_view
+from ..extensions import db
+from . import pdf, reminders, services, stats
+from .models import RenewalApplication
+from .states import RENEWAL, RenewalState, Validity
+from .validity import cycle
+
+bp = Blueprint("renewals", __name__, url_prefix="/renewals")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/")
+def index():
+    """持证后管理: the holder's certificates, or the applications in the staff member's scope."""
+    if current_user.role == Role.CANDIDATE:
+        return redirect(url_for("renewals.mine"))
+    state = choice_arg("state", RenewalState)
+    page = paginate(services.list_applications(current_user, state=state))
+    counts = {s: 0 for s in RenewalState}
+    from ..core.todo import count_in_scope
+
+    for s in RenewalState:
+        counts[s] = count_in_scope(current_user, RenewalApplication, RenewalApplication.state == s)
+    return render_template("renewals/index.html", page=page, state=state, states=list(RenewalState), counts=counts,
+                           mask=idcard.mask)
+
+
+@bp.route("/mine", methods=["GET", "POST"])
+def mine():
+    """再登记: the holder's certificates with validity, 我的申请 / 审核进度, notices and the reminder e-mail."""
+    permissions.require(current_user, "renewals.apply")
+    if request.method == "POST":
+        if ConfirmForm().validate_on_submit():
+            try:
+                reminders.save_contact(current_user, request.form.get("email", "")[:300])
+                db.session.commit()
+                flash("提醒邮箱已保存。", "success")
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "danger")
+        return redirect(url_for("renewals.mine"))
+    return render_template("renewals/mine.html", certificates=services.my_certificates(current_user),
+                           applications=services.my_applications(current_user),
+                           notices=reminders.notices(current_user), email=reminders.contact_of(current_user),
+                           confirm=ConfirmForm())
+
+
+@bp.route("/certificates/<int:record_id>/apply", methods=["GET", "POST"])
+def apply(record_id: int):
+    """The holder's view before applying (data, registrations, hours) and the start of an application."""
+    permissions.require(current_user, "renewals.apply")
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            return redirect(url_for("renewals.apply", record_id=record_id))
+        try:
+            application = services.create_application(current_user, record_id)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(url_for("renewals.apply", record_id=record_id))
+        flash("已创建再登记申请：请下载《再登记申请表》，签字后上传，再提交。", "success")
+        return redirect(url_for("renewals.application", application_id=application.id))
+    page = services.apply_page(current_user, record_id)
+    return render_template("renewals/apply.html", page=page, confirm=ConfirmForm(), mask=idcard.mask)
+
+
+@bp.route("/applications/<int:application_id>")
+def application(application_id: int):
+    """An application with its progress (审核进度), attachments and the actions of whoever looks at it."""
+    app = services.get_application(current_user, application_id)
+    current = cycle(app.record)
+    hours = services.cycle_hours(app.record, current) if current else None
+    from ..core import audit
+
+    history = audit.history(app)
+    return render_template("renewals/application.html", app=app, cycle=current, hours=hours,
+                           actions=RENEWAL.actions_for(app, current_user), confirm=ConfirmForm(),
+                           attachments=services.ATTACHMENTS, mask=idcard.mask, history=history,
+                           is_holder=current_user.role == Role.CANDIDATE)
+
+
+@bp.route("/applications/<int:application_id>/explanation", methods=["POST"])
+@service_view
+def explanation(application_id: int):
+    if ConfirmForm().validate_on_submit():
+        services.save_explanation(current_user, application_id, request.form.get("explanation", "")[:5000])
+        db.session.commit()
+        flash("已保存。", "success")
+    return redirect(url_for("renewals.application", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/attach/<kind>", methods=["POST"])
+@service_view
+def attach(application_id: int, kind: str):
+    if kind not in services.ATTACHMENTS:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        upload = request.files.get("file")
+        data = upload.read(services.MAX_UPLOAD_BYTES + 1) if upload else b""
+        services.attach(current_user, application_id, kind, data)
+        db.session.commit()
+        flash(f"{services.ATTACHMENTS[kind][1]}已上传。", "success")
+    return redirect(url_for("renewals.application", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/files/<kind>")
+@service_view
+def attachment(application_id: int, kind: str):
+    if kind not in services.ATTACHMENTS:
+        abort(404)
+    _, path, mime = services.attachment(current_user, application_id, kind)
+    return _no_store(send_file(path, mimetype=mime))
+
+
+@bp.route("/applications/<int:application_id>/form.pdf")
+def form_pdf(application_id: int):
+    """《再登记申请表》 to print and sign."""
+    app = services.get_application(current_user, application_id)
+    current = cycle(app.record)
+    if current is None:
+        abort(404)
+    registrations, certificates = services.past(app.record)
+    history = [(r.plan.name, f"{r.certificate_level.label} · {r.state.value}") for r in registrations]
+    history += [(f"证书 {c.number}", f"{c.certificate_level.label} · {c.issue_date:%Y-%m-%d}") for c in certificates]
+    hours = services.cycle_hours(app.record, current)
+    data = pdf.application_form(app, current, hours, history)
+    return _no_store(send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                               download_name=f"再登记申请表_{app.id}.pdf"))
+
+
+@bp.route("/applications/<int:application_id>/registration.pdf")
+def registration_pdf(application_id: int):
+    """电子再登记凭证 of an approved application."""
+    app = services.get_application(current_user, application_id)
+    if app.state != RenewalState.APPROVED:
+        abort(404)
+    from ..certificates.services import verify_url
+
+    url = verify_url(app.record, request.host_url)  # PUBLIC_BASE_URL first, like the certificate's own QR code
+    return _no_store(send_file(io.BytesIO(pdf.registration_record(app, url)), mimetype="application/pdf",
+                               as_attachment=True, download_name=f"电子再登记凭证_{app.registration_number}.pdf"))
+
+
+@bp.route("/applications/<int:application_id>/submit", methods=["POST"])
+@service_view
+def submit(application_id: int):
+    if ConfirmForm().validate_on_submit():
+        app = services.submit_application(current_user, application_id)
+        db.session.commit()
+        flash(f"已提交，当前状态：{app.state.value}。", "success")
+    return redirect(url_for("renewals.application", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/review/<action>", methods=["POST"])
+@service_view
+def review(application_id: int, action: str):
+    """市级审核通过, 退回 (with a reason) or 审核通过 (the province)."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("renewals.application", application_id=application_id))
+    if action == "pass":
+        services.pass_to_province(current_user, application_id)
+        message = "已审核通过，转省级审核。"
+    elif action == "return":
+        services.return_application(current_user, application_id, request.form.get("reason", "")[:3000])
+        message = "已退回持证人。"
+    elif action == "approve":
+        app = services.approve_application(current_user, application_id)
+        message = f"已审核通过：有效期延至 {app.new_expiry:%Y-%m-%d}，再登记编号 {app.registration_number}。"
+    else:
+        abort(404)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("renewals.application", application_id=application_id))
+
+
+# ---- figures, policies, outbox -------------------------------------------------------------------
+
+@bp.route("/overview")
+def overview():
+    """Certificates by validity state (chart) and applications waiting per reviewer level."""
+    data = stats.figures(current_user)
+    total = max(data.total, 1)
+    chart = hbar_chart([Bar(s.value, data.by_state.get(s, 0), f"{data.by_state.get(s, 0)}") for s in Validity],
+                       title="证书有效期状态", maximum=max(max(data.by_state.values() or [0]), 1), unit=" 份",
+                       testid="validity-chart", label_chars=6)
+    return render_template("renewals/overview.html", data=data, chart=chart, states=list(Validity), total=total)
+
+
+@bp.route("/overview.xlsx")
+def overview_export():
+    data = stats.export(current_user)
+    return _no_store(send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="再登记统计.xlsx"))
+
+
+@bp.route("/policies", methods=["GET", "POST"])
+def policies():
+    """Each certificate's validity years, window, hours and grace period; the org edits them."""
+    rows = services.list_policies(current_user)
+    if request.method == "POST":
+        permissions.require(current_user, "renewals.policy")
+        if ConfirmForm().validate_on_submit():
+            try:
+                services.save_policy(current_user, request.form.get("certificate_id"), request.form)
+                db.session.commit()
+                flash("再登记规则已保存。", "success")
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "danger")
+        return redirect(url_for("renewals.policies"))
+    return render_template("renewals/policies.html", rows=rows, bounds=services.POLICY_BOUNDS, confirm=ConfirmForm(),
+                           can_edit=permissions.can(current_user, "renewals.policy"))
+
+
+@bp.route("/outbox")
+def outbox():
+    """发件箱: reminders that would have been e-mailed (no SMTP server configured), addresses masked."""
+    page = paginate(reminders.outbox(current_user))
+    return render_template("renewals/outbox.html", page=page, mask_email=reminders.mask_email)
+

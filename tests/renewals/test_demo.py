@@ -1,0 +1,30 @@
+"""The demo: two holders in their window, one with enough hours and one short; verification still holds."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from examadmin.certificates import verification
+from examadmin.core.auth import User
+from examadmin.extensions import db
+from examadmin.renewals import services
+from examadmin.renewals.models import OutboxMessage
+from examadmin.renewals.states import Validity
+
+
+def test_the_demo_has_a_holder_with_enough_hours_and_one_short(cli):
+    assert cli.invoke(args=["demo"]).exit_code == 0
+    enough_user = db.session.scalar(select(User).where(User.username == "candidate"))
+    short_user = db.session.scalar(select(User).where(User.username == "holder2"))
+    (enough,) = services.my_certificates(enough_user)
+    (short,) = services.my_certificates(short_user)
+    assert enough.cycle.state == short.cycle.state == Validity.DUE
+    assert services.apply_page(enough_user, enough.record.id).hours == Decimal("96.0")
+    assert services.apply_page(short_user, short.record.id).hours == Decimal("60.0")
+    answer = verification.verify_by_code(enough.record.verify_code)
+    assert answer.status == verification.VALID and answer.signature_ok and answer.valid_until == enough.cycle.valid_until
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    assert cli.invoke(args=["demo"]).exit_code == 0  # idempotent: nothing sent or added twice
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    assert services.apply_page(enough_user, enough.record.id).hours == Decimal("96.0")

@@ -1,0 +1,161 @@
+"""The pages: the holder's journey over HTTP, PDFs, uploads, the reviewers, figures, export, verification."""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from examadmin.core import clock
+from examadmin.core.todo import todos_for
+from examadmin.extensions import db
+from examadmin.renewals.models import RenewalApplication
+from examadmin.renewals.states import RenewalState as S
+from tests.conftest import login_as, make_user
+from tests.renewals.factories import add_hours, make_holder
+
+ISSUED = date(2026, 1, 15)
+IN_WINDOW = datetime(2028, 11, 20, 10, 0)
+
+
+@pytest.fixture
+def holder(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: IN_WINDOW)
+    return make_holder(ISSUED)
+
+
+def csrf(client, url):
+    import re
+
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+def test_the_holder_applies_over_http_and_follows_the_review(client, holder):
+    add_hours(holder.record, "92", date(2027, 4, 1))
+    login_as(client, holder.user)
+    mine = client.get("/renewals/mine").get_data(as_text=True)
+    assert "待再登记" in mine and "有效期至 2029-01-14" in mine
+    page = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
+    assert 'data-testid="cycle-hours">92.0' in page and "学时已达标" in page
+    token = csrf(client, f"/renewals/certificates/{holder.record.id}/apply")
+    response = client.post(f"/renewals/certificates/{holder.record.id}/apply", data={"csrf_token": token})
+    application = db.session.scalar(select(RenewalApplication))
+    assert response.headers["Location"].endswith(f"/renewals/applications/{application.id}")
+    form = client.get(f"/renewals/applications/{application.id}/form.pdf")
+    assert form.status_code == 200 and form.data.startswith(b"%PDF") and len(form.data) > 2000
+    bad = client.post(f"/renewals/applications/{application.id}/attach/signed_form",
+                      data={"csrf_token": token, "file": (io.BytesIO(b"plain text"), "form.pdf")},
+                      content_type="multipart/form-data", follow_redirects=True)
+    assert "按文件内容判断" in bad.get_data(as_text=True)
+    client.post(f"/renewals/applications/{application.id}/attach/signed_form",
+                data={"csrf_token": token, "file": (io.BytesIO(form.data), "signed.pdf")},
+                content_type="multipart/form-data")
+    done = client.post(f"/renewals/applications/{application.id}/submit", data={"csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "市级审核中" in done
+    db.session.expire_all()
+    assert application.state == S.CITY_REVIEW
+    response = client.get(f"/renewals/applications/{application.id}/files/signed_form")
+    assert response.data.startswith(b"%PDF")
+    response.close()
+
+
+def test_below_the_hours_the_page_warns_and_the_submit_is_refused(client, holder):
+    add_hours(holder.record, "30", date(2027, 4, 1))
+    login_as(client, holder.user)
+    page = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
+    assert "学时未达标将无法提交：还差 60.0 学时" in page
+
+
+def test_reviewers_pass_and_approve_over_http_then_verification_shows_the_new_date(client, holder):
+    from examadmin.renewals import services
+
+    add_hours(holder.record, "90", date(2027, 4, 1))
+    application = services.create_application(holder.user, holder.record.id)
+    services.attach(holder.user, application.id, "signed_form", b"%PDF-1.4 x")
+    services.submit_application(holder.user, application.id)
+    login_as(client, holder.city_user)
+    assert [t.label for t in todos_for(holder.city_user)] == ["待审核的再登记申请"]
+    listing = client.get("/renewals/?state=市级审核中").get_data(as_text=True)
+    assert f"/renewals/applications/{application.id}" in listing
+    token = csrf(client, f"/renewals/applications/{application.id}")
+    client.post(f"/renewals/applications/{application.id}/review/pass", data={"csrf_token": token})
+    login_as(client, holder.province_user)
+    assert any(t.label == "待审批的再登记申请" and t.count == 1 for t in todos_for(holder.province_user))
+    token = csrf(client, f"/renewals/applications/{application.id}")
+    page = client.post(f"/renewals/applications/{application.id}/review/approve", data={"csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "有效期延至 2032-01-14" in page
+    record_pdf = client.get(f"/renewals/applications/{application.id}/registration.pdf")
+    assert record_pdf.status_code == 200 and record_pdf.data.startswith(b"%PDF")
+    answer = client.get(f"/certificates/v/{holder.record.verify_code}").get_data(as_text=True)
+    assert 'data-testid="verify-valid-until">2032-01-14' in answer and "已再登记" in answer
+
+
+def test_another_citys_staff_get_404(client, holder):
+    from examadmin.renewals import services
+    from tests.conftest import make_city
+
+    application = services.create_application(holder.user, holder.record.id)
+    login_as(client, make_user("city", city=make_city()))
+    assert client.get(f"/renewals/applications/{application.id}").status_code == 404
+    assert client.get(f"/renewals/applications/{application.id}/form.pdf").status_code == 404
+
+
+def test_verification_says_when_the_registration_expired(client, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2029, 2, 1, 9, 0))
+    holder = make_holder(ISSUED)
+    page = client.get(f"/certificates/v/{holder.record.verify_code}").get_data(as_text=True)
+    assert "查验结果：未再登记" in page and "2029-01-14" in page
+    monkeypatch.setattr(clock, "now", lambda: datetime(2030, 2, 1, 9, 0))
+    page = client.get(f"/certificates/v/{holder.record.verify_code}").get_data(as_text=True)
+    assert "查验结果：已失效" in page
+
+
+def test_the_certificate_list_and_detail_show_validity(client, holder):
+    school_user = make_user("school", school=holder.school)
+    login_as(client, school_user)
+    listing = client.get("/certificates/").get_data(as_text=True)
+    assert 'data-testid="validity-state">待再登记' in listing
+    detail = client.get(f"/certificates/{holder.record.id}/history").get_data(as_text=True)
+    assert "有效期至 2029-01-14" in detail
+    login_as(client, holder.user)
+    assert "有效期至 2029-01-14" in client.get("/certificates/mine").get_data(as_text=True)
+
+
+def test_figures_by_validity_state_and_the_export(client, holder):
+    make_holder(date(2027, 6, 1))
+    login_as(client, make_user("org"))
+    page = client.get("/renewals/overview").get_data(as_text=True)
+    assert 'data-testid="validity-chart"' in page
+    assert 'data-testid="total-待再登记">1<' in page and 'data-testid="total-有效">1<' in page
+    export = client.get("/renewals/overview.xlsx")
+    sheet = load_workbook(io.BytesIO(export.data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["类别", "证书等级/地市", "状态", "数量"]
+    assert ["证书有效期状态", "合计", "待再登记", 1] in rows
+
+
+def test_a_province_counts_only_its_own_schools(client, holder):
+    login_as(client, make_user("province", province_code="51"))
+    page = client.get("/renewals/overview").get_data(as_text=True)
+    assert 'data-testid="total-待再登记">0<' in page
+    login_as(client, make_user("school", school=holder.school))
+    assert client.get("/renewals/overview").status_code == 403
+
+
+def test_the_org_edits_the_policy_on_its_page(client):
+    login_as(client, make_user("org"))
+    token = csrf(client, "/renewals/policies")
+    from tests.conftest import the_certificate
+
+    data = {"csrf_token": token, "certificate_id": the_certificate().id, "validity_years": "4", "window_months": "3",
+            "hours_required": "90", "late_hours_required": "10", "grace_months": "12"}
+    page = client.post("/renewals/policies", data=data, follow_redirects=True).get_data(as_text=True)
+    assert "补办所需学时不能少于按期再登记所需学时" in page
+    page = client.post("/renewals/policies", data=data | {"late_hours_required": "120"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "再登记规则已保存" in page and 'value="4"' in page
