@@ -173,6 +173,8 @@ def _serve_dev(host, port, job_workers, no_worker):
         # Huey took over SIGINT/SIGTERM for itself; give Ctrl+C back to the web server.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        click.echo(f"开发模式已启动：http://{host}:{port}/  （修改代码后自动重载；Ctrl+C 退出）")
     try:
         run_simple(host, port, app, use_reloader=True, use_debugger=False, threaded=True)
     except KeyboardInterrupt:
