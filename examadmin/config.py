@@ -96,6 +96,8 @@ def load() -> dict:
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "10 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BOOTSTRAP_BOOTSWATCH_THEME": None,
+        #: a request slower than this (ms) is logged at WARNING with its SQL query count
+        "SLOW_REQUEST_MS": int(os.environ.get("SLOW_REQUEST_MS", "1000")),
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         #: the public address printed in certificates' QR codes, e.g. https://zs.example.cn
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
