@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
-    from .core import personal, requestlog, web
+    from .core import personal, ratelimit as _ratelimit, requestlog, web  # noqa: F401 - the limits store
 
     personal.install_log_masking(app.logger)  # no whole ID or mobile number in any log line
     requestlog.install(app)  # one line per request, the slow ones with their query count

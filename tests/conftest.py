@@ -241,3 +241,18 @@ def login_as(client, user) -> None:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
         session["seen"] = int(time.time())
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis server's database for tests marked `redis` (CI starts one: TEST_REDIS_URL)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set (no Redis server for this run)")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
