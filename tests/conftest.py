@@ -251,6 +251,11 @@ def redis_url():
         pytest.skip("TEST_REDIS_URL is not set (no Redis server for this run)")
     import redis
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):  # parallel workers must not flush each other's queue: a database each
+        base, _, number = url.rpartition("/")
+        url = f"{base}/{int(number or 0) + int(worker[2:])}"
+
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
