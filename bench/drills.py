@@ -348,6 +348,8 @@ def _sign_in(base: str, username: str, password: str):
 
 
 def drill_postgres() -> bool:
+    import json
+
     say("\n== 演练三：运行中重启 PostgreSQL（独立的临时集群，端口 %d）" % PG_PORT)
     pg_bin = _pg_bin()
     data_dir = PG_DIR / "data"
@@ -382,9 +384,15 @@ def drill_postgres() -> bool:
                              check=True, capture_output=True, timeout=30)
         return int(out.stdout.strip())
 
+    def signed_in(body: str) -> bool:
+        return 'data-testid="logout"' in body
+
     try:
-        opener, _, (code, _) = _sign_in(serve.base, "school1", "demo1234")
-        page, _ = status_of(serve.base + "/candidates/", opener=opener)
+        opener, _, (code, body) = _sign_in(serve.base, "school1", "demo1234")
+        page, body = status_of(serve.base + "/candidates/", opener=opener)
+        if not signed_in(body):
+            say("school1 未能登录")
+            return False
         say(f"school1 已登录，考生列表：{page}；后台任务进程 {serve.job_worker()}")
         worker_before = serve.job_worker()
         rows_before = audit_rows()
@@ -394,21 +402,25 @@ def drill_postgres() -> bool:
         health, health_body = status_of(serve.base + "/healthz")
         other_opener, data, (write_code, write_body) = _sign_in(serve.base, "school2", "demo1234")
         say(f"停机期间：考生列表 {during}（{'中文 503 页面' if '数据库暂时无法访问' in body else body[:80]}），"
-            f"/healthz {health} {health_body.strip()}，登录（写操作） {write_code}")
+            f"/healthz {health} {json.dumps(json.loads(health_body), ensure_ascii=False)}，"
+            f"school2 登录（写操作） {write_code}")
         clean = during == 503 and "数据库暂时无法访问" in body and "Traceback" not in body and health == 503 \
             and '"database"' in health_body
         _pg(*start)
         say("PostgreSQL 已重新启动")
-        after, _ = status_of(serve.base + "/candidates/", opener=opener)
-        health_after, _ = status_of(serve.base + "/healthz")
-        _, _, (again, _) = _sign_in(serve.base, "school2", "demo1234")
         rows_after_outage = audit_rows()
-        say(f"重启后：考生列表 {after}，/healthz {health_after}，school2 登录 {again}；"
-            f"审计记录 停机前 {rows_before} 条，重启后 {rows_after_outage} 条（停机期间的操作未留下任何记录）")
+        after, after_body = status_of(serve.base + "/candidates/", opener=opener)
+        health_after, _ = status_of(serve.base + "/healthz")
+        _, _, (again, again_body) = _sign_in(serve.base, "school2", "demo1234")
+        say(f"重启后：school1 的考生列表 {after}（{'仍在登录状态' if signed_in(after_body) else '未登录'}），"
+            f"/healthz {health_after}，school2 登录 {'成功' if signed_in(again_body) else '失败'}")
+        say(f"审计记录：停机前 {rows_before} 条，重启后 {rows_after_outage} 条"
+            f"（{'停机期间的写操作没有留下任何内容' if rows_after_outage == rows_before else '有变化'}）")
         worker_after = serve.job_worker()
         say(f"后台任务进程：{worker_before} → {worker_after}")
-        passed = clean and after == 200 and health_after == 200 and again in (200, 302) \
-            and write_code == 503 and worker_after is not None
+        passed = clean and after == 200 and signed_in(after_body) and health_after == 200 \
+            and signed_in(again_body) and write_code == 503 and rows_after_outage == rows_before \
+            and worker_after is not None
         say("结果：" + ("通过，无需重启应用即恢复" if passed else "未通过"))
         return passed
     finally:
