@@ -104,7 +104,8 @@ def _reap_dead_jobs() -> None:
 
 
 @click.command(help="运行后台任务处理进程（Huey）。")
-@click.option("--workers", default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), envvar="JOB_WORKERS", default=2, show_default=True,
+              help="任务处理线程数（默认：环境变量 JOB_WORKERS，否则 2）")
 def worker(workers):
     import logging
 

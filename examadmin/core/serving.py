@@ -166,9 +166,21 @@ class Child:
         self.history.append(self.process.pid)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: end (SIGTERM) when serve dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: serve's own stop is the only stop
+        pass
+
+
 def _spawn(argv: list[str]) -> Popen:
-    # Same process group as serve: Ctrl+C in a terminal reaches every process at once.
-    return Popen(argv)
+    # A process group of its own: Ctrl+C in a terminal reaches serve alone, which then asks each
+    # child to stop once, in the way that child stops gracefully (a second SIGINT would make
+    # Huey abandon its running jobs).
+    return Popen(argv, process_group=0, preexec_fn=_die_with_parent)
 
 
 class Supervisor:
