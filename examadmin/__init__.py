@@ -29,9 +29,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
-    from .core import personal, web
+    from .core import personal, ratelimit as _ratelimit, requestlog, web  # noqa: F401 - the limits store
 
     personal.install_log_masking(app.logger)  # no whole ID or mobile number in any log line
+    requestlog.install(app)  # one line per request, the slow ones with their query count
     web.install(app)  # first, so that sign-in is checked before anything else (CSRF included)
     db.init_app(app)
     migrate.init_app(app, db)

@@ -87,7 +87,9 @@ def load() -> dict:
         "SESSION_IDLE_MINUTES": idle_minutes,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "WTF_I18N_ENABLED": False,  # WTForms' own Chinese messages, see core.forms.BaseForm
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Shared by every web process: Redis in production, else a SQLite file (core.ratelimit).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or redis_url or f"examadmin-sqlite://{instance / 'ratelimit.db'}",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
         # the public score lookup, per address: every lookup counts, found or not (enumeration)
@@ -96,6 +98,8 @@ def load() -> dict:
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "10 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BOOTSTRAP_BOOTSWATCH_THEME": None,
+        #: a request slower than this (ms) is logged at WARNING with its SQL query count
+        "SLOW_REQUEST_MS": int(os.environ.get("SLOW_REQUEST_MS", "1000")),
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         #: the public address printed in certificates' QR codes, e.g. https://zs.example.cn
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),

@@ -54,7 +54,11 @@ def _make_huey():
     """Redis when REDIS_URL is set (production), else a SQLite file beside the app."""
     redis_url = os.environ.get("REDIS_URL")
     if redis_url:
-        return RedisHuey("examadmin", url=redis_url)
+        # An unreachable Redis answers within seconds (/healthz, a job's submit), not after
+        # the system's TCP connect timeout of minutes.
+        from redis import ConnectionPool
+
+        return RedisHuey("examadmin", connection_pool=ConnectionPool.from_url(redis_url, socket_connect_timeout=5))
     from .config import _instance_dir
 
     path = os.environ.get("HUEY_SQLITE_PATH") or str(Path(_instance_dir()) / "huey.db")

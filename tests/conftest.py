@@ -241,3 +241,23 @@ def login_as(client, user) -> None:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
         session["seen"] = int(time.time())
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis server's database for tests marked `redis` (CI starts one: TEST_REDIS_URL)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set (no Redis server for this run)")
+    import redis
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):  # parallel workers must not flush each other's queue: a database each
+        base, _, number = url.rpartition("/")
+        url = f"{base}/{int(number or 0) + int(worker[2:])}"
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()

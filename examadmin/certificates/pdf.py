@@ -175,12 +175,22 @@ def render(page: CertificatePage) -> bytes:
 def render_to_file(page: CertificatePage, path: str) -> None:
     """Render one certificate into `path`, atomically (a reader never sees half a file)."""
     import os
+    import uuid
 
-    tmp = f"{path}.part"
+    # a temporary name of its own: two processes (or app machines sharing STORAGE_DIR) that
+    # render the same certificate never write into one file
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.part")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(tmp, "wb") as out:
-        out.write(render(page))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as out:
+            out.write(render(page))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def demo_seal_png(org_name: str, size: int = 400) -> bytes:

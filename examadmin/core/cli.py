@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 
 import click
 from flask import Flask
@@ -103,7 +104,8 @@ def _reap_dead_jobs() -> None:
 
 
 @click.command(help="运行后台任务处理进程（Huey）。")
-@click.option("--workers", default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), envvar="JOB_WORKERS", default=2, show_default=True,
+              help="任务处理线程数（默认：环境变量 JOB_WORKERS，否则 2）")
 def worker(workers):
     import logging
 
@@ -115,29 +117,69 @@ def worker(workers):
     consumer.run()
 
 
-@click.command(help="内置模式：在同一进程中运行网页服务与后台任务处理。")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
-def serve(host, port):
+def _web_workers_default() -> int:
+    from .serving import default_web_workers
+
+    try:
+        return default_web_workers()
+    except ValueError:
+        raise click.UsageError("环境变量 WEB_WORKERS 须为正整数") from None
+
+
+@click.command(help="运行网页服务（gunicorn，多进程）与后台任务处理进程；--dev 为开发用的自动重载服务。")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="监听端口")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="网页进程数（默认：环境变量 WEB_WORKERS，否则 2×CPU 核数+1，最多 8）")
+@click.option("--threads", type=click.IntRange(1, 64), envvar="WEB_THREADS", default=1, show_default=True,
+              help="每个网页进程的线程数（大于 1 时使用 gthread）")
+@click.option("--timeout", type=click.IntRange(5, 3600), envvar="WEB_TIMEOUT", default=60, show_default=True,
+              help="单个请求的最长处理时间（秒），超时的网页进程被替换")
+@click.option("--job-workers", type=click.IntRange(1, 64), envvar="JOB_WORKERS", default=2, show_default=True,
+              help="后台任务处理线程数")
+@click.option("--no-worker", is_flag=True, help="不启动后台任务处理进程（由 systemd 单独运行 examadmin worker 时）")
+@click.option("--dev", is_flag=True, help="开发模式：Werkzeug 自动重载服务，后台任务在同一进程内运行")
+def serve(host, port, workers, threads, timeout, job_workers, no_worker, dev):
+    if dev:
+        _serve_dev(host, port, job_workers, no_worker)
+        return
+    from . import serving
+
+    workers = workers or _web_workers_default()
+    if workers < 1:
+        raise click.UsageError("环境变量 WEB_WORKERS 须为正整数")
+    web = serving.Child("web", serving.web_argv(host=host, port=port, workers=workers, threads=threads,
+                                                timeout=timeout, graceful_timeout=30))
+    worker = None if no_worker else serving.Child("worker", serving.worker_argv(job_workers))
+    sys.exit(serving.Supervisor(web, worker).run())
+
+
+def _serve_dev(host, port, job_workers, no_worker):
+    """Werkzeug's reloading server with the worker threads in the same process, for developers."""
+    import os
+
     from flask import current_app
-    from werkzeug.serving import make_server
+    from werkzeug.serving import run_simple
 
     from ..extensions import huey
 
     app = current_app._get_current_object()
-    _reap_dead_jobs()
-    consumer = huey.create_consumer(workers=2, worker_type="thread")
-    consumer.start()  # worker threads in this process
-    # Huey took over SIGINT/SIGTERM for itself; give Ctrl+C back to the web server.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    click.echo(f"考试管理系统已启动：http://{host}:{port}/  （Ctrl+C 退出）")
+    consumer = None
+    # With the reloader this function runs in a watching parent and in the serving child;
+    # only the child (WERKZEUG_RUN_MAIN) runs jobs.
+    if not no_worker and os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        _reap_dead_jobs()
+        consumer = huey.create_consumer(workers=job_workers, worker_type="thread")
+        consumer.start()
+        # Huey took over SIGINT/SIGTERM for itself; give Ctrl+C back to the web server.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        click.echo(f"开发模式已启动：http://{host}:{port}/  （修改代码后自动重载；Ctrl+C 退出）")
     try:
-        # werkzeug's server directly: Flask ignores app.run() inside its own CLI, and
-        # run_simple would print its red "development server" warning at every start. This
-        # embedded mode is meant for one school or a demo; README names the production setup.
-        make_server(host, port, app, threaded=True).serve_forever()
+        run_simple(host, port, app, use_reloader=True, use_debugger=False, threaded=True)
     except KeyboardInterrupt:
         pass
     finally:
-        consumer.stop(graceful=True)
+        if consumer is not None:
+            consumer.stop(graceful=True)

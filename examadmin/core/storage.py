@@ -2,6 +2,12 @@
 
 Keys are relative paths chosen by the system (never taken from an upload), so a stored
 file can later move to object storage by changing only this module.
+
+STORAGE_DIR may be a network filesystem (NFS) mounted on several app machines: nothing here
+is cached in a process, folders are made race-free, and a file is written under a temporary
+name of its own, flushed to the server and renamed into place, so that another machine sees
+either no file or the whole file, never half of one, and two writers never share a
+temporary file.
 """
 from __future__ import annotations
 
@@ -54,15 +60,22 @@ class LocalStorage:
     def save(self, key: str, data: bytes | BinaryIO) -> str:
         path = self._path(key)
         self._folder(path.parent)
-        tmp = path.with_name(path.name + ".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)  # also when a stale .part with other bits was left behind
-        with os.fdopen(fd, "wb") as out:
-            if isinstance(data, (bytes, bytearray)):
-                out.write(data)
-            else:
-                shutil.copyfileobj(data, out)
-        tmp.replace(path)  # a reader never sees half a file
+        # A name of its own (this writer, this machine): O_EXCL never meets another's file.
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)  # the umask cannot widen it, nor narrow it below the app's own
+            with os.fdopen(fd, "wb") as out:
+                if isinstance(data, (bytes, bytearray)):
+                    out.write(data)
+                else:
+                    shutil.copyfileobj(data, out)
+                out.flush()
+                os.fsync(out.fileno())  # on the file server before its row can be committed
+            tmp.replace(path)  # atomic: a reader on any machine never sees half a file
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return key
 
     def path(self, key: str) -> Path:

@@ -10,6 +10,7 @@ from flask import (Flask, flash, jsonify, redirect, render_template, request, se
                    url_for)
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -26,8 +27,10 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 ERROR_TITLES = {
     400: "请求无效", 403: "无权访问", 404: "页面不存在", 405: "不支持的操作",
-    413: "上传文件过大", 429: "操作过于频繁", 500: "系统内部错误",
+    413: "上传文件过大", 429: "操作过于频繁", 500: "系统内部错误", 503: "服务暂时不可用",
 }
+
+DATABASE_UNAVAILABLE = "数据库暂时无法访问（可能正在重启或非常繁忙），本次操作未完成，已保存的数据没有被部分修改。请稍后重试。"
 
 
 def public(view: Callable) -> Callable:
@@ -172,6 +175,29 @@ def _handle_unexpected(exc: Exception):
     return _render_error(500, "系统遇到了意外错误，已记录。您的数据没有被部分修改，请稍后重试。")
 
 
+def _handle_database_unavailable(exc: Exception):
+    """The database went away (a restart, a failover, a lock held too long): a clean 503.
+
+    The connection pool checks each connection before use (pool_pre_ping), so the requests
+    after the database is back succeed; the one caught in between lands here, with its
+    transaction rolled back by the database, never half-written."""
+    from flask import current_app, g
+
+    from ..extensions import login_manager
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        pass
+    current_app.logger.warning("database unavailable (%s)", type(exc).__name__, exc_info=True)
+    # The page must not ask the database who is signed in.
+    g._login_user = login_manager.anonymous_user()
+    body, code = _render_error(503, DATABASE_UNAVAILABLE)
+    response = current_app.make_response((body, code))
+    response.headers["Retry-After"] = "10"
+    return response
+
+
 def install(app: Flask) -> None:
     # before any blueprint adds its routes: rules take their converters when they are added
     app.url_map.converters["int"] = IdConverter
@@ -181,6 +207,8 @@ def install(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(OperationalError, _handle_database_unavailable)
+    app.register_error_handler(InterfaceError, _handle_database_unavailable)
     if not app.testing:
         app.register_error_handler(Exception, _handle_unexpected)
 
