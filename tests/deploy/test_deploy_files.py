@@ -19,7 +19,9 @@ from examadmin.config import ROOT
 DEPLOY = ROOT / "deploy"
 UNITS = ["examadmin-web.service", "examadmin-worker.service", "examadmin-backup.service", "examadmin-backup.timer"]
 #: settings read by the code that an operator never sets (tests, debugging)
-NOT_FOR_OPERATORS = {"HUEY_IMMEDIATE", "RUST_BACKTRACE"}
+#: set by the program itself or by the test suite, never by an operator (WERKZEUG_RUN_MAIN:
+#: the reloader of `serve --dev` marks its child with it)
+NOT_FOR_OPERATORS = {"HUEY_IMMEDIATE", "RUST_BACKTRACE", "WERKZEUG_RUN_MAIN"}
 
 
 def env_example() -> dict[str, tuple[str, bool]]:
@@ -36,7 +38,7 @@ def env_example() -> dict[str, tuple[str, bool]]:
 
 
 def names_read_by_the_code() -> set[str]:
-    pattern = re.compile(r"""(?:environ\.get|environ\[|getenv|_flag)\(?\s*["']([A-Z][A-Z0-9_]*)["']""")
+    pattern = re.compile(r"""(?:environ\.get|environ\[|getenv|_flag|envvar=)\(?\s*["']([A-Z][A-Z0-9_]*)["']""")
     names = set()
     for path in Path(examadmin.__file__).parent.rglob("*.py"):
         names |= set(pattern.findall(path.read_text()))
