@@ -91,6 +91,13 @@ def load() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or redis_url or f"examadmin-sqlite://{instance / 'ratelimit.db'}",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        # When the shared store is unreachable (Redis restarting), the limits count in this
+        # process's memory until it is back, rather than the sign-in answering 500 (a limit
+        # per process is weaker but still a limit); a dead Redis is noticed within 2 s.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": ({"socket_connect_timeout": 2, "socket_timeout": 2}
+                                      if (os.environ.get("RATELIMIT_STORAGE_URI") or redis_url or "").startswith("redis")
+                                      else {}),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
         # the public score lookup, per address: every lookup counts, found or not (enumeration)
         "SCORE_LOOKUP_RATE_LIMIT": os.environ.get("SCORE_LOOKUP_RATE_LIMIT", "10 per minute;50 per day"),
