@@ -54,9 +54,11 @@ class LocalStorage:
     def save(self, key: str, data: bytes | BinaryIO) -> str:
         path = self._path(key)
         self._folder(path.parent)
-        tmp = path.with_name(path.name + ".part")
+        # a name of its own per writer: two requests saving the same key at once (a cached
+        # ticket) must not write into one temporary file; the last rename wins, whole
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.part")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)  # also when a stale .part with other bits was left behind
+        os.fchmod(fd, FILE_MODE)  # whatever the umask
         with os.fdopen(fd, "wb") as out:
             if isinstance(data, (bytes, bytearray)):
                 out.write(data)
