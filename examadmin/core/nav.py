@@ -154,7 +154,12 @@ def sidebar(user: Any) -> Markup:
 
 def workflow_steps(user: Any) -> list[dict[str, Any]]:
     """The steps with `available` telling whether this user can open the step's page:
-    the system has it, and the user may use the menu item that leads there."""
+    the system has it, and the user may use the menu item that leads there (by role: worked
+    out once per role and app)."""
+    cache = current_app.extensions.setdefault("examadmin.workflow_steps", {})
+    role = getattr(user, "role", None)
+    if role in cache:
+        return cache[role]
     actions = {item.endpoint: item.action for section in MENU for item in section.items}
 
     def available(endpoint: str | None) -> bool:
@@ -162,4 +167,7 @@ def workflow_steps(user: Any) -> list[dict[str, Any]]:
             return False
         return endpoint not in actions or permissions.can(user, actions[endpoint])
 
-    return [{**step, "available": available(step["endpoint"])} for step in WORKFLOW_STEPS]
+    steps = [{**step, "available": available(step["endpoint"])} for step in WORKFLOW_STEPS]
+    if getattr(user, "is_authenticated", False):
+        cache[role] = steps
+    return steps

@@ -53,3 +53,30 @@ def test_the_menu_is_decided_once_per_role_and_marks_the_page(client, monkeypatc
 def test_anonymous_pages_have_no_menu(client):
     page = client.get("/scores/lookup").get_data(as_text=True)
     assert 'data-testid="sidebar"' not in page
+
+
+def test_the_dashboards_workflow_steps_are_decided_once_per_role(client, monkeypatch):
+    asked: list[str] = []
+    real = permissions.can
+
+    class Counting:
+        @staticmethod
+        def can(user, action):
+            asked.append(action)
+            return real(user, action)
+
+    monkeypatch.setattr(nav, "permissions", Counting)
+    for key in ("examadmin.menu", "examadmin.sidebar", "examadmin.workflow_steps"):
+        client.application.extensions.pop(key, None)
+    login_as(client, make_user("province"))
+    first = client.get("/").get_data(as_text=True)
+    after_first = len(asked)
+    assert after_first > 0
+    second = client.get("/").get_data(as_text=True)
+    assert len(asked) == after_first
+    steps = re.compile(r'<ol class="workflow-steps.*?</ol>', re.S)
+    assert steps.search(first).group(0) == steps.search(second).group(0)
+    # a school has its own steps (rooms and scheduling are open to it, not to a province)
+    login_as(client, make_user("school"))
+    school = steps.search(client.get("/").get_data(as_text=True)).group(0)
+    assert len(asked) > after_first and school != steps.search(first).group(0)
