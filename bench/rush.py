@@ -17,8 +17,11 @@
    lookups stay on and count per person (bench/rush_locust.py).
 3. Runs locust headless for --duration seconds with --users users (coordinators, candidates and
    public visitors 3:4:3; RUSH_WEIGHT_COORDINATOR, RUSH_WEIGHT_CANDIDATE, RUSH_WEIGHT_VISITOR change
-   the mix: every candidate visit is a sign-in, the costliest request), then prints per endpoint and overall: requests/s, p50/p95/p99 and
-   failures (5xx, timeouts, wrong answers), the outcome of the registration attempts, the load
+   the mix; bench/rush_locust.py says what each does: a coordinator signs in once per working
+   session of 40-80 requests, every candidate visit is a sign-in followed by the home page and one
+   or two ticket downloads), then prints per endpoint and overall: requests/s, p50/p95/p99 and
+   failures (5xx, timeouts, wrong answers), the share of sign-ins (the costliest request: scrypt),
+   the outcome of the registration attempts, the load
    average (`uptime`), and checks that no quota line has more places taken than granted, no seat
    holds two people and every ticket number is unique.
 4. --profile N: after the run, N requests of each endpoint inside this process (Flask's test
@@ -293,8 +296,19 @@ def profile(args, instance: Path, count: int) -> None:
         token = csrf_re.search(client.get(url).text).group(1)
         return client.post(url, data={"csrf_token": token, **data})
 
+    pool = iter(reversed(school["pool"]))  # locust takes from the front; the quota is used up by now
+
+    def register_one():
+        candidate_id = next(pool)[0]
+        token = csrf_re.search(staff.get("/").text).group(1)
+        return staff.post("/registrations/new", data={"csrf_token": token, "ids": candidate_id,
+                                                      "plan_id": manifest["open_plan_id"],
+                                                      "site_id": school["site_id"], "submit": "确认报考"})
+
     endpoints = {
+        "GET / (dashboard)": lambda: staff.get("/"),
         "GET /candidates/": lambda: staff.get("/candidates/?page=3"),
+        "GET /candidates/?state=信息准确": lambda: staff.get("/candidates/?state=信息准确"),
         "GET /registrations/": lambda: staff.get(f"/registrations/?plan_id={manifest['open_plan_id']}"),
         "GET /portal/": lambda: holder.get("/portal/"),
         "GET /tickets/mine/<id>.pdf": lambda: holder.get(f"/tickets/mine/{registration_id}.pdf"),
@@ -303,9 +317,13 @@ def profile(args, instance: Path, count: int) -> None:
         "POST /certificates/verify (with its GET)": lambda: posted(app.test_client(), "/certificates/verify",
                                                                    {"number": certificate[0],
                                                                     "id_number": certificate[1]}),
+        "POST /registrations/new (with GET /)": register_one,
         "POST /login (with its GET)": lambda: posted(app.test_client(), "/login",
                                                      {"username": school["username"],
                                                       "password": manifest["password"]}),
+        "POST /portal/login (with its GET)": lambda: posted(app.test_client(), "/portal/login",
+                                                            {"id_number": manifest["holders"][0][0],
+                                                             "password": manifest["password"]}),
     }
     # CPU time of this process (not wall time): on a shared machine the wall time also measures
     # the neighbours; the database's own CPU is not in it (see the run's PostgreSQL figure).
@@ -358,6 +376,8 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=100, help="ticket holders per school")
     parser.add_argument("--passed", type=int, default=100, help="people with a result and certificate per school")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="then N requests per endpoint profiled")
+    parser.add_argument("--locustfile", default=str(ROOT / "bench" / "rush_locust.py"),
+                        help="another mix (e.g. an earlier version of bench/rush_locust.py, to compare)")
     parser.add_argument("--keep", action="store_true", help="keep the server's log and locust's CSV files")
     args = parser.parse_args()
 
@@ -393,7 +413,7 @@ def main() -> int:
         outcomes = work / "outcomes.json"
         run_env = {**os.environ, "RUSH_MANIFEST": str(manifest_path), "RUSH_OUTCOMES": str(outcomes)}
         cpu_before = cpu_after = cpu_seconds()
-        locust = subprocess.Popen([str(BIN / "locust"), "-f", str(ROOT / "bench" / "rush_locust.py"), "--headless",
+        locust = subprocess.Popen([str(BIN / "locust"), "-f", args.locustfile, "--headless",
                         "--host", base, "-u", str(args.users), "-r", str(args.spawn_rate),
                         "-t", f"{args.duration}s", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
                         "--stop-timeout", "10"], env=run_env, cwd=ROOT,
@@ -406,7 +426,11 @@ def main() -> int:
         groups = {"web server": server.pid, "job worker": worker.pid if worker else -1, "locust (client)": locust.pid}
         used = cpu_used(cpu_before, cpu_after, groups, args.database_url.rpartition("/")[2])
         print(f"uptime at end: {uptime()}\n")
-        total = print_stats(read_stats(prefix), args.duration)
+        stats = read_stats(prefix)
+        total = print_stats(stats, args.duration)
+        sign_ins = sum(int(r["Request Count"]) for r in stats if r["Type"] == "POST" and "login" in r["Name"])
+        print(f"sign-ins (POST /login, /portal/login): {sign_ins} of {int(total.get('Request Count', 0))} "
+              f"requests ({sign_ins / max(int(total.get('Request Count', 0)), 1) * 100:.1f}%)")
         print_failures(prefix)
         requests = int(total.get("Request Count", 0)) or 1
         print("CPU used during the run (from /proc; on a shared machine this, not the wall time, is what the "

@@ -2,18 +2,30 @@
 
 Three kinds of visitor, each from its own client address (X-Forwarded-For, read by the app
 behind TRUST_PROXY as it would be behind nginx), so that the per-address limits of sign-in and
-the public lookups apply to each simulated person as they would to real ones:
+the public lookups apply to each simulated person as they would to real ones. Every person
+waits 0.5-2 s (reading, clicking, typing) before each request, including between the steps of
+one visit, so the kinds' shares of the requests follow their weights (3:4:3 by default;
+RUSH_WEIGHT_COORDINATOR, RUSH_WEIGHT_CANDIDATE, RUSH_WEIGHT_VISITOR change them).
 
-- Coordinator (a school's 报考 coordinator at the deadline): signs in once, then lists and
-  filters candidates, looks at the registration list, registers one candidate at a time, and
-  now and then imports a 报考 sheet of 10 people (the job runs in the worker; the result page
-  is fetched once). Its school's quota line runs out during the rush: refusals are expected
-  answers (the page says so in Chinese), counted apart, not errors.
-- Candidate (the week before the exam): signs in to the portal with ID number and password,
-  opens the home page, downloads the admission ticket (PDF), leaves. The next visit is another
-  candidate from another address.
-- Visitor (the public): opens the score lookup or the certificate verification form and
-  posts it once (CSRF token from the form), then leaves; the next visit is a new address.
+- Coordinator (a school's 报考 coordinator at the deadline): signs in once and works in that
+  session, as a person at a desk does: lists and filters candidates (4), looks at the
+  registration list (2), registers one candidate at a time (3), now and then imports a 报考
+  sheet of 10 people (1; the job runs in the worker, its result page is fetched once) and goes
+  back to the workbench (1). After a working session of 40-80 requests (SESSION_REQUESTS) the
+  browser is closed and the next session signs in again. Its school's quota line runs out during
+  the rush: refusals are expected answers (the page says so in Chinese), counted apart, not errors.
+- Candidate (the week before the exam): opens the portal's sign-in page, signs in with ID number
+  and password, sees the home page, downloads the admission ticket (PDF) and, one time in two,
+  downloads it again (to print, or on another device); then leaves. The next visit is another
+  candidate from another address: every candidate visit is a sign-in (4.5 requests a visit).
+- Visitor (the public): opens the score lookup or the certificate verification form and posts it
+  once (CSRF token from the form), then leaves; the next visit is a new address.
+
+Sign-ins in this mix: a candidate's is one request in 4.5 of theirs (~40% of the requests at
+3:4:3), a coordinator's one in ~60 (~30%), visitors have none: about 9-10% of all requests are
+sign-in POSTs, each costing a scrypt hash (~85 ms of CPU here). bench/rush.py prints the share
+measured in the run. The earlier mix (no wait inside a candidate's visit, coordinators never
+signing in again) had 16%, by accident of the timing rather than by choice.
 
 The manifest written by bench/rush.py (RUSH_MANIFEST) names accounts, ids and numbers.
 """
@@ -100,22 +112,55 @@ class Person(FastHttpUser):
 class Coordinator(Person):
     weight = int(os.environ.get("RUSH_WEIGHT_COORDINATOR", "3"))
     wait_time = between(0.5, 2.0)
+    #: requests of one working session before the browser is closed and the next signs in again
+    SESSION_REQUESTS = (40, 80)
 
     def on_start(self):
-        self.become_new_person()
         self.school = next(SCHOOLS)
         self.pool = POOLS[self.school["school_id"]]
+        self.sign_in()
+
+    def sign_in(self):
+        self.become_new_person()
+        self.left = random.randint(*self.SESSION_REQUESTS)
         page = self.get("/login", "GET /login")
+        self.wait()
         with self.post("/login", "POST /login (学校)", {
                 "csrf_token": csrf_of(page.text), "username": self.school["username"],
                 "password": MANIFEST["password"]}, allow_redirects=False, catch_response=True) as r:
             if r.status_code != 302:
                 r.failure(f"sign-in refused: {r.status_code}")
+        self.wait()
+        self.workbench()
+
+    def get(self, url, name, **kw):
+        self.left = getattr(self, "left", 1) - 1
+        return super().get(url, name, **kw)
+
+    def post(self, url, name, data, **kw):
+        self.left = getattr(self, "left", 1) - 1
+        return super().post(url, name, data, **kw)
+
+    def workbench(self):
         home = self.get("/", "GET / (工作台)")
-        self.csrf = csrf_of(home.text)
+        self.csrf = csrf_of(home.text) or getattr(self, "csrf", "")
+
+    @task(1)
+    def back_to_workbench(self):
+        if self._session_over():
+            return
+        self.workbench()
+
+    def _session_over(self) -> bool:
+        if self.left > 0:
+            return False
+        self.sign_in()
+        return True
 
     @task(4)
     def list_candidates(self):
+        if self._session_over():
+            return
         query = random.choice(["", "?state=信息准确", f"?class_name=心理{random.randint(2201, 2213)}班",
                                f"?page={random.randint(2, 25)}"])
         r = self.get(f"/candidates/{query}", "GET /candidates/ (列表/筛选)")
@@ -123,10 +168,14 @@ class Coordinator(Person):
 
     @task(2)
     def list_registrations(self):
+        if self._session_over():
+            return
         self.get(f"/registrations/?plan_id={MANIFEST['open_plan_id']}", "GET /registrations/ (报考列表)")
 
     @task(3)
     def register_one(self):
+        if self._session_over():
+            return
         if not self.pool:
             return
         candidate_id, _, _ = self.pool.popleft()
@@ -144,6 +193,8 @@ class Coordinator(Person):
 
     @task(1)
     def import_sheet(self):
+        if self._session_over():
+            return
         rows = [self.pool.popleft() for _ in range(min(10, len(self.pool)))]
         if not rows:
             return
@@ -158,6 +209,7 @@ class Coordinator(Person):
             OUTCOMES["import: sheets sent"] += 1
             OUTCOMES["import: rows sent"] += len(rows)
             location = r.headers.get("Location", "")
+        self.wait()
         self.get(location, "GET /registrations/import/<job> (导入结果)")
 
 
@@ -170,17 +222,21 @@ class Candidate(Person):
         self.become_new_person()
         id_number, registration_id = random.choice(HOLDERS)
         page = self.get("/portal/login", "GET /portal/login")
+        self.wait()
         with self.post("/portal/login", "POST /portal/login (考生)", {
                 "csrf_token": csrf_of(page.text), "id_number": id_number, "password": MANIFEST["password"]},
                 allow_redirects=False, catch_response=True) as r:
             if r.status_code != 302:
                 r.failure(f"portal sign-in refused: {r.status_code}")
                 return
+        self.wait()
         self.get("/portal/", "GET /portal/ (考生首页)")
-        with self.get(f"/tickets/mine/{registration_id}.pdf", "GET /tickets/mine/<id>.pdf (准考证)",
-                      catch_response=True) as r:
-            if r.status_code != 200 or not r.content.startswith(b"%PDF"):
-                r.failure(f"no ticket PDF: {r.status_code}")
+        for _ in range(1 + (random.random() < 0.5)):  # one time in two, a second download
+            self.wait()
+            with self.get(f"/tickets/mine/{registration_id}.pdf", "GET /tickets/mine/<id>.pdf (准考证)",
+                          catch_response=True) as r:
+                if r.status_code != 200 or not r.content.startswith(b"%PDF"):
+                    r.failure(f"no ticket PDF: {r.status_code}")
 
 
 class Visitor(Person):
@@ -192,6 +248,7 @@ class Visitor(Person):
         self.become_new_person()
         id_number, ticket_number = random.choice(LOOKUPS)
         page = self.get("/scores/lookup", "GET /scores/lookup")
+        self.wait()
         with self.post("/scores/lookup", "POST /scores/lookup (成绩查询)", {
                 "csrf_token": csrf_of(page.text), "id_number": id_number, "ticket_number": ticket_number},
                 catch_response=True) as r:
@@ -203,6 +260,7 @@ class Visitor(Person):
         self.become_new_person()
         number, id_number = random.choice(CERTIFICATES)
         page = self.get("/certificates/verify", "GET /certificates/verify")
+        self.wait()
         with self.post("/certificates/verify", "POST /certificates/verify (证书查验)", {
                 "csrf_token": csrf_of(page.text), "number": number, "id_number": id_number},
                 catch_response=True) as r:

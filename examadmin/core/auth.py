@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, func, or_, select, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -112,7 +112,12 @@ def load_session_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
+    from ..catalog.models import City
+
+    # One query: the scope the page header names (school, or city and its province) comes with
+    # the user instead of one lazy load each on every page.
+    user = db.session.get(User, user_id, options=(
+        joinedload(User.school), joinedload(User.province), joinedload(User.city).joinedload(City.province)))
     if user is None or not user.active or user.session_version != version:
         return None
     return user

@@ -133,8 +133,11 @@ def _security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
-    # Signed-in pages show personal data: never keep them in a shared browser's cache.
-    if current_user.is_authenticated and request.endpoint not in PUBLIC_ENDPOINTS:
+    # Signed-in pages show personal data: never keep them in a shared browser's cache. The
+    # session says whether someone is signed in without asking the user object, which a view
+    # that committed has expired (one query more on every POST otherwise); a cookie whose
+    # session has ended meanwhile also gets no-store, which costs nothing.
+    if session.get("_user_id") is not None and request.endpoint not in PUBLIC_ENDPOINTS:
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -214,9 +217,9 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        from .nav import menu_for
+        from .nav import sidebar
 
-        return {"menu": menu_for(current_user) if current_user.is_authenticated else []}
+        return {"sidebar": sidebar}
 
 
 def page_args(default_size: int | None = None) -> dict[str, int]:

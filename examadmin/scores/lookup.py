@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..catalog.models import CertificateLevel
+from ..candidates.models import Candidate
+from ..catalog.models import Certificate, CertificateLevel
 from ..core import idcard
 from ..exams.models import Subject
 from ..extensions import db
@@ -67,24 +68,29 @@ def lookup_score(id_number: str | None, ticket_number: str | None) -> LookupAnsw
     number, ticket = idcard.normalise(id_number), idcard.normalise(ticket_number)
     if not number or not ticket:
         return None
+    # Two queries: the columns the answer shows in one (a public page anyone may load at the
+    # rush; no ORM objects), then the subjects' scores.
     row = db.session.execute(
-        select(Registration, Result)
+        select(Registration.id, Registration.id_number, Result.passed, Candidate.name, Certificate.name,
+               CertificateLevel.level)
         .join(AdmissionTicket, AdmissionTicket.registration_id == Registration.id)
         .join(Result, Result.registration_id == Registration.id)
         .join(ScorePublication, ScorePublication.plan_id == Registration.plan_id)
+        .join(Candidate, Candidate.id == Registration.candidate_id)
+        .join(CertificateLevel, CertificateLevel.id == Registration.certificate_level_id)
+        .join(Certificate, Certificate.id == CertificateLevel.certificate_id)
         .where(AdmissionTicket.ticket_number == ticket, Registration.id_number == number,
                ScorePublication.stage == PublicationStage.FINAL, Result.passed.is_not(None))
     ).first()
     if row is None:
         return None
-    registration, result = row
-    level = db.session.get(CertificateLevel, registration.certificate_level_id)
+    registration_id, registration_number, passed, name, certificate, level = row
     scores = db.session.execute(
         select(Score, Subject).join(Subject, Subject.id == Score.subject_id)
-        .where(Score.registration_id == registration.id).order_by(Subject.name, Subject.id)).all()
+        .where(Score.registration_id == registration_id).order_by(Subject.name, Subject.id)).all()
     return LookupAnswer(
-        name=registration.candidate.name, masked_id=idcard.mask(registration.id_number),
-        certificate=level.certificate.name, level=level.level.value,
+        name=name, masked_id=idcard.mask(registration_number),
+        certificate=certificate, level=level.value,
         subjects=[SubjectLine(subject.name, shown_score(score), subject_passed(score, subject))
                   for score, subject in scores],
-        passed=bool(result.passed))
+        passed=bool(passed))

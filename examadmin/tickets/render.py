@@ -1,6 +1,8 @@
 """Drawing the admission ticket (one A4 page per candidate), the door list and the sign-in sheet."""
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Callable, Iterable
 
 from reportlab.lib.pagesizes import A4
@@ -10,6 +12,9 @@ from ..core import pdf
 from .data import Roster, TicketData
 
 W, H = A4
+#: part of a kept ticket's digest (services.ticket_pdf): the drawing code itself, so that a new
+#: version of it draws the tickets already kept again
+LAYOUT_VERSION = hashlib.sha256(Path(__file__).read_bytes() + Path(pdf.__file__).read_bytes()).hexdigest()[:16]
 M = 42  # page margin
 
 #: the rules for candidates printed on every ticket (issue 10, DOMAIN.md §8)

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import logging
+import os
 from datetime import datetime
 from typing import Any, Callable
 
@@ -11,9 +14,10 @@ from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel
-from ..core import audit, clock, idcard, jobs, permissions
+from ..core import audit, clock, idcard, jobs, pdf, permissions
 from ..core.errors import DomainError
 from ..core.excel import write_table
+from ..core.storage import get_storage
 from ..exams.models import ExamPlan, ExamRoom, ExamSession
 from ..extensions import db
 from ..registrations.models import Registration
@@ -23,6 +27,8 @@ from ..scheduling.services import proctors
 from ..sites.models import ExamSite
 from . import render
 from .data import Roster, TicketData, load_roster, load_tickets
+
+log = logging.getLogger(__name__)
 
 
 def window_text(plan: ExamPlan) -> str:
@@ -144,10 +150,53 @@ def candidate_ticket(actor: Any, registration_id: int) -> tuple[TicketData, byte
     tickets = load_tickets(Registration.id == registration.id)
     if not tickets:
         raise DomainError("该报考尚未排考，还没有准考证。")
-    buffer = io.BytesIO()
-    render.render_tickets(buffer, tickets, title=f"准考证 {tickets[0].ticket_number}")
+    data = ticket_pdf(tickets[0])
     audit.record(actor, "tickets.download", registration, after={"ticket_number": tickets[0].ticket_number})
-    return tickets[0], buffer.getvalue()
+    return tickets[0], data
+
+
+#: where a candidate's drawn ticket is kept, one file per registration
+TICKET_CACHE = "tickets/cache/{registration_id}.pdf"
+
+
+def _ticket_digest(ticket: TicketData) -> bytes:
+    """What the drawn page depends on: every field of the ticket (seats and QR token included),
+    the photo file's size and time, the drawing code and the font."""
+    photo = ""
+    if ticket.photo_path:
+        try:
+            stat = os.stat(ticket.photo_path)
+            photo = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            photo = "missing"
+    content = f"{render.LAYOUT_VERSION}|{pdf.cjk_font()}|{photo}|{ticket!r}"
+    return hashlib.sha256(content.encode()).hexdigest().encode()
+
+
+def ticket_pdf(ticket: TicketData) -> bytes:
+    """One candidate's ticket as a PDF, drawn once and kept in storage: in the ticket week each
+    candidate downloads it again and again, and drawing it (font subset, QR code) is most of
+    the request. The stored file starts with the digest of what it shows; when anything on the
+    ticket changes (a seat placed for another session, a corrected name, a new photo) the
+    digest differs and the ticket is drawn again and replaces the stored one."""
+    storage = get_storage()
+    key = TICKET_CACHE.format(registration_id=ticket.registration_id)
+    digest = _ticket_digest(ticket)
+    try:
+        stored = storage.read(key)
+    except OSError:
+        stored = b""
+    head, _, body = stored.partition(b"\n")
+    if head == digest and body.startswith(b"%PDF") and body.rstrip().endswith(b"%%EOF"):
+        return body
+    buffer = io.BytesIO()
+    render.render_tickets(buffer, [ticket], title=f"准考证 {ticket.ticket_number}")
+    data = buffer.getvalue()
+    try:
+        storage.save(key, digest + b"\n" + data)
+    except OSError:  # a full or read-only disk costs the next download a drawing, not this one
+        log.warning("could not keep the drawn ticket %s", key, exc_info=True)
+    return data
 
 
 # ---- room materials ---------------------------------------------------------------------

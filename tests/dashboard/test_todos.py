@@ -8,6 +8,7 @@ import re
 import pytest
 
 from examadmin.candidates import corrections, verification
+from examadmin.candidates.models import Candidate
 from examadmin.core import jobs, todo
 from examadmin.core.jobs import JobState
 from examadmin.extensions import db
@@ -113,3 +114,49 @@ def extra_source():
 def test_a_later_area_adds_its_todo_by_registering_a_source(client, extra_source):
     assert todos(client, make_user("school"))["未缴费的报名"] == (3, "/somewhere")
     assert "未缴费的报名" not in todos(client, make_user("org"))
+
+
+def _selects_of(client, url: str) -> list[str]:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    connection = db.session.connection()
+    listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    return [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+
+
+def test_a_schools_dashboard_counts_its_todos_in_one_query(client):
+    """Nine sources count for a school; they are asked together: the dashboard takes the user (with
+    its school), its recent activity, its jobs and one query of counts."""
+    school_user = make_user("school")
+    add(school_user)
+    login_as(client, school_user)
+    selects = _selects_of(client, "/")
+    assert len(selects) <= 4, "\n\n".join(q[:200] for q in selects)
+    counting = [q for q in selects if "count(" in q.lower()]
+    assert len(counting) == 1 and counting[0].lower().count("count(") >= 9
+
+
+@pytest.fixture
+def arithmetic_source():
+    @todo.source("test.sum")
+    def both(user):
+        if user.role != "school":
+            return []
+        candidates = todo.count_in_scope(user, Candidate)
+        total = candidates + todo.count_in_scope(user, Candidate, Candidate.hidden.is_(False))
+        return [todo.Todo("两项合计", total, "/candidates/"), todo.Todo("考生", candidates, "/candidates/")]
+    yield
+    del todo.SOURCES["test.sum"]
+
+
+def test_a_source_that_computes_with_its_counts_gets_numbers(client, arithmetic_source):
+    school_user = make_user("school")
+    add(school_user)
+    shown = todos(client, school_user)
+    assert shown["考生"][0] == 1 and shown["两项合计"][0] == 2

@@ -286,3 +286,60 @@ def test_a_candidates_ticket_download_takes_a_fixed_handful_of_queries(client, i
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     selects = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 8, "\n".join(q[:120] for q in selects)
+
+
+def test_a_drawn_ticket_is_kept_and_drawn_again_when_what_it_shows_changes(client, in_window, monkeypatch):
+    """The ticket week downloads each ticket again and again: it is drawn once and kept in
+    storage; a change of anything it shows (here the candidate's corrected name and a new
+    room name) draws it again and replaces the kept file."""
+    from examadmin.core.storage import get_storage
+
+    s = make_scheduled(2)
+    registration = s.registrations[0]
+    login_as(client, candidate_user(s, registration))
+    drawn = []
+    real = services.render.render_tickets
+    monkeypatch.setattr(services.render, "render_tickets", lambda *a, **kw: drawn.append(1) or real(*a, **kw))
+    url = f"/tickets/mine/{registration.id}.pdf"
+
+    first = client.get(url)
+    again = client.get(url)
+    assert first.status_code == again.status_code == 200
+    assert again.data == first.data and len(drawn) == 1
+    assert "陈晓明" in pdf_text(again.data)[0]
+
+    registration.candidate.name = "陈晓鸣"
+    db.session.flush()
+    changed = client.get(url)
+    assert len(drawn) == 2
+    text = pdf_text(changed.data)[0]
+    assert "陈晓鸣" in text and "陈晓明" not in text
+
+    s.room.name = "实训楼 302"
+    db.session.flush()
+    moved = client.get(url)
+    assert len(drawn) == 3 and "实训楼 302" in pdf_text(moved.data)[0]
+    # one kept file per registration, holding the newest drawing
+    kept = get_storage().read(services.TICKET_CACHE.format(registration_id=registration.id))
+    assert kept.endswith(moved.data)
+    # the other candidate's ticket is drawn for them, never served from this one
+    other = s.registrations[1]
+    login_as(client, candidate_user(s, other))
+    theirs = client.get(f"/tickets/mine/{other.id}.pdf")
+    assert len(drawn) == 4 and "陈晓鸣" not in pdf_text(theirs.data)[0]
+
+
+def test_a_damaged_kept_ticket_is_drawn_again(client, in_window):
+    from examadmin.core.storage import get_storage
+
+    s = make_scheduled(1)
+    registration = s.registrations[0]
+    login_as(client, candidate_user(s, registration))
+    url = f"/tickets/mine/{registration.id}.pdf"
+    whole = client.get(url).data
+    key = services.TICKET_CACHE.format(registration_id=registration.id)
+    kept = get_storage().read(key)
+    get_storage().save(key, kept[: len(kept) // 2])  # a half-written file, e.g. a full disk
+    response = client.get(url)
+    assert response.status_code == 200 and response.data.rstrip().endswith(b"%%EOF")
+    assert pdf_text(response.data) == pdf_text(whole)

@@ -153,3 +153,23 @@ def test_control_characters_in_the_form_answer_not_found(client, scored):
     assert response.status_code == 200 and NOT_FOUND in _answer(response)
     # a NUL is refused by the app for every form (core.web), before the lookup: never a 500
     assert _ask(client, "5001\x0007200", "001").status_code == 400
+
+
+def test_a_lookup_takes_two_queries(scored):
+    """The public lookup is a page of the rush (bench/rush.py): what the answer shows comes in one
+    query, the subjects' scores in a second, whatever is already loaded."""
+    from sqlalchemy import event
+
+    _, _, passed, _ = scored
+    id_number, ticket = passed.candidate.id_number, passed.ticket_number
+    db.session.expunge_all()
+    statements = []
+    connection = db.session.connection()
+    listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        answer = lookup_score(id_number, ticket)
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    assert answer.name == "李明" and answer.passed and [s.shown for s in answer.subjects] == ["85.5", "60"]
+    assert len(statements) == 2, "\n".join(statements)
