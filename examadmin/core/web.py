@@ -1,6 +1,7 @@
 """What every page shares: sign-in by default, security headers, errors in Chinese, paging."""
 from __future__ import annotations
 
+import math
 import time
 from enum import Enum
 from functools import wraps
@@ -9,7 +10,11 @@ from typing import Any, Callable
 from flask import (Flask, flash, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_login import current_user, logout_user
+from flask_sqlalchemy.pagination import SelectPagination
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -201,9 +206,35 @@ def page_args(default_size: int | None = None) -> dict[str, int]:
     return {"page": page, "per_page": default_size or current_app.config["PAGE_SIZE"]}
 
 
+#: a list counts at most this many rows and pages no further: above it the pager says
+#: 超过 10,000 条 and asks for a filter, so that no page of a national list (a million
+#: candidates) counts or skips a million rows on every request
+COUNT_CAP = 10_000
+
+
+class CappedPagination(SelectPagination):
+    """Flask-SQLAlchemy's page of a select, with the count capped at COUNT_CAP (and no count
+    query at all when the page itself shows that the list ends on it)."""
+
+    total_capped = False
+
+    def _query_count(self) -> int:
+        shown = len(self.items)
+        if shown < self.per_page and (shown or self.page == 1):
+            return (self.page - 1) * self.per_page + shown
+        select_ = self._query_args["select"]
+        sub = select_.options(lazyload("*")).order_by(None).limit(COUNT_CAP + 1).subquery()
+        total = self._query_args["session"].execute(sa_select(func.count()).select_from(sub)).scalar()
+        self.total_capped = total > COUNT_CAP
+        return min(total, COUNT_CAP)
+
+
 def paginate(query):
-    """A page of a select, with the request's ?page=; no error for a page past the end."""
-    return db.paginate(query, error_out=False, **page_args())
+    """A page of a select, with the request's ?page=; no error for a page past the end.
+    Pages stop at COUNT_CAP rows: a deeper OFFSET would read and skip all the rows before it."""
+    args = page_args()
+    args["page"] = min(args["page"], max(1, math.ceil(COUNT_CAP / args["per_page"])))
+    return CappedPagination(select=query, session=db.session(), error_out=False, **args)
 
 
 def flash_domain_error(exc: DomainError, form=None) -> None:
