@@ -19,6 +19,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ..extensions import db
+from . import counts
 from .errors import DomainError
 from .permissions import MAX_ID
 
@@ -189,6 +190,8 @@ def install(app: Flask) -> None:
     if not app.testing:
         app.register_error_handler(Exception, _handle_unexpected)
 
+    app.add_template_filter(counts.count_label, "count_label")
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from .nav import menu_for
@@ -206,14 +209,8 @@ def page_args(default_size: int | None = None) -> dict[str, int]:
     return {"page": page, "per_page": default_size or current_app.config["PAGE_SIZE"]}
 
 
-#: a list counts at most this many rows and pages no further: above it the pager says
-#: 超过 10,000 条 and asks for a filter, so that no page of a national list (a million
-#: candidates) counts or skips a million rows on every request
-COUNT_CAP = 10_000
-
-
 class CappedPagination(SelectPagination):
-    """Flask-SQLAlchemy's page of a select, with the count capped at COUNT_CAP (and no count
+    """Flask-SQLAlchemy's page of a select, with the count capped at counts.COUNT_CAP (and no count
     query at all when the page itself shows that the list ends on it)."""
 
     total_capped = False
@@ -223,17 +220,17 @@ class CappedPagination(SelectPagination):
         if shown < self.per_page and (shown or self.page == 1):
             return (self.page - 1) * self.per_page + shown
         select_ = self._query_args["select"]
-        sub = select_.options(lazyload("*")).order_by(None).limit(COUNT_CAP + 1).subquery()
+        sub = select_.options(lazyload("*")).order_by(None).limit(counts.COUNT_CAP + 1).subquery()
         total = self._query_args["session"].execute(sa_select(func.count()).select_from(sub)).scalar()
-        self.total_capped = total > COUNT_CAP
-        return min(total, COUNT_CAP)
+        self.total_capped = total > counts.COUNT_CAP
+        return min(total, counts.COUNT_CAP)
 
 
 def paginate(query):
     """A page of a select, with the request's ?page=; no error for a page past the end.
-    Pages stop at COUNT_CAP rows: a deeper OFFSET would read and skip all the rows before it."""
+    Pages stop at counts.COUNT_CAP rows: a deeper OFFSET would read and skip every row before it."""
     args = page_args()
-    args["page"] = min(args["page"], max(1, math.ceil(COUNT_CAP / args["per_page"])))
+    args["page"] = min(args["page"], max(1, math.ceil(counts.COUNT_CAP / args["per_page"])))
     return CappedPagination(select=query, session=db.session(), error_out=False, **args)
 
 

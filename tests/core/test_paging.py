@@ -7,7 +7,7 @@ import re
 from sqlalchemy import event, func, select
 
 from examadmin.catalog.models import School
-from examadmin.core import web
+from examadmin.core import counts
 from examadmin.extensions import db
 from tests.conftest import login_as, make_school, make_user
 
@@ -27,7 +27,7 @@ def test_a_list_longer_than_the_cap_says_so_and_pages_stop_there(client, app, mo
     login_as(client, make_user("org"))
     total = _schools(12)
     monkeypatch.setitem(app.config, "PAGE_SIZE", 3)
-    monkeypatch.setattr(web, "COUNT_CAP", total - 4)
+    monkeypatch.setattr(counts, "COUNT_CAP", total - 4)
     cap = total - 4
     body = client.get("/catalog/schools").get_data(as_text=True)
     assert _total(body).startswith(f"超过 {cap:,} 条")
@@ -54,7 +54,7 @@ def test_the_count_reads_no_further_than_the_cap(client, app, monkeypatch):
     login_as(client, make_user("org"))
     _schools(6)
     monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
-    monkeypatch.setattr(web, "COUNT_CAP", 3)
+    monkeypatch.setattr(counts, "COUNT_CAP", 3)
     seen = []
 
     def remember(conn, cursor, statement, parameters, context, executemany):
@@ -66,5 +66,5 @@ def test_the_count_reads_no_further_than_the_cap(client, app, monkeypatch):
         assert client.get("/catalog/schools").status_code == 200
     finally:
         event.remove(db.engine, "before_cursor_execute", remember)
-    counts = [s for s in seen if "school" in s[0].lower()]
-    assert counts and all("LIMIT" in s[0].upper() for s in counts)
+    statements = [s for s in seen if "school" in s[0].lower()]
+    assert statements and all("LIMIT" in s[0].upper() for s in statements)
