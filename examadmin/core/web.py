@@ -13,6 +13,7 @@ from flask_login import current_user, logout_user
 from flask_sqlalchemy.pagination import SelectPagination
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -215,6 +216,19 @@ class CappedPagination(SelectPagination):
 
     total_capped = False
 
+    def _query_items(self) -> list[Any]:
+        # Past the first page, find the page's rows by key first (the filters and order alone,
+        # no eager joins: an index walk), then load just those rows with what the page shows;
+        # otherwise the joins run for every row the OFFSET skips.
+        select_ = self._query_args["select"]
+        key = _single_key(select_)
+        if self._query_offset == 0 or key is None:
+            return super()._query_items()
+        keys = (select_.with_only_columns(key, maintain_column_froms=True)
+                .limit(self.per_page).offset(self._query_offset))
+        return list(self._query_args["session"].execute(
+            select_.where(key.in_(keys.scalar_subquery()))).unique().scalars())
+
     def _query_count(self) -> int:
         shown = len(self.items)
         if shown < self.per_page and (shown or self.page == 1):
@@ -224,6 +238,19 @@ class CappedPagination(SelectPagination):
         total = self._query_args["session"].execute(sa_select(func.count()).select_from(sub)).scalar()
         self.total_capped = total > counts.COUNT_CAP
         return min(total, counts.COUNT_CAP)
+
+
+def _single_key(select_) -> Any:
+    """The primary-key column of a select of one ORM entity with a one-column key and no
+    grouping; None for anything else (which pages the plain way)."""
+    descriptions = select_.column_descriptions
+    if len(descriptions) != 1 or select_._group_by_clauses or select_._distinct:
+        return None
+    entity = descriptions[0].get("entity")
+    if entity is None or descriptions[0].get("expr") is not entity:
+        return None
+    primary_key = sa_inspect(entity).primary_key
+    return primary_key[0] if len(primary_key) == 1 else None
 
 
 def paginate(query):

@@ -68,3 +68,19 @@ def test_the_count_reads_no_further_than_the_cap(client, app, monkeypatch):
         event.remove(db.engine, "before_cursor_execute", remember)
     statements = [s for s in seen if "school" in s[0].lower()]
     assert statements and all("LIMIT" in s[0].upper() for s in statements)
+
+
+def test_a_later_page_shows_the_same_rows_in_the_same_order_as_an_offset_would(client, app, monkeypatch):
+    """Past page one the rows are found by key first, then loaded with what the page shows."""
+    org = make_user("org")
+    login_as(client, org)
+    _schools(8)
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 3)
+    from examadmin.catalog import services
+
+    expected = [s.name for s in db.session.scalars(services.list_schools(org).limit(3).offset(3))]
+    body = client.get("/catalog/schools?page=2").get_data(as_text=True)
+    positions = [body.index(name) for name in expected]
+    assert positions == sorted(positions)
+    others = [s.name for s in db.session.scalars(services.list_schools(org).limit(3))]
+    assert not any(name in body for name in others)
