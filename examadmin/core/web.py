@@ -217,17 +217,20 @@ class CappedPagination(SelectPagination):
     total_capped = False
 
     def _query_items(self) -> list[Any]:
-        # Past the first page, find the page's rows by key first (the filters and order alone,
-        # no eager joins: an index walk), then load just those rows with what the page shows;
+        # Past the first page, find the page's keys first (the filters and order alone, no
+        # eager joins: an index walk), then load just those rows with what the page shows;
         # otherwise the joins run for every row the OFFSET skips.
         select_ = self._query_args["select"]
         key = _single_key(select_)
         if self._query_offset == 0 or key is None:
             return super()._query_items()
-        keys = (select_.with_only_columns(key, maintain_column_froms=True)
-                .limit(self.per_page).offset(self._query_offset))
-        return list(self._query_args["session"].execute(
-            select_.where(key.in_(keys.scalar_subquery()))).unique().scalars())
+        session = self._query_args["session"]
+        keys = session.scalars(select_.with_only_columns(key, maintain_column_froms=True)
+                               .limit(self.per_page).offset(self._query_offset)).all()
+        if not keys:
+            return []
+        # the keys as values, not a subquery: the planner then reads these rows by primary key
+        return list(session.execute(select_.where(key.in_(keys))).unique().scalars())
 
     def _query_count(self) -> int:
         shown = len(self.items)
