@@ -309,7 +309,7 @@ def entry_choices(actor: Any, plan_id: Any) -> tuple[ExamPlan, list[ExamSite], l
     plan = permissions.get_for(actor, ExamPlan, plan_id)
     rooms = list(db.session.scalars(
         select(ExamRoom).options(joinedload(ExamRoom.site), joinedload(ExamRoom.subject))
-        .where(ExamRoom.plan_id == plan.id, ExamRoom.id.in_(select(Seat.room_id).where(Seat.plan_id == plan.id)))
+        .where(ExamRoom.plan_id == plan.id, select(Seat.id).where(Seat.room_id == ExamRoom.id).exists())
         .order_by(ExamRoom.site_id, ExamRoom.number, ExamRoom.id)))
     sites = list({r.site_id: r.site for r in rooms}.values())
     return plan, sites, rooms
