@@ -120,7 +120,6 @@ def main() -> None:
             body = response.get_data(as_text=True)
             last = LAST_PAGE.search(body)
             if last and int(last.group(1)) > 2:
-                sep = "&" if "?" in path else "?"
                 base = re.sub(r"[?&]page=\d+", "", path)
                 todo.insert(0, f"{base}{'&' if '?' in base else '?'}page={last.group(1)}")
             times, counts = [], []

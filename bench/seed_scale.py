@@ -23,7 +23,6 @@ accounts to sign in with (password scale1234).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import os
