@@ -17,7 +17,7 @@ from typing import Any
 from flask import has_request_context, request
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..candidates.models import Candidate
 from ..core import audit, clock, permissions
@@ -463,7 +463,10 @@ def list_scores(actor: Any, plan_id: Any, q: str = ""):
              .join(AdmissionTicket, AdmissionTicket.registration_id == Score.registration_id)
              .join(Registration, Registration.id == Score.registration_id)
              .join(Candidate, Candidate.id == Registration.candidate_id)
-             .options(joinedload(Score.subject), joinedload(Score.registration).joinedload(Registration.candidate))
+             # the registration and candidate come from the joins above (contains_eager), not
+             # from joining them a second time: with fewer tables the planner may reorder the
+             # joins, which a candidate's or a school's scope needs to start from its own rows
+             .options(joinedload(Score.subject), contains_eager(Score.registration).contains_eager(Registration.candidate))
              .where(Score.plan_id == plan.id)
              .order_by(AdmissionTicket.ticket_number, Score.subject_id))
     q = (q or "").strip()[:50]
