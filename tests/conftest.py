@@ -28,7 +28,7 @@ from examadmin import create_app  # noqa: E402
 from examadmin.catalog import services as catalog  # noqa: E402
 from examadmin.catalog.models import Certificate, Province  # noqa: E402
 from examadmin.config import ROOT, normalise_database_url  # noqa: E402
-from examadmin.core import auth  # noqa: E402
+from examadmin.core import auth, counts  # noqa: E402
 from examadmin.core.auth import SYSTEM  # noqa: E402
 from examadmin.extensions import db, limiter  # noqa: E402
 
@@ -155,6 +155,7 @@ def _db(request, app):
     connection); what it adds to the suite's database is deleted at its end, so that no
     other test sees it, whatever the order.
     """
+    counts.clear_cache()  # figures cached for wide scopes belong to the test that made them
     if request.node.get_closest_marker("no_db_fixture"):
         if request.node.get_closest_marker("e2e"):  # a database of its own
             yield

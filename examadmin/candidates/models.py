@@ -33,6 +33,10 @@ class Candidate(db.Model):
         # Hidden candidates keep their row, so the same ID number cannot come back in.
         UniqueConstraint("school_id", "id_type", "id_number"),
         Index("ix_candidate_school_state", "school_id", "state"),
+        # the capped counts per state of a wide scope (core.counts) read this index only
+        Index("ix_candidate_state_hidden", "state", "hidden"),
+        # a school's list, newest first, read in order from the index (not the whole table's ids)
+        Index("ix_candidate_school_id_id", "school_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)

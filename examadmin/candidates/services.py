@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog.models import School
 from ..core import audit, clock, idcard, permissions
+from ..core.counts import capped_counts
 from ..core.errors import DomainError
 from ..core.roles import Role
 from ..core.unique import unique_writes
@@ -141,16 +142,20 @@ def list_candidates(actor: Any, *, q: str = "", state: str = "", class_name: str
 
 
 def class_names(actor: Any) -> list[str]:
+    """The classes offered as a filter: a school's own. A class name (「护理2301」) means something
+    only inside its school, and listing every class of a province or the country would read
+    every candidate on each page."""
+    if actor.role != Role.SCHOOL:
+        return []
     query = (select(Candidate.class_name).where(permissions.scope_clause(actor, Candidate))
              .where(Candidate.class_name != "", Candidate.hidden.is_(False)).distinct().order_by(Candidate.class_name))
     return list(db.session.scalars(query))
 
 
 def state_counts(actor: Any) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Candidate.state, func.count()).where(permissions.scope_clause(actor, Candidate))
-        .where(Candidate.hidden.is_(False)).group_by(Candidate.state)).all()
-    return {state.value: count for state, count in rows}
+    """Visible candidates per state, each count capped (core.counts)."""
+    query = select(Candidate).where(permissions.scope_clause(actor, Candidate), Candidate.hidden.is_(False))
+    return {state.value: n for state, n in capped_counts(query, Candidate.state, CandidateState).items()}
 
 
 def hide_candidate(actor: Any, candidate_id: int) -> Candidate:

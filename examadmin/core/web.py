@@ -1,6 +1,7 @@
 """What every page shares: sign-in by default, security headers, errors in Chinese, paging."""
 from __future__ import annotations
 
+import math
 import time
 from enum import Enum
 from functools import wraps
@@ -9,12 +10,18 @@ from typing import Any, Callable
 from flask import (Flask, flash, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_login import current_user, logout_user
+from flask_sqlalchemy.pagination import SelectPagination
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy import func
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ..extensions import db
+from . import counts
 from .errors import DomainError
 from .permissions import MAX_ID
 
@@ -215,6 +222,8 @@ def install(app: Flask) -> None:
     if not app.testing:
         app.register_error_handler(Exception, _handle_unexpected)
 
+    app.add_template_filter(counts.count_label, "count_label")
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from .nav import sidebar
@@ -232,9 +241,58 @@ def page_args(default_size: int | None = None) -> dict[str, int]:
     return {"page": page, "per_page": default_size or current_app.config["PAGE_SIZE"]}
 
 
+class CappedPagination(SelectPagination):
+    """Flask-SQLAlchemy's page of a select, with the count capped at counts.COUNT_CAP (and no count
+    query at all when the page itself shows that the list ends on it)."""
+
+    total_capped = False
+
+    def _query_items(self) -> list[Any]:
+        # Past the first page, find the page's keys first (the filters and order alone, no
+        # eager joins: an index walk), then load just those rows with what the page shows;
+        # otherwise the joins run for every row the OFFSET skips.
+        select_ = self._query_args["select"]
+        key = _single_key(select_)
+        if self._query_offset == 0 or key is None:
+            return super()._query_items()
+        session = self._query_args["session"]
+        keys = session.scalars(select_.with_only_columns(key, maintain_column_froms=True)
+                               .limit(self.per_page).offset(self._query_offset)).all()
+        if not keys:
+            return []
+        # the keys as values, not a subquery: the planner then reads these rows by primary key
+        return list(session.execute(select_.where(key.in_(keys))).unique().scalars())
+
+    def _query_count(self) -> int:
+        shown = len(self.items)
+        if shown < self.per_page and (shown or self.page == 1):
+            return (self.page - 1) * self.per_page + shown
+        select_ = self._query_args["select"]
+        sub = select_.options(lazyload("*")).order_by(None).limit(counts.COUNT_CAP + 1).subquery()
+        total = self._query_args["session"].execute(sa_select(func.count()).select_from(sub)).scalar()
+        self.total_capped = total > counts.COUNT_CAP
+        return min(total, counts.COUNT_CAP)
+
+
+def _single_key(select_) -> Any:
+    """The primary-key column of a select of one ORM entity with a one-column key and no
+    grouping; None for anything else (which pages the plain way)."""
+    descriptions = select_.column_descriptions
+    if len(descriptions) != 1 or select_._group_by_clauses or select_._distinct:
+        return None
+    entity = descriptions[0].get("entity")
+    if entity is None or descriptions[0].get("expr") is not entity:
+        return None
+    primary_key = sa_inspect(entity).primary_key
+    return primary_key[0] if len(primary_key) == 1 else None
+
+
 def paginate(query):
-    """A page of a select, with the request's ?page=; no error for a page past the end."""
-    return db.paginate(query, error_out=False, **page_args())
+    """A page of a select, with the request's ?page=; no error for a page past the end.
+    Pages stop at counts.COUNT_CAP rows: a deeper OFFSET would read and skip every row before it."""
+    args = page_args()
+    args["page"] = min(args["page"], max(1, math.ceil(counts.COUNT_CAP / args["per_page"])))
+    return CappedPagination(select=query, session=db.session(), error_out=False, **args)
 
 
 def flash_domain_error(exc: DomainError, form=None) -> None:

@@ -10,12 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate, CandidateKind
 from ..catalog.models import CertificateLevel, Level, School
 from ..core import idcard, permissions
+from ..core.counts import is_wide_scope, wide_scope_cached
 from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.states import PlanState
 from ..extensions import db
@@ -128,18 +129,35 @@ FIGURE_COLUMNS = ["报考人数", "已缴费", "待缴费", "已排考", "已放
 
 
 def figures(actor: Any, filters: Filters) -> list[dict[str, Any]]:
-    """Per level and site: registered, paid, unpaid, scheduled, lapsed and cancelled."""
+    """Per level and site: registered, paid, unpaid, scheduled, lapsed and cancelled.
+
+    For the org, a province or a city without a school or site chosen the rows are per
+    level over every site (one row per site of a thousand schools says nothing), and the
+    figures are those of the last minute (core.counts.wide_scope_cached)."""
     permissions.require(actor, "registrations.view")
+    per_site = not is_wide_scope(actor) or bool(filters.site_id or filters.school_id or filters.school_code)
+    key = ("registration-figures", per_site, filters.plan_id, filters.site_id, filters.school_id,
+           filters.school_code, filters.level, filters.kind, filters.retake, filters.q)
+    return wide_scope_cached(actor, key, lambda: _figures(actor, filters, per_site))
+
+
+def _figures(actor: Any, filters: Filters, per_site: bool) -> list[dict[str, Any]]:
     shown = shown_state_clause().label("shown")
-    query = (select(CertificateLevel.level, ExamSite.id, ExamSite.name, shown, func.count())
-             .select_from(Registration)
-             .join(CertificateLevel, CertificateLevel.id == Registration.certificate_level_id)
-             .join(ExamSite, ExamSite.id == Registration.site_id)
-             .group_by(CertificateLevel.level, ExamSite.id, ExamSite.name, shown))
+    if per_site:
+        query = (select(CertificateLevel.level, ExamSite.id, ExamSite.name, shown, func.count())
+                 .select_from(Registration)
+                 .join(CertificateLevel, CertificateLevel.id == Registration.certificate_level_id)
+                 .join(ExamSite, ExamSite.id == Registration.site_id)
+                 .group_by(CertificateLevel.level, ExamSite.id, ExamSite.name, shown))
+    else:
+        query = (select(CertificateLevel.level, literal(None), literal("全部考核站点"), shown, func.count())
+                 .select_from(Registration)
+                 .join(CertificateLevel, CertificateLevel.id == Registration.certificate_level_id)
+                 .group_by(CertificateLevel.level, shown))
     query = _filtered(actor, query, filters, with_state=False)
     table: dict[tuple, dict[str, Any]] = {}
     for level, site_id, site_name, state, count in db.session.execute(query):
-        row = table.setdefault((_rank(level), site_name, site_id), {
+        row = table.setdefault((_rank(level), site_name, site_id or 0), {
             "level": level.value, "site": site_name, "site_id": site_id, **{c: 0 for c in FIGURE_COLUMNS}})
         label = state.value if hasattr(state, "value") else str(state)
         row[label] = row.get(label, 0) + count

@@ -39,6 +39,10 @@ class Registration(db.Model):
         Index("uq_registration_person", "plan_id", "certificate_level_id", "id_type", "id_number",
               unique=True, sqlite_where=text(_LIVE_SQL), postgresql_where=text(_LIVE_SQL)),
         Index("ix_registration_plan_school_state", "plan_id", "school_id", "state"),
+        # scheduling's list of sites: does this site have paid registrations in the plan (a probe per site)
+        Index("ix_registration_site_plan_state", "site_id", "plan_id", "state"),
+        # a school's list, newest first, read in order from the index
+        Index("ix_registration_school_id_id", "school_id", "id"),
         CheckConstraint("fee >= 0", name="fee_not_negative"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -101,7 +101,9 @@ class Result(db.Model):
     copied so that registration can find it across schools).
     """
 
-    __table_args__ = (Index("ix_result_person_level", "id_type", "id_number", "certificate_level_id"),)
+    __table_args__ = (Index("ix_result_person_level", "id_type", "id_number", "certificate_level_id"),
+                      # a plan's passed and failed counts (scores page) from the index alone
+                      Index("ix_result_plan_passed", "plan_id", "passed"))
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), unique=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("exam_plan.id"), index=True)

@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select
 from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Major, Province, School
 from ..core import permissions
+from ..core.counts import wide_scope_cached
 from ..core.errors import DomainError
 from ..core.roles import NATIONAL
 from ..exams.models import PLAN_ORDER, ExamPlan, Subject
@@ -136,14 +137,25 @@ def plan_stats(actor, plan_id: Any) -> PlanStats:
     stage = stage or PublicationStage.ENTERING
     if actor.role not in NATIONAL and stage not in VISIBLE_TO_SCOPED:
         raise DomainError(f"{plan.name}的成绩尚未公示：成绩公示开始后才能查看统计。")
-    where = [Result.plan_id == plan.id, permissions.scope_clause(actor, Result)]
-    groups = _groupings(where)
-    ordered = {key: [row for _sort, row in sorted(entries.values(), key=lambda entry: entry[0])]
-               for key, entries in groups.items()}
-    levels = ordered["level"]
-    total = RateRow("合计", sum(r.total for r in levels), sum(r.passed for r in levels), sum(r.failed for r in levels))
-    return PlanStats(plan=plan, stage=stage, total=total, by_subject=_subjects(actor, plan.id),
-                     **{f"by_{key}": rows for key, rows in ordered.items()})
+
+    def compute() -> dict[str, Any]:
+        where = [Result.plan_id == plan.id, permissions.scope_clause(actor, Result)]
+        groups = _groupings(where)
+        ordered = {key: [row for _sort, row in sorted(entries.values(), key=lambda entry: entry[0])]
+                   for key, entries in groups.items()}
+        levels = ordered["level"]
+        total = RateRow("合计", sum(r.total for r in levels), sum(r.passed for r in levels),
+                        sum(r.failed for r in levels))
+        return {"total": total, "by_subject": _subjects(actor, plan.id),
+                **{f"by_{key}": rows for key, rows in ordered.items()}}
+
+    if stage == PublicationStage.FINAL:
+        # published results no longer move: a national plan's figures (half a million
+        # results) are reused for a minute by the org, a province or a city
+        figures = wide_scope_cached(actor, ("plan-stats", plan.id), compute)
+    else:
+        figures = compute()
+    return PlanStats(plan=plan, stage=stage, **figures)
 
 
 def _counts() -> list:

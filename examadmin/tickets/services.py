@@ -201,8 +201,31 @@ def ticket_pdf(ticket: TicketData) -> bytes:
 
 # ---- room materials ---------------------------------------------------------------------
 
-def room_sessions(actor: Any, plan_id: int, site_id: int | None = None) -> list[dict]:
-    """Every room of a plan in scope with the sessions it holds candidates for (for materials)."""
+def rooms_with_seats(actor: Any, plan_id: int, site_id: int | None = None):
+    """A select of the rooms of a plan in scope that hold candidates, for paging the materials
+    list (a national plan has tens of thousands)."""
+    permissions.require(actor, "tickets.materials")
+    plan = _plan_in_scope(actor, plan_id)
+    query = (select(ExamRoom).where(ExamRoom.plan_id == plan.id, permissions.scope_clause(actor, ExamRoom),
+                                    select(Seat.id).where(Seat.room_id == ExamRoom.id).exists())
+             .order_by(ExamRoom.site_id, ExamRoom.number, ExamRoom.id))
+    if site_id:
+        query = query.where(ExamRoom.site_id == site_id)
+    return query
+
+
+def sites_with_seats(actor: Any, plan_id: int) -> list[ExamSite]:
+    """The sites in scope with seated candidates of the plan (a probe per site, not a read of every seat)."""
+    return list(db.session.scalars(select(ExamSite).where(
+        permissions.scope_clause(actor, ExamSite),
+        select(Seat.id).where(Seat.site_id == ExamSite.id, Seat.plan_id == plan_id).exists())
+        .order_by(ExamSite.name)))
+
+
+def room_sessions(actor: Any, plan_id: int, site_id: int | None = None,
+                  room_ids: list[int] | None = None) -> list[dict]:
+    """Every room of a plan in scope (or the given ones) with the sessions it holds candidates
+    for (for materials)."""
     permissions.require(actor, "tickets.materials")
     plan = _plan_in_scope(actor, plan_id)
     query = (select(ExamRoom, ExamSession, func.count(Seat.id),
@@ -216,6 +239,8 @@ def room_sessions(actor: Any, plan_id: int, site_id: int | None = None) -> list[
              .order_by(ExamSession.date, ExamSession.start_time, ExamRoom.name))
     if site_id:
         query = query.where(ExamRoom.site_id == site_id)
+    if room_ids is not None:
+        query = query.where(ExamRoom.id.in_(room_ids))
     return [{"room": room, "session": session, "seated": seated, "checked_in": checked, "absent": absent or 0}
             for room, session, seated, checked, absent in db.session.execute(query)]
 

@@ -13,7 +13,7 @@ from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.roles import Role
 from ..core.storage import get_storage
-from ..core.web import int_arg, service_view, wants_json
+from ..core.web import int_arg, paginate, service_view, wants_json
 from ..exams.models import PLAN_ORDER, ExamPlan
 from ..extensions import db
 from ..scheduling.models import Seat
@@ -52,14 +52,13 @@ def index():
         .order_by(*PLAN_ORDER).limit(50)).all()
     plan_id = int_arg("plan_id") or (plans[0].id if plans else None)
     plan = next((p for p in plans if p.id == plan_id), None)
-    sites, rooms = [], []
+    sites, rooms, page = [], [], None
     if plan is not None:
         site_id = int_arg("site_id")
-        rooms = services.room_sessions(current_user, plan.id, site_id)
-        sites = db.session.scalars(select(ExamSite).where(ExamSite.id.in_(
-            select(Seat.site_id).where(Seat.plan_id == plan.id, permissions.scope_clause(current_user, Seat))))
-            .order_by(ExamSite.name)).all()
-    return render_template("tickets/index.html", plans=plans, plan=plan, sites=sites, rooms=rooms,
+        page = paginate(services.rooms_with_seats(current_user, plan.id, site_id))
+        rooms = services.room_sessions(current_user, plan.id, site_id, room_ids=[r.id for r in page.items])
+        sites = services.sites_with_seats(current_user, plan.id)
+    return render_template("tickets/index.html", plans=plans, plan=plan, sites=sites, rooms=rooms, page=page,
                            open=plan is not None and services.in_window(plan),
                            window=services.window_text(plan) if plan else "", confirm=ConfirmForm(),
                            can_download=permissions.can(current_user, "tickets.download"),

@@ -105,7 +105,8 @@ def test_list_pages_take_a_bounded_number_of_queries(client, role, page):
     login_as(client, user)
     many = _queries(client, url)
     assert many <= BOUND, f"{url}: {many} queries"
-    # +1 at most: with everything on one page the pager needs no count query
-    assert few <= many <= few + 1, f"{url}: {few} queries with a few rows, {many} with many"
+    # +2 at most: with everything on one page the pager needs no count query (core.web), and
+    # the signed-in user's school is read again after the bulk insert's commit expired it
+    assert few <= many <= few + 2, f"{url}: {few} queries with a few rows, {many} with many"
     if url != "/sites/" or role != "school":  # a school has one site; every other list is long
         assert "下一页" in client.get(url).get_data(as_text=True), url
