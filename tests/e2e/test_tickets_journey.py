@@ -8,6 +8,7 @@ are put in place the way scheduling leaves them, on a live server of its own.
 """
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime, time as clock_time, timedelta
 
@@ -218,13 +219,15 @@ def test_tickets_accounts_and_check_in(browser, tickets_site, shot):
         sign_in(browser, url, "proctor_demo")
         shot("checkin-stations-phone")
         submit(browser, "[data-testid=station]")
-        assert "已签到 0 / 3" in css(browser, "[data-testid=checkin-count]").text
+        # the camera test of this module may have checked another candidate in first (random order)
+        before = int(re.search(r"已签到 (\d+) / 3", css(browser, "[data-testid=checkin-count]").text).group(1))
+        assert before in (0, 1)
         field = css(browser, "[data-testid=ticket-number-input]")
         field.send_keys(first_number)
         submit(browser, "[data-testid=checkin-submit]")
         assert "签到成功" in css(browser, "[data-testid=checkin-status]").text
         assert first_name in css(browser, "[data-testid=checkin-name]").text
-        assert "已签到 1 / 3" in css(browser, "[data-testid=checkin-count]").text
+        assert f"已签到 {before + 1} / 3" in css(browser, "[data-testid=checkin-count]").text
         # the page fits the phone: no sideways scrolling
         assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
         shot("checkin-phone")
