@@ -10,9 +10,9 @@
    activated, final results and signed certificates for the public lookups.
 2. Starts the server on that database and Redis (--redis-url; the bench empties that Redis
    database first, FLUSHDB, so that it must be one of its own): by default
-   `gunicorn -w N -b 127.0.0.1:PORT wsgi:app` and `examadmin worker`; --server-cmd and
-   --worker-cmd replace them (e.g. --server-cmd "examadmin serve --workers {workers} --port {port}"
-   --worker-cmd ""), {workers} and {port} filled in. TRUST_PROXY=1: every simulated person sends
+   `examadmin serve --workers N` (gunicorn and the job worker it supervises); --server-cmd and
+   --worker-cmd replace them (e.g. --server-cmd "gunicorn -w {workers} -b 127.0.0.1:{port} wsgi:app"
+   --worker-cmd "examadmin worker"), {workers} and {port} filled in. TRUST_PROXY=1: every simulated person sends
    its own X-Forwarded-For, as nginx would, so the per-address limits of sign-in and the public
    lookups stay on and count per person (bench/rush_locust.py).
 3. Runs locust headless for --duration seconds with --users users (coordinators, candidates and
@@ -142,7 +142,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds() -> dict[int, tuple[int, str, float]]:
-    """Every process's (process group, command, CPU seconds used so far), from /proc."""
+    """Every process's (parent, command, CPU seconds used so far), from /proc."""
     seen = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -153,21 +153,36 @@ def cpu_seconds() -> dict[int, tuple[int, str, float]]:
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
-        # fields[2] is the process group; [11] utime, [12] stime, in clock ticks
-        seen[int(entry.name)] = (int(fields[2]), command, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+        # fields[1] is the parent; [11] utime, [12] stime, in clock ticks
+        seen[int(entry.name)] = (int(fields[1]), command, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
     return seen
 
 
-def cpu_used(before: dict, after: dict, groups: dict[str, int], database: str) -> dict[str, float]:
-    """CPU seconds used between two readings by each named process group and by the database's backends."""
-    used = {name: 0.0 for name in [*groups, "postgresql"]}
-    for pid, (group, command, seconds) in after.items():
-        start = before.get(pid, (group, command, 0.0))[2]
-        for name, gid in groups.items():
-            if group == gid:
-                used[name] += seconds - start
+def _root_of(pid: int, snapshot: dict, roots: set[int]) -> int | None:
+    """The started process (server, worker, locust) this process descends from, if any."""
+    seen = set()
+    while pid in snapshot and pid not in roots and pid not in seen:
+        seen.add(pid)
+        pid = snapshot[pid][0]
+    return pid if pid in roots else None
+
+
+def cpu_used(before: dict, after: dict, roots: dict[str, int], database: str) -> dict[str, float]:
+    """CPU seconds used between two readings by each started process with its descendants, and
+    by the database's backends. `examadmin serve` runs the job worker as its own child: a
+    descendant of the server whose command is `python -m examadmin worker` counts as the job worker."""
+    used = {name: 0.0 for name in [*roots, "postgresql"]}
+    names = {pid: name for name, pid in roots.items()}
+    for pid, (_parent, command, seconds) in after.items():
+        spent = seconds - before.get(pid, (0, command, 0.0))[2]
+        root = _root_of(pid, after, set(names))
+        if root is not None:
+            name = names[root]
+            if name == "web server" and " examadmin worker" in command:
+                name = "job worker"
+            used[name] += spent
         if command.startswith("postgres: ") and f" {database} " in command:
-            used["postgresql"] += seconds - start
+            used["postgresql"] += spent
     return used
 
 
@@ -368,8 +383,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=60, help="seconds of load")
     parser.add_argument("--workers", type=int, default=4, help="web worker processes")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--server-cmd", default="gunicorn -w {workers} -b 127.0.0.1:{port} --timeout 60 wsgi:app")
-    parser.add_argument("--worker-cmd", default="examadmin worker", help='"" when --server-cmd runs the worker')
+    parser.add_argument("--server-cmd", default="examadmin serve --workers {workers} --host 127.0.0.1 --port {port}",
+                        help="the server as production runs it: gunicorn and the supervised job worker")
+    parser.add_argument("--worker-cmd", default="", help='a separate worker command when --server-cmd runs none')
     parser.add_argument("--schools", type=int, default=100)
     parser.add_argument("--per-school", type=int, default=500)
     parser.add_argument("--places", type=int, default=5, help="quota places left per school for the rush")
@@ -423,8 +439,8 @@ def main() -> int:
         while locust.poll() is None:
             cpu_after = cpu_seconds()
             time.sleep(0.5)
-        groups = {"web server": server.pid, "job worker": worker.pid if worker else -1, "locust (client)": locust.pid}
-        used = cpu_used(cpu_before, cpu_after, groups, args.database_url.rpartition("/")[2])
+        roots = {"web server": server.pid, "job worker": worker.pid if worker else -1, "locust (client)": locust.pid}
+        used = cpu_used(cpu_before, cpu_after, roots, args.database_url.rpartition("/")[2])
         print(f"uptime at end: {uptime()}\n")
         stats = read_stats(prefix)
         total = print_stats(stats, args.duration)
