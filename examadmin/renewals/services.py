@@ -261,8 +261,8 @@ def attach(actor: Any, application_id: int, kind: str, data: bytes) -> RenewalAp
         raise DomainError(f"{label}文件不能超过 10 MB", field=kind)
     suffix = file_suffix(data, accepted)
     if suffix is None:
-        kinds = "PDF、JPEG 或 PNG" if accepted is FORM_TYPES else "JPEG 或 PNG 图片"
-        raise DomainError(f"{label}应为{kinds}文件（按文件内容判断，不看扩展名）", field=kind)
+        kinds = "PDF、JPEG 或 PNG 文件" if accepted is FORM_TYPES else "JPEG 或 PNG 图片"
+        raise DomainError(f"{label}应为 {kinds}（按文件内容判断，不看扩展名）", field=kind)
     storage = get_storage()
     key = storage.save(storage.new_key("renewals", suffix), data)
     delete_after_rollback(db.session, key, storage)

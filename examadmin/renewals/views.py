@@ -60,7 +60,7 @@ def mine():
         return redirect(url_for("renewals.mine"))
     return render_template("renewals/mine.html", certificates=services.my_certificates(current_user),
                            applications=services.my_applications(current_user),
-                           notices=reminders.notices(current_user), email=reminders.contact_of(current_user),
+                           notices=reminders.notices(current_user), notice_text=reminders.notice_text, email=reminders.contact_of(current_user),
                            confirm=ConfirmForm())
 
 
