@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -15,7 +16,7 @@ from ..core.web import choice_arg, paginate, service_view
 from ..extensions import db
 from . import pdf, reminders, services, stats
 from .models import RenewalApplication
-from .states import RENEWAL, RenewalState, Validity
+from .states import EDITABLE, RENEWAL, RenewalState, Validity
 from .validity import cycle
 
 bp = Blueprint("renewals", __name__, url_prefix="/renewals")
@@ -81,7 +82,8 @@ def apply(record_id: int):
         flash("已创建再登记申请：请下载《再登记申请表》，签字后上传，再提交。", "success")
         return redirect(url_for("renewals.application", application_id=application.id))
     page = services.apply_page(current_user, record_id)
-    return render_template("renewals/apply.html", page=page, confirm=ConfirmForm(), mask=idcard.mask)
+    return render_template("renewals/apply.html", page=page, confirm=ConfirmForm(), mask=idcard.mask,
+                           one_day=timedelta(days=1))
 
 
 @bp.route("/applications/<int:application_id>")
@@ -89,7 +91,10 @@ def application(application_id: int):
     """An application with its progress (审核进度), attachments and the actions of whoever looks at it."""
     app = services.get_application(current_user, application_id)
     current = cycle(app.record)
-    hours = services.cycle_hours(app.record, current) if current else None
+    # the live count matters only while the application can still be submitted (a draft or
+    # returned one of the current cycle); after that the page shows the hours as submitted
+    open_cycle = current is not None and current.valid_until == app.cycle_expiry and current.can_apply
+    hours = services.cycle_hours(app.record, current) if open_cycle and app.state in EDITABLE else None
     from ..core import audit
 
     history = audit.history(app)

@@ -159,3 +159,52 @@ def test_the_org_edits_the_policy_on_its_page(client):
     page = client.post("/renewals/policies", data=data | {"late_hours_required": "120"},
                        follow_redirects=True).get_data(as_text=True)
     assert "再登记规则已保存" in page and 'value="4"' in page
+
+
+def _approved(holder):
+    from examadmin.renewals import services
+
+    add_hours(holder.record, "92", date(2027, 4, 1))
+    application = services.create_application(holder.user, holder.record.id)
+    services.attach(holder.user, application.id, "signed_form", b"%PDF-1.4 signed")
+    services.submit_application(holder.user, application.id)
+    services.pass_to_province(holder.city_user, application.id)
+    services.approve_application(holder.province_user, application.id)
+    return application
+
+
+def test_after_approval_the_pages_show_the_new_validity_and_the_next_window(client, holder):
+    application = _approved(holder)
+    login_as(client, holder.user)
+    page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+    assert "已延至 2032-01-14" in page and "有效期至 2032-01-14" in page
+    assert "提交时已核验 92.0 学时" in page and "当前已核验" not in page and "需 90" not in page
+    apply = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
+    assert "学时未达标" not in apply and 'data-testid="hours-short"' not in apply
+    assert "下一次再登记窗口 2031-10-15 开放" in apply and 'data-testid="start-application"' not in apply
+
+
+def test_a_lapsed_certificate_says_why_and_offers_no_form(client, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2030, 3, 1, 9, 0))
+    holder = make_holder(ISSUED)
+    login_as(client, holder.user)
+    apply = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
+    assert 'data-testid="lapsed"' in apply and "2029-01-14 届满" in apply and "2030-01-15 起失效" in apply
+    assert "重新报名参加考核" in apply and holder.school.name in apply
+    assert "起可申请再登记" not in apply and "学时未达标" not in apply and "start-application" not in apply
+    mine = client.get("/renewals/mine").get_data(as_text=True)
+    assert "补办期限已过" in mine and "重新报名考核" in mine
+
+
+def test_a_draft_below_the_hours_warns_in_red_and_disables_submit(client, holder):
+    from examadmin.renewals import services
+
+    add_hours(holder.record, "60", date(2027, 4, 1))
+    application = services.create_application(holder.user, holder.record.id)
+    login_as(client, holder.user)
+    page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+    assert "学时未达标将无法提交：还差 30.0 学时" in page and 'alert-danger' in page
+    assert 'data-testid="submit" disabled' in page
+    add_hours(holder.record, "30", date(2027, 5, 1))
+    page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+    assert "学时未达标" not in page and 'data-testid="submit">' in page
