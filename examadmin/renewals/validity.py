@@ -13,13 +13,14 @@ approved applications whenever it is read.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..certificates import validity as hook
+from ..certificates import validity as hook, verification
 from ..certificates.states import CertificateState
 from ..core import clock
 from ..extensions import db
@@ -53,6 +54,8 @@ class Cycle:
     grace_until: date
     renewed: bool
     policy: Policy
+    #: 再登记编号 of the approved re-registration that set `valid_until` ("" when never renewed)
+    registration_number: str = ""
 
     @property
     def can_apply(self) -> bool:
@@ -127,15 +130,24 @@ def policy_for(certificate_id: int) -> Policy:
 
 def approved_until(record_ids: list[int]) -> dict[int, date]:
     """The last valid day set by each record's latest approved re-registration."""
+    return {record_id: until for record_id, (until, _) in approved(record_ids).items()}
+
+
+def approved(record_ids: list[int]) -> dict[int, tuple[date, str]]:
+    """(last valid day, 再登记编号) of each record's latest approved re-registration, in one query."""
     from .models import RenewalApplication
 
     if not record_ids:
         return {}
-    rows = db.session.execute(
-        select(RenewalApplication.record_id, func.max(RenewalApplication.new_expiry))
-        .where(RenewalApplication.record_id.in_(record_ids), RenewalApplication.state == RenewalState.APPROVED)
-        .group_by(RenewalApplication.record_id)).all()
-    return {record_id: until for record_id, until in rows if until is not None}
+    found: dict[int, tuple[date, str]] = {}
+    for record_id, until, number in db.session.execute(
+            select(RenewalApplication.record_id, RenewalApplication.new_expiry,
+                   RenewalApplication.registration_number)
+            .where(RenewalApplication.record_id.in_(record_ids), RenewalApplication.state == RenewalState.APPROVED,
+                   RenewalApplication.new_expiry.is_not(None))):
+        if record_id not in found or until > found[record_id][0]:
+            found[record_id] = (until, number or "")
+    return found
 
 
 def cycles(records: list[Any], today: date | None = None) -> dict[int, Cycle]:
@@ -147,13 +159,31 @@ def cycles(records: list[Any], today: date | None = None) -> dict[int, Cycle]:
         return {}
     level_certificate = {r.id: r.certificate_level.certificate_id for r in records}
     rules = policies(set(level_certificate.values()))
-    approved = approved_until([r.id for r in records])
-    return {r.id: cycle_of(r.issue_date, r.state, rules[level_certificate[r.id]], approved.get(r.id), today)
-            for r in records}
+    renewals = approved([r.id for r in records])
+    found = {}
+    for r in records:
+        until, number = renewals.get(r.id, (None, ""))
+        current = cycle_of(r.issue_date, r.state, rules[level_certificate[r.id]], until, today)
+        found[r.id] = replace(current, registration_number=number) if number and current.renewed else current
+    return found
 
 
 def cycle(record: Any, today: date | None = None) -> Cycle | None:
     return cycles([record], today).get(record.id)
 
 
+#: 再登记编号 as services.registration_number writes it: ZC, the year, 8 digits
+REGISTRATION_NUMBER = re.compile(r"^ZC\d{12}$")
+
+
+def registration_number_hint(number: str) -> str | None:
+    """The public lookup asks for the certificate number; a 再登记编号 typed there is named as such."""
+    if REGISTRATION_NUMBER.match(number or ""):
+        return (f"{number} 是再登记凭证编号，不是证书编号。请输入证书编号（17 位，见证书或电子再登记凭证上的"
+                "“证书编号”一栏；再登记后证书编号不变），查验结果会显示有效期和再登记编号。")
+    return None
+
+
 hook.SOURCES.append(cycles)
+if registration_number_hint not in verification.OTHER_NUMBERS:
+    verification.OTHER_NUMBERS.append(registration_number_hint)

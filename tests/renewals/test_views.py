@@ -208,3 +208,19 @@ def test_a_draft_below_the_hours_warns_in_red_and_disables_submit(client, holder
     add_hours(holder.record, "30", date(2027, 5, 1))
     page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
     assert "学时未达标" not in page and 'data-testid="submit">' in page
+
+
+def test_verification_shows_the_registration_number_and_recognises_it_typed_as_a_number(client, holder):
+    from examadmin.certificates import verification
+
+    application = _approved(holder)
+    page = client.get(f"/certificates/v/{holder.record.verify_code}").get_data(as_text=True)
+    assert f'data-testid="verify-registration-number">{application.registration_number}' in page
+    answer = verification.verify_by_number(holder.record.number, holder.record.id_number)
+    assert answer.registration_number == application.registration_number and answer.as_json()["registration_number"]
+    typed = verification.verify_by_number(application.registration_number.lower(), holder.record.id_number)
+    assert not typed.found and "是再登记凭证编号" in typed.message and "请输入证书编号" in typed.message
+    assert "校验位不符" not in typed.message
+    fresh = make_holder(date(2027, 6, 1))
+    page = client.get(f"/certificates/v/{fresh.record.verify_code}").get_data(as_text=True)
+    assert "再登记编号" not in page
