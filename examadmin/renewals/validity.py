@@ -172,6 +172,78 @@ def cycle(record: Any, today: date | None = None) -> Cycle | None:
     return cycles([record], today).get(record.id)
 
 
+# ---- the same rule as SQL ranges (lists filtered by validity state, never loading every record) ----
+
+def first_day_after(months: int, bound: date) -> date:
+    """The first day d with add_months(d, months) > bound. add_months never decreases as d grows
+    (it clamps to a month's last day), so every condition of the rule on a date is a range of dates."""
+    day = add_months(bound, -months) - timedelta(days=4)
+    while add_months(day - timedelta(days=1), months) > bound:
+        day -= timedelta(days=1)
+    while add_months(day, months) <= bound:
+        day += timedelta(days=1)
+    return day
+
+
+def expiry_bounds(state: Validity, policy: Policy, today: date) -> tuple[date | None, date | None]:
+    """(low, high): a cycle is in `state` today exactly when low < expiry <= high (None: unbounded),
+    expiry being the first day it is no longer valid (valid_until + 1). Derived from `cycle_of`:
+    window_opens = expiry - window months, grace_until + 1 = expiry + grace months."""
+    opens = first_day_after(-policy.window_months, today)  # window_opens > today  <=>  expiry >= opens
+    grace = first_day_after(policy.grace_months, today)  # grace_until >= today  <=>  expiry >= grace
+    if state in (Validity.VALID, Validity.RENEWED):
+        return opens - timedelta(days=1), None
+    if state == Validity.DUE:
+        return today, opens - timedelta(days=1)
+    if state == Validity.NOT_RENEWED:
+        return grace - timedelta(days=1), today
+    if state == Validity.LAPSED:
+        return None, grace - timedelta(days=1)
+    raise ValueError(state)
+
+
+def state_clause(state: Validity, today: date, issue_date, certificate_id, renewed_until):
+    """A SQL condition on (issue date, certificate id, last approved valid day or NULL) that holds
+    exactly for the issued certificates whose `cycle_of` state is `state` today (not for 已撤销,
+    which is the record's own state). One range per policy in use: the certificates with their
+    own RenewalPolicy, and the default for the others."""
+    from sqlalchemy import and_, false, or_
+
+    from .models import RenewalPolicy
+
+    rows = db.session.execute(select(RenewalPolicy.certificate_id, RenewalPolicy.validity_years,
+                                     RenewalPolicy.window_months, RenewalPolicy.hours_required,
+                                     RenewalPolicy.late_hours_required, RenewalPolicy.grace_months)).all()
+    groups: dict[Policy, list[int]] = {}
+    for certificate, *values in rows:
+        groups.setdefault(Policy(*values), []).append(certificate)
+    own = [certificate for ids in groups.values() for certificate in ids]
+    parts = []
+    for policy, ids in [(p, ids) for p, ids in groups.items()] + [(DEFAULT_POLICY, None)]:
+        low, high = expiry_bounds(state, policy, today)
+        span = 12 * policy.validity_years
+        # never renewed: expiry = add_months(issue date, span)
+        first = [renewed_until.is_(None)]
+        if low is not None:
+            first.append(issue_date >= first_day_after(span, low))
+        if high is not None:
+            first.append(issue_date < first_day_after(span, high))
+        # renewed: expiry = the approved valid day + 1
+        again = [renewed_until.is_not(None)]
+        if low is not None:
+            again.append(renewed_until >= low)
+        if high is not None:
+            again.append(renewed_until < high)
+        if state == Validity.VALID:
+            again = [false()]
+        elif state == Validity.RENEWED:
+            first = [false()]
+        which = certificate_id.in_(ids) if ids is not None else (certificate_id.not_in(own) if own else None)
+        branch = or_(and_(*first), and_(*again))
+        parts.append(and_(which, branch) if which is not None else branch)
+    return or_(*parts)
+
+
 #: 再登记编号 as services.registration_number writes it: ZC, the year, 8 digits
 REGISTRATION_NUMBER = re.compile(r"^ZC\d{12}$")
 

@@ -17,7 +17,7 @@ from ..extensions import db
 from . import pdf, reminders, services, stats
 from .models import RenewalApplication
 from .states import EDITABLE, RENEWAL, RenewalState, Validity
-from .validity import cycle
+from .validity import cycle, cycles
 
 bp = Blueprint("renewals", __name__, url_prefix="/renewals")
 
@@ -215,6 +215,33 @@ def overview():
 def overview_export():
     data = stats.export(current_user)
     return _no_store(send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="再登记统计.xlsx"))
+
+
+def _certificate_filters() -> dict:
+    from ..core.web import int_arg
+
+    return {"state": choice_arg("state", Validity), "level_id": int_arg("level")}
+
+
+@bp.route("/certificates")
+def certificates():
+    """证书有效期清单: the certificates behind the overview's counts, by validity state, paged."""
+    from sqlalchemy import select
+
+    from ..catalog.models import Certificate, CertificateLevel
+
+    filters = _certificate_filters()
+    page = paginate(stats.certificates_by_state(current_user, **filters))
+    levels = db.session.scalars(select(CertificateLevel).join(Certificate)
+                                .order_by(Certificate.name, CertificateLevel.rank)).all()
+    return render_template("renewals/certificates.html", page=page, found=cycles(list(page.items)),
+                           states=list(Validity), levels=levels, filters=filters, mask=idcard.mask)
+
+
+@bp.route("/certificates.xlsx")
+def certificates_export():
+    data = stats.export_certificates(current_user, **_certificate_filters())
+    return _no_store(send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="证书有效期清单.xlsx"))
 
 
 @bp.route("/policies", methods=["GET", "POST"])
