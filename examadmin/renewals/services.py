@@ -372,3 +372,45 @@ def approve_application(actor: Any, application_id: int) -> RenewalApplication:
 def registration_number(application: RenewalApplication) -> str:
     """再登记编号: ZC, the approval year, the application id (unique as the id is)."""
     return f"ZC{application.approved_at:%Y}{application.id:08d}"
+
+
+# ---- the hours behind an application's total ------------------------------------------------------
+
+def application_hours(actor: Any, application_id: int) -> tuple[RenewalApplication, list]:
+    """The verified 继续教育 records counted for an application (its cycle, up to submission), for
+    whoever may see the application: the holder and the reviewers in scope."""
+    from datetime import timedelta
+
+    from ..hours.models import HoursKind, HoursRecord
+    from ..hours.states import HoursState
+    from .validity import add_months
+
+    application = get_application(actor, application_id)
+    record = application.record
+    policy = policy_for(record.certificate_level.certificate_id)
+    since = max(record.issue_date, add_months(application.cycle_expiry + timedelta(days=1),
+                                              -12 * policy.validity_years))
+    until = application.submitted_at.date() if application.submitted_at else clock.now().date()
+    if not application.late:
+        until = min(until, application.cycle_expiry)
+    rows = db.session.scalars(
+        select(HoursRecord).where(HoursRecord.id_type == record.id_type, HoursRecord.id_number == record.id_number,
+                                  HoursRecord.kind == HoursKind(CONTINUING), HoursRecord.state == HoursState.VERIFIED,
+                                  HoursRecord.date >= since, HoursRecord.date <= until)
+        .order_by(HoursRecord.date, HoursRecord.id).limit(500)).all()
+    return application, list(rows)
+
+
+def hours_evidence(actor: Any, application_id: int, hours_id: int) -> tuple[str, str, str]:
+    """(path, MIME type, name) of the evidence of one record counted for the application: the city and
+    the province reviewing it see it here, within the application's own scope."""
+    from ..hours.services import MIME_BY_SUFFIX as HOURS_MIME
+
+    _, rows = application_hours(actor, application_id)
+    row = next((r for r in rows if r.id == hours_id), None)
+    storage = get_storage()
+    if row is None or not row.evidence_key or not storage.exists(row.evidence_key):
+        raise permissions.NotInScope()
+    suffix = "." + row.evidence_key.rsplit(".", 1)[-1]
+    return str(storage.path(row.evidence_key)), HOURS_MIME.get(suffix, "application/octet-stream"), \
+        row.evidence_filename or f"证明材料{suffix}"

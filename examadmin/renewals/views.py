@@ -98,7 +98,8 @@ def application(application_id: int):
     from ..core import audit
 
     history = audit.history(app)
-    return render_template("renewals/application.html", app=app, cycle=current, hours=hours,
+    _, hour_rows = services.application_hours(current_user, application_id)
+    return render_template("renewals/application.html", app=app, cycle=current, hours=hours, hour_rows=hour_rows,
                            actions=RENEWAL.actions_for(app, current_user), confirm=ConfirmForm(),
                            attachments=services.ATTACHMENTS, mask=idcard.mask, history=history,
                            is_holder=current_user.role == Role.CANDIDATE)
@@ -135,6 +136,14 @@ def attachment(application_id: int, kind: str):
         abort(404)
     _, path, mime = services.attachment(current_user, application_id, kind)
     return _no_store(send_file(path, mimetype=mime))
+
+
+@bp.route("/applications/<int:application_id>/hours/<int:hours_id>/evidence")
+def hours_evidence(application_id: int, hours_id: int):
+    """The evidence of a 继续教育 record counted for the application, for the holder and the reviewers in scope."""
+    path, mime, name = services.hours_evidence(current_user, application_id, hours_id)
+    inline = mime.startswith("image/") or mime == "application/pdf"
+    return _no_store(send_file(path, mimetype=mime, as_attachment=not inline, download_name=name))
 
 
 @bp.route("/applications/<int:application_id>/form.pdf")

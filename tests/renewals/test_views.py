@@ -224,3 +224,37 @@ def test_verification_shows_the_registration_number_and_recognises_it_typed_as_a
     fresh = make_holder(date(2027, 6, 1))
     page = client.get(f"/certificates/v/{fresh.record.verify_code}").get_data(as_text=True)
     assert "再登记编号" not in page
+
+
+def test_reviewers_see_the_hours_behind_the_total_with_their_evidence(client, holder):
+    from examadmin.core.storage import get_storage
+    from examadmin.hours.states import HoursState
+    from examadmin.renewals import services
+
+    png = b"\x89PNG\r\n\x1a\n evidence"
+    counted = add_hours(holder.record, "60", date(2027, 4, 1))
+    storage = get_storage()
+    counted.evidence_key = storage.save(storage.new_key("hours", ".png"), png)
+    counted.evidence_filename = "培训证明.png"
+    add_hours(holder.record, "32", date(2027, 9, 1))
+    pending = add_hours(holder.record, "40", date(2027, 10, 1), state=HoursState.PENDING)
+    pending.evidence_key = storage.save(storage.new_key("hours", ".png"), png)
+    application = services.create_application(holder.user, holder.record.id)
+    services.attach(holder.user, application.id, "signed_form", b"%PDF-1.4 signed")
+    services.submit_application(holder.user, application.id)
+    db.session.flush()
+    url = f"/renewals/applications/{application.id}/hours"
+    for reviewer in (holder.city_user, holder.province_user):
+        login_as(client, reviewer)
+        page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+        assert page.count('data-testid="hour-record"') == 2 and "测试培训机构" in page
+        assert 'data-testid="hour-total">92.0' in page
+        response = client.get(f"{url}/{counted.id}/evidence")
+        assert response.status_code == 200 and response.data == png
+        response.close()
+        assert client.get(f"{url}/{pending.id}/evidence").status_code == 404  # not counted
+        if reviewer is holder.city_user:
+            services.pass_to_province(holder.city_user, application.id)
+            db.session.flush()
+    login_as(client, make_user("city"))
+    assert client.get(f"{url}/{counted.id}/evidence").status_code == 404
