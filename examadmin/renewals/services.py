@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..catalog.models import Certificate, CertificateLevel
+from ..catalog.models import Certificate, CertificateLevel, School
 from ..certificates.models import CertificateRecord
 from ..certificates.states import CertificateState
 from ..core import audit, clock, permissions
@@ -218,7 +218,10 @@ def create_application(actor: Any, record_id: int) -> RenewalApplication:
 
 def get_application(actor: Any, application_id: int) -> RenewalApplication:
     permissions.require(actor, "renewals.view" if actor.role != Role.CANDIDATE else "renewals.apply")
-    return permissions.get_for(actor, RenewalApplication, application_id)
+    application = permissions.get_for(actor, RenewalApplication, application_id)
+    if actor.role in (Role.CITY, Role.PROVINCE) and application.state == RenewalState.DRAFT:
+        raise permissions.NotInScope()  # not submitted to them (yet)
+    return application
 
 
 def _editable(actor: Any, application_id: int) -> RenewalApplication:
@@ -314,16 +317,44 @@ def submit_application(actor: Any, application_id: int) -> RenewalApplication:
 
 # ---- the reviewers ------------------------------------------------------------------------------
 
-def list_applications(actor: Any, *, state: str = ""):
-    """Applications in the actor's scope (a city: its schools' holders), waiting ones first for reviewers."""
+#: the reviewers (city, province) never see a holder's draft: it is not submitted to them
+REVIEWERS = (Role.CITY, Role.PROVINCE)
+
+
+def visible_states(actor: Any) -> list[RenewalState]:
+    """The application states the actor's list offers (a reviewer: all but 未提交)."""
+    return [s for s in RenewalState if not (actor.role in REVIEWERS and s == RenewalState.DRAFT)]
+
+
+def list_applications(actor: Any, *, state: str = "", q: str = "", school_id: int | None = None,
+                      city_id: int | None = None, level_id: int | None = None):
+    """Applications in the actor's scope (a city: its schools' holders), waiting ones first for reviewers;
+    `q` is part of the holder's name or a whole ID number; a reviewer's list holds no drafts."""
+    from sqlalchemy import or_
+
+    from ..core import idcard
+
     permissions.require(actor, "renewals.view")
     query = (permissions.scoped(actor, select(RenewalApplication))
+             .join(CertificateRecord, CertificateRecord.id == RenewalApplication.record_id)
              .options(selectinload(RenewalApplication.school),
                       selectinload(RenewalApplication.record).selectinload(CertificateRecord.certificate_level)
                       .selectinload(CertificateLevel.certificate))
              .order_by(RenewalApplication.submitted_at.desc().nulls_last(), RenewalApplication.id.desc()))
     if state:
         query = query.where(RenewalApplication.state == RenewalState(state))
+    if actor.role in REVIEWERS:
+        query = query.where(RenewalApplication.state != RenewalState.DRAFT)
+    text = (q or "").strip()[:100]
+    if text:
+        query = query.where(or_(CertificateRecord.name.contains(text, autoescape=True),
+                                CertificateRecord.id_number == idcard.normalise(text)))
+    if school_id:
+        query = query.where(RenewalApplication.school_id == school_id)
+    if city_id:
+        query = query.where(RenewalApplication.school_id.in_(select(School.id).where(School.city_id == city_id)))
+    if level_id:
+        query = query.where(CertificateRecord.certificate_level_id == level_id)
     return query
 
 

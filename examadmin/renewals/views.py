@@ -29,20 +29,36 @@ def _no_store(response):
     return response
 
 
-@bp.route("/")
+INDEX_FILTERS = ("state", "school", "city", "level")
+
+
+@bp.route("/", methods=["GET", "POST"])
 def index():
     """持证后管理: the holder's certificates, or the applications in the staff member's scope."""
+    from sqlalchemy import select
+
+    from ..catalog.models import Certificate, CertificateLevel, City, School
+    from ..core.todo import count_in_scope
+    from ..core.web import int_arg, posted_search, search_text
+
     if current_user.role == Role.CANDIDATE:
         return redirect(url_for("renewals.mine"))
-    state = choice_arg("state", RenewalState)
-    page = paginate(services.list_applications(current_user, state=state))
-    counts = {s: 0 for s in RenewalState}
-    from ..core.todo import count_in_scope
-
-    for s in RenewalState:
-        counts[s] = count_in_scope(current_user, RenewalApplication, RenewalApplication.state == s)
-    return render_template("renewals/index.html", page=page, state=state, states=list(RenewalState), counts=counts,
-                           mask=idcard.mask)
+    if request.method == "POST":  # the search text (an ID number perhaps) never goes into the URL
+        return posted_search("renewals.index", INDEX_FILTERS)
+    states = services.visible_states(current_user)
+    state = choice_arg("state", [s.value for s in states])
+    q = search_text("renewals.index")
+    filters = {"school_id": int_arg("school"), "city_id": int_arg("city"), "level_id": int_arg("level")}
+    page = paginate(services.list_applications(current_user, state=state, q=q, **filters))
+    counts = {s: count_in_scope(current_user, RenewalApplication, RenewalApplication.state == s) for s in states}
+    schools = db.session.scalars(permissions.scoped(current_user, select(School)).order_by(School.name).limit(500)).all()
+    cities = [] if current_user.role == Role.CITY else db.session.scalars(
+        select(City).where(City.id.in_({s.city_id for s in schools if s.city_id})).order_by(City.code)).all()
+    levels = db.session.scalars(select(CertificateLevel).join(Certificate)
+                                .order_by(Certificate.name, CertificateLevel.rank)).all()
+    return render_template("renewals/index.html", page=page, state=state, states=states, counts=counts,
+                           mask=idcard.mask, q=q, filters=filters, schools=schools, cities=cities, levels=levels,
+                           confirm=ConfirmForm())
 
 
 @bp.route("/mine", methods=["GET", "POST"])

@@ -258,3 +258,38 @@ def test_reviewers_see_the_hours_behind_the_total_with_their_evidence(client, ho
             db.session.flush()
     login_as(client, make_user("city"))
     assert client.get(f"{url}/{counted.id}/evidence").status_code == 404
+
+
+def test_the_reviewers_list_filters_and_hides_drafts(client, holder):
+    from examadmin.renewals import services
+
+    add_hours(holder.record, "92", date(2027, 4, 1))
+    submitted = services.create_application(holder.user, holder.record.id)
+    services.attach(holder.user, submitted.id, "signed_form", b"%PDF-1.4 signed")
+    services.submit_application(holder.user, submitted.id)
+    other = make_holder(date(2026, 1, 20))  # another school and city, a draft only
+    draft = services.create_application(other.user, other.record.id)
+    db.session.flush()
+    login_as(client, holder.city_user)
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert 'data-testid="count-未提交"' not in page and "data-testid=\"count-市级审核中\"" in page
+    assert client.get("/renewals/?state=未提交").get_data(as_text=True).count('data-testid="application-row"') == 1
+    login_as(client, other.province_user)
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert f'data-testid="open-{draft.id}"' not in page  # the province never sees the draft
+    login_as(client, make_user("org"))
+    assert f'data-testid="open-{draft.id}"' in client.get("/renewals/").get_data(as_text=True)
+    token = csrf(client, "/renewals/")
+    found = client.post("/renewals/", data={"csrf_token": token, "q": holder.record.id_number},
+                        follow_redirects=True)
+    assert holder.record.id_number not in found.request.url
+    text = found.get_data(as_text=True)
+    assert f'data-testid="open-{submitted.id}"' in text and f'data-testid="open-{draft.id}"' not in text
+    by_school = client.get(f"/renewals/?school={other.school.id}").get_data(as_text=True)
+    assert f'data-testid="open-{draft.id}"' in by_school and f'data-testid="open-{submitted.id}"' not in by_school
+    by_city = client.get(f"/renewals/?city={holder.school.city_id}").get_data(as_text=True)
+    assert f'data-testid="open-{submitted.id}"' in by_city and f'data-testid="open-{draft.id}"' not in by_city
+    by_level = client.get(f"/renewals/?level={holder.record.certificate_level_id}").get_data(as_text=True)
+    assert f'data-testid="open-{submitted.id}"' in by_level
+    login_as(client, other.city_user)
+    assert client.get(f"/renewals/applications/{draft.id}").status_code == 404
