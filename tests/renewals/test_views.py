@@ -293,3 +293,14 @@ def test_the_reviewers_list_filters_and_hides_drafts(client, holder):
     assert f'data-testid="open-{submitted.id}"' in by_level
     login_as(client, other.city_user)
     assert client.get(f"/renewals/applications/{draft.id}").status_code == 404
+
+
+def test_the_holders_dashboard_links_step_12_to_their_renewals(client, holder):
+    login_as(client, holder.user)
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
+    steps = page.split('data-testid="workflow-steps"', 1)[1].split("</ol>", 1)[0]
+    step = steps.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
+    assert 'href="/renewals/mine"' in step and "持证后管理" in step
+    login_as(client, make_user("province"))
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/renewals/"' in page.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
