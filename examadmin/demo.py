@@ -119,8 +119,8 @@ def load_demo(force: bool = False) -> dict[str, int]:
     load_hours_demo()  # 陈同学's hours in each review state
     from .renewals.demo import load_demo as load_renewals_demo
 
-    load_renewals_demo()  # two holders in their re-registration window: enough hours, and short of them
-    return {"users": created}
+    renewals = load_renewals_demo()  # two holders in their re-registration window: enough hours, and short of them
+    return {"users": created + renewals.get("users", 0)}  # holder2's account counts too
 
 
 @click.command("demo", help="载入演示数据（可重复执行）：两个省、三所院校、每个角色一个账号。")

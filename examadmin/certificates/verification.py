@@ -31,6 +31,10 @@ VALID = "有效"
 REVOKED = "已撤销"
 BROKEN = "签名无效"
 
+#: Functions (a typed number, cleaned) -> a hint when it is another kind of number (a later area's,
+#: e.g. renewals' 再登记编号), else None; asked before the check character is judged.
+OTHER_NUMBERS: list = []
+
 #: states in which a certificate exists for the public
 _PUBLIC_STATES = (CertificateState.ISSUED, CertificateState.REVOKED)
 
@@ -55,6 +59,8 @@ class Answer:
     #: the registration validity (有效, 待再登记, 已再登记, 未再登记, 已失效) and its last valid day
     validity: str = ""
     valid_until: date | None = None
+    #: 再登记编号 of the re-registration that set `valid_until`, when there was one
+    registration_number: str = ""
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -104,7 +110,8 @@ def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
         issue_date=record.issue_date, org_name=level.certificate.org_name, state=record.state.value,
         revoked_at=record.revoked_at, signature_ok=signature_ok,
         validity=current.state.value if current is not None else "",
-        valid_until=current.valid_until if current is not None else None)
+        valid_until=current.valid_until if current is not None else None,
+        registration_number=getattr(current, "registration_number", "") if current is not None else "")
 
 
 def _clean_number(typed: str | None) -> str:
@@ -121,6 +128,10 @@ def verify_by_number(number: str, id_number: str, *, ip: str = "") -> Answer:
         raise DomainError("请填写证书编号和证件号码")
     if len(number) > 40 or len(id_number) > 30:
         return _not_found()
+    for hint in OTHER_NUMBERS:
+        message = hint(number)
+        if message:
+            return Answer(False, MISTYPED, message)
     if not numbers.is_well_formed(number):
         return Answer(False, MISTYPED, "证书编号有误：校验位不符，请核对后重新输入（注意区分数字 0 和字母 O）。")
     record = _load(CertificateRecord.number == number)

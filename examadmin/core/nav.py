@@ -116,7 +116,8 @@ WORKFLOW_STEPS: list[dict[str, Any]] = [
     {"no": 9, "label": "成绩与结果", "endpoint": "scores.index"},
     {"no": 10, "label": "证书发放", "endpoint": "certificates.index"},
     {"no": 11, "label": "证书查询", "endpoint": "certificates.verify"},
-    {"no": 12, "label": "持证后管理", "endpoint": "renewals.index"},
+    # a holder's own pages when the staff page is not theirs (再登记, then 我的学时)
+    {"no": 12, "label": "持证后管理", "endpoint": "renewals.index", "also": ["renewals.mine", "hours.mine"]},
 ]
 
 
@@ -172,7 +173,10 @@ def workflow_steps(user: Any) -> list[dict[str, Any]]:
             return False
         return endpoint not in actions or permissions.can(user, actions[endpoint])
 
-    steps = [{**step, "available": available(step["endpoint"])} for step in WORKFLOW_STEPS]
+    steps = []
+    for step in WORKFLOW_STEPS:
+        endpoint = next((e for e in [step["endpoint"], *step.get("also", [])] if available(e)), step["endpoint"])
+        steps.append({**step, "endpoint": endpoint, "available": available(endpoint)})
     if getattr(user, "is_authenticated", False):
         cache[role] = steps
     return steps

@@ -4,7 +4,8 @@ The demo's certificates are issued the day the demo loads, so none would reach i
 for years. Two of them are dated back as if issued 34 months ago (two months into the
 three-month window): 陈同学 (the `candidate` account) with 96 verified continuing-education
 hours, and a classmate with 60 (short of 90), whose portal account is opened and activated
-with the demo password. Dating back re-signs the record and redraws its e-certificate, so
+with the demo password. Dating back gives the record a number of its issue year, re-signs it
+and redraws its e-certificate, so
 public verification still answers 有效 with a valid signature. The reminders run once, so
 the portal shows its notice and the sysadmin's outbox the e-mail. Idempotent.
 """
@@ -46,8 +47,13 @@ def _backdate(record: CertificateRecord, issue_day: date) -> None:
     from ..certificates.pdf import CertificatePage, render_to_file
     from ..certificates.services import seal_of, verify_url
 
+    from ..certificates.services import take_numbers
+
     record.issue_date = issue_day
     record.issued_at = datetime.combine(issue_day, time(10, 0))
+    if record.number and not record.number.startswith(f"{issue_day:%Y}"):
+        # the number carries the year of issue: a new one of that year (the old one is never reused)
+        (record.number,) = take_numbers(record.certificate_level.certificate_id, issue_day.year, 1)
     record.signature = signing.sign(record)
     storage = get_storage()
     level = record.certificate_level
@@ -82,7 +88,7 @@ def _hours(record: CertificateRecord, holder: User, rows: list[tuple[str, int, s
     return len(made)
 
 
-def _portal_account(record: CertificateRecord, school_user: User) -> User:
+def _portal_account(record: CertificateRecord, school_user: User, done: dict[str, Any]) -> User:
     from ..portal import services as portal
     from ..portal.models import PortalAccount
 
@@ -94,6 +100,7 @@ def _portal_account(record: CertificateRecord, school_user: User) -> User:
     if user is None:
         user = auth.create_user(SYSTEM, username=HOLDER_USERNAME, name=record.name, role="candidate",
                                 password=DEMO_PASSWORD, school_id=record.school_id, must_change_password=False)
+        done["users"] += 1
     user.candidate_id = record.candidate_id
     db.session.flush()
     (slip,) = portal.open_accounts(school_user, [record.candidate_id])
@@ -115,12 +122,12 @@ def load_demo() -> dict[str, Any]:
     if enough is None or short is None:
         return {}
     issue_day = add_months(clock.now().date(), -MONTHS_BACK)
-    done: dict[str, Any] = {"backdated": 0, "hours": 0}
+    done: dict[str, Any] = {"backdated": 0, "hours": 0, "users": 0}
     for record in (enough, short):
         if record.issue_date and record.issue_date > add_months(clock.now().date(), -12):
             _backdate(record, issue_day)
             done["backdated"] += 1
-    short_user = _portal_account(short, school_user)
+    short_user = _portal_account(short, school_user, done)
     done["hours"] += _hours(enough, holder_user, ENOUGH, school_user) + _hours(short, short_user, SHORT, school_user)
     for record, email in zip((enough, short), EMAILS):
         if db.session.scalar(select(HolderContact.id).where(HolderContact.candidate_id == record.candidate_id)) is None:

@@ -20,14 +20,61 @@ from .validity import Cycle
 WIDTH, HEIGHT = A4
 
 
+LABEL_WIDTH = 40 * mm
+PADDING = 3 * mm
+FONT_SIZE = 10.5
+LEADING = 4.6 * mm
+#: nothing is drawn below this line but the footer
+BOTTOM = 25 * mm
+#: the lines of the 情况说明 box (the full text is in the application)
+EXPLANATION_LINES = 6
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """`text` cut into lines no wider than `width` points: at spaces where a line allows it, else
+    between any two characters (Chinese has no spaces to break at)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines: list[str] = []
+    for paragraph in (text or "").split("\n"):
+        line = ""
+        for char in paragraph:
+            if stringWidth(line + char, font, size) <= width:
+                line += char
+                continue
+            cut = line.rfind(" ")
+            if char != " " and cut > 0 and stringWidth(line[cut + 1:] + char, font, size) <= width:
+                lines.append(line[:cut])
+                line = line[cut + 1:] + char
+            else:
+                lines.append(line.rstrip())
+                line = "" if char == " " else char
+        lines.append(line)
+    return lines or [""]
+
+
+def row_height(font: str, label: str, value: str, *, width: float = 160 * mm, height: float = 10 * mm) -> float:
+    """The height `_row` will give these texts."""
+    lines = max(len(wrap(label, font, FONT_SIZE, LABEL_WIDTH - 2 * PADDING)),
+                len(wrap(value, font, FONT_SIZE, width - LABEL_WIDTH - 2 * PADDING)))
+    return height + (lines - 1) * LEADING
+
+
 def _row(canvas, font: str, y: float, label: str, value: str, *, x: float = 25 * mm, width: float = 160 * mm,
          height: float = 10 * mm) -> float:
-    canvas.rect(x, y - height, 40 * mm, height)
-    canvas.rect(x + 40 * mm, y - height, width - 40 * mm, height)
-    canvas.setFont(font, 10.5)
-    canvas.drawString(x + 3 * mm, y - height + 3.5 * mm, label)
-    canvas.drawString(x + 43 * mm, y - height + 3.5 * mm, value[:60])
-    return y - height
+    """One row of two cells whose text wraps within its own cell; the row grows to the taller cell."""
+    labels = wrap(label, font, FONT_SIZE, LABEL_WIDTH - 2 * PADDING)
+    values = wrap(value, font, FONT_SIZE, width - LABEL_WIDTH - 2 * PADDING)
+    row_height = height + (max(len(labels), len(values)) - 1) * LEADING
+    canvas.rect(x, y - row_height, LABEL_WIDTH, row_height)
+    canvas.rect(x + LABEL_WIDTH, y - row_height, width - LABEL_WIDTH, row_height)
+    canvas.setFont(font, FONT_SIZE)
+    top = y - height + 3.5 * mm  # the first baseline: where a one-line row puts its text
+    for index, text in enumerate(labels):
+        canvas.drawString(x + PADDING, top - index * LEADING, text)
+    for index, text in enumerate(values):
+        canvas.drawString(x + LABEL_WIDTH + PADDING, top - index * LEADING, text)
+    return y - row_height
 
 
 def application_form(application: RenewalApplication, cycle: Cycle, hours: Decimal,
@@ -61,9 +108,15 @@ def application_form(application: RenewalApplication, cycle: Cycle, hours: Decim
         canvas.setFont(font, 11)
         canvas.drawString(25 * mm, y, "报考与证书记录")
         y -= 2 * mm
-        for label, value in history[:8]:
+        for label, value in history[:12]:
+            if y - row_height(font, label, value, height=8 * mm) < BOTTOM:
+                canvas.showPage()
+                y = HEIGHT - 25 * mm
             y = _row(canvas, font, y, label, value, height=8 * mm)
         y -= 6 * mm
+        if y - 70 * mm < BOTTOM:  # the explanation and the signature stay together on one page
+            canvas.showPage()
+            y = HEIGHT - 25 * mm
         canvas.setFont(font, 11)
         canvas.drawString(25 * mm, y, "情况说明" if application.late else "备注")
         canvas.rect(25 * mm, y - 32 * mm, 160 * mm, 30 * mm)
@@ -71,15 +124,17 @@ def application_form(application: RenewalApplication, cycle: Cycle, hours: Decim
         text = canvas.beginText(28 * mm, y - 7 * mm)
         text.setFont(font, 9.5)
         explanation = application.explanation or ""
-        for start in range(0, min(len(explanation), 300), 50):
-            text.textLine(explanation[start:start + 50])
+        lines = wrap(explanation, font, 9.5, 154 * mm)
+        for index, line in enumerate(lines[:EXPLANATION_LINES]):
+            more = index == EXPLANATION_LINES - 1 and len(lines) > EXPLANATION_LINES
+            text.textLine(line[:-1] + "…" if more else line)
         canvas.drawText(text)
         y -= 44 * mm
         canvas.setFont(font, 10.5)
         canvas.drawString(25 * mm, y, "本人承诺以上信息及所附学时证明真实有效，如有不实，愿承担相应责任。")
         canvas.drawString(25 * mm, y - 14 * mm, "申请人签字：____________________        日期：______年____月____日")
         canvas.setFont(font, 8.5)
-        canvas.drawString(25 * mm, 18 * mm, "请打印本表，由本人签字后扫描或拍照，在“再登记”页面上传后提交申请。")
+        canvas.drawString(25 * mm, 18 * mm, "请打印本表，由本人签字后扫描或拍照，在“证书有效期与再登记”页面上传后提交申请。")
         canvas.showPage()
         canvas.save()
 

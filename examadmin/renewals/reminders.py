@@ -34,6 +34,11 @@ from .validity import add_months, cycles
 log = logging.getLogger(__name__)
 
 WINDOW, MONTH = "window", "month"
+#: the holder's page, as the menu names it, and its path (the e-mail links PUBLIC_BASE_URL + path)
+MENU_NAME = "证书有效期与再登记"
+PORTAL_PATH = "/renewals/mine"
+#: an application in these states answers the reminder: it is no longer shown
+SETTLED = (RenewalState.CITY_REVIEW, RenewalState.PROVINCE_REVIEW, RenewalState.APPROVED)
 KIND_LABELS = {WINDOW: "再登记窗口已开放", MONTH: "有效期届满前一个月"}
 #: records read per batch while scanning
 BATCH = 1000
@@ -111,8 +116,10 @@ def _message(record: CertificateRecord, kind: str, cycle) -> tuple[str, str]:
         subject = f"【再登记提醒】您的{level.label}一个月后到期"
         lead = (f"您的{level.certificate.name}（{level.level.value}，证书编号 {record.number}）将于 "
                 f"{cycle.valid_until:%Y-%m-%d} 到期，请尽快完成再登记。")
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    where = f"\n办理地址：{base}{PORTAL_PATH}" if base else ""
     body = (f"{record.name}：\n\n{lead}\n再登记需本周期已核验的继续教育学时 {cycle.policy.hours_required} 学时。"
-            f"请登录考生服务平台，在“再登记”中查看学时并提交申请。\n逾期未再登记的，需 "
+            f"请登录考生服务平台，在“{MENU_NAME}”中查看学时并提交申请。{where}\n逾期未再登记的，需 "
             f"{cycle.policy.late_hours_required} 学时并提交情况说明方可补办。\n\n本邮件由系统自动发送，请勿回复。")
     return subject, body
 
@@ -165,7 +172,7 @@ def send_due_reminders(today: date | None = None, notifier: Notifier | None = No
                                       .where(RenewalReminder.record_id.in_(ids))).all())
         applied = set(db.session.scalars(select(RenewalApplication.record_id).where(
             RenewalApplication.record_id.in_(ids),
-            RenewalApplication.state.in_([RenewalState.CITY_REVIEW, RenewalState.PROVINCE_REVIEW]))))
+            RenewalApplication.state.in_(SETTLED))))
         addresses = dict(db.session.execute(select(HolderContact.candidate_id, HolderContact.email).where(
             HolderContact.candidate_id.in_({r.candidate_id for r, _, _ in due}))).all())
         for record, cycle, kind in due:
@@ -204,15 +211,37 @@ def _remind(record, cycle, kind: str, address: str, notifier: Notifier, outcome:
 
 
 def notices(actor: Any, limit: int = 10) -> list[RenewalReminder]:
-    """The holder's reminders, newest first: the portal's notices."""
+    """The holder's reminders that are still true today, newest first: the portal's notices.
+
+    A reminder says the window is open for the cycle ending on its `cycle_expiry`; it is shown only
+    while that cycle is the current one, its window is open (待再登记) and no application of that
+    cycle is in review or approved. Read on every page view, like the validity itself."""
     from ..core import permissions
+    from .validity import cycles
 
     if not permissions.can(actor, "renewals.apply"):
         return []
-    return list(db.session.scalars(
+    rows = list(db.session.scalars(
         permissions.scoped(actor, select(RenewalReminder))
-        .options(joinedload(RenewalReminder.record))
-        .order_by(RenewalReminder.created_at.desc(), RenewalReminder.id.desc()).limit(limit)))
+        .options(joinedload(RenewalReminder.record).joinedload(CertificateRecord.certificate_level)
+                 .joinedload(CertificateLevel.certificate))
+        .order_by(RenewalReminder.created_at.desc(), RenewalReminder.id.desc()).limit(50)))
+    if not rows:
+        return []
+    current = cycles(list({r.record_id: r.record for r in rows}.values()))
+    settled = set(db.session.execute(
+        select(RenewalApplication.record_id, RenewalApplication.cycle_expiry).where(
+            RenewalApplication.record_id.in_({r.record_id for r in rows}),
+            RenewalApplication.state.in_(SETTLED))).all())
+    shown, seen = [], set()
+    for row in rows:
+        now = current.get(row.record_id)
+        if (now is None or now.state != Validity.DUE or now.valid_until != row.cycle_expiry
+                or (row.record_id, row.cycle_expiry) in settled or row.record_id in seen):
+            continue
+        seen.add(row.record_id)  # the newest true reminder per certificate is enough
+        shown.append(row)
+    return shown[:limit]
 
 
 def outbox(actor: Any):
@@ -257,8 +286,12 @@ def portal_notices(actor: Any) -> list[tuple[str, str]]:
     """The reminders as the portal's home page shows them (registered in portal.services.NOTICE_SOURCES)."""
     from flask import url_for
 
-    return [(f"{n.created_at:%Y-%m-%d} · {n.message}（{n.record.certificate_level.label}，有效期至 {n.cycle_expiry}）",
-             url_for("renewals.mine")) for n in notices(actor, limit=5)]
+    return [(notice_text(n), url_for("renewals.mine")) for n in notices(actor, limit=5)]
+
+
+def notice_text(reminder: RenewalReminder) -> str:
+    """"2028-10-15 · 您的…（初级）可申请再登记（有效期至 2029-01-14）": the message names the certificate once."""
+    return f"{reminder.created_at:%Y-%m-%d} · {reminder.message}（有效期至 {reminder.cycle_expiry:%Y-%m-%d}）"
 
 
 def _register() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..catalog.models import Certificate, CertificateLevel
+from ..catalog.models import Certificate, CertificateLevel, School
 from ..certificates.models import CertificateRecord
 from ..certificates.states import CertificateState
 from ..core import audit, clock, permissions
@@ -218,7 +218,10 @@ def create_application(actor: Any, record_id: int) -> RenewalApplication:
 
 def get_application(actor: Any, application_id: int) -> RenewalApplication:
     permissions.require(actor, "renewals.view" if actor.role != Role.CANDIDATE else "renewals.apply")
-    return permissions.get_for(actor, RenewalApplication, application_id)
+    application = permissions.get_for(actor, RenewalApplication, application_id)
+    if actor.role in (Role.CITY, Role.PROVINCE) and application.state == RenewalState.DRAFT:
+        raise permissions.NotInScope()  # not submitted to them (yet)
+    return application
 
 
 def _editable(actor: Any, application_id: int) -> RenewalApplication:
@@ -261,8 +264,8 @@ def attach(actor: Any, application_id: int, kind: str, data: bytes) -> RenewalAp
         raise DomainError(f"{label}文件不能超过 10 MB", field=kind)
     suffix = file_suffix(data, accepted)
     if suffix is None:
-        kinds = "PDF、JPEG 或 PNG" if accepted is FORM_TYPES else "JPEG 或 PNG 图片"
-        raise DomainError(f"{label}应为{kinds}文件（按文件内容判断，不看扩展名）", field=kind)
+        kinds = "PDF、JPEG 或 PNG 文件" if accepted is FORM_TYPES else "JPEG 或 PNG 图片"
+        raise DomainError(f"{label}应为 {kinds}（按文件内容判断，不看扩展名）", field=kind)
     storage = get_storage()
     key = storage.save(storage.new_key("renewals", suffix), data)
     delete_after_rollback(db.session, key, storage)
@@ -314,16 +317,44 @@ def submit_application(actor: Any, application_id: int) -> RenewalApplication:
 
 # ---- the reviewers ------------------------------------------------------------------------------
 
-def list_applications(actor: Any, *, state: str = ""):
-    """Applications in the actor's scope (a city: its schools' holders), waiting ones first for reviewers."""
+#: the reviewers (city, province) never see a holder's draft: it is not submitted to them
+REVIEWERS = (Role.CITY, Role.PROVINCE)
+
+
+def visible_states(actor: Any) -> list[RenewalState]:
+    """The application states the actor's list offers (a reviewer: all but 未提交)."""
+    return [s for s in RenewalState if not (actor.role in REVIEWERS and s == RenewalState.DRAFT)]
+
+
+def list_applications(actor: Any, *, state: str = "", q: str = "", school_id: int | None = None,
+                      city_id: int | None = None, level_id: int | None = None):
+    """Applications in the actor's scope (a city: its schools' holders), waiting ones first for reviewers;
+    `q` is part of the holder's name or a whole ID number; a reviewer's list holds no drafts."""
+    from sqlalchemy import or_
+
+    from ..core import idcard
+
     permissions.require(actor, "renewals.view")
     query = (permissions.scoped(actor, select(RenewalApplication))
+             .join(CertificateRecord, CertificateRecord.id == RenewalApplication.record_id)
              .options(selectinload(RenewalApplication.school),
                       selectinload(RenewalApplication.record).selectinload(CertificateRecord.certificate_level)
                       .selectinload(CertificateLevel.certificate))
              .order_by(RenewalApplication.submitted_at.desc().nulls_last(), RenewalApplication.id.desc()))
     if state:
         query = query.where(RenewalApplication.state == RenewalState(state))
+    if actor.role in REVIEWERS:
+        query = query.where(RenewalApplication.state != RenewalState.DRAFT)
+    text = (q or "").strip()[:100]
+    if text:
+        query = query.where(or_(CertificateRecord.name.contains(text, autoescape=True),
+                                CertificateRecord.id_number == idcard.normalise(text)))
+    if school_id:
+        query = query.where(RenewalApplication.school_id == school_id)
+    if city_id:
+        query = query.where(RenewalApplication.school_id.in_(select(School.id).where(School.city_id == city_id)))
+    if level_id:
+        query = query.where(CertificateRecord.certificate_level_id == level_id)
     return query
 
 
@@ -372,3 +403,45 @@ def approve_application(actor: Any, application_id: int) -> RenewalApplication:
 def registration_number(application: RenewalApplication) -> str:
     """再登记编号: ZC, the approval year, the application id (unique as the id is)."""
     return f"ZC{application.approved_at:%Y}{application.id:08d}"
+
+
+# ---- the hours behind an application's total ------------------------------------------------------
+
+def application_hours(actor: Any, application_id: int) -> tuple[RenewalApplication, list]:
+    """The verified 继续教育 records counted for an application (its cycle, up to submission), for
+    whoever may see the application: the holder and the reviewers in scope."""
+    from datetime import timedelta
+
+    from ..hours.models import HoursKind, HoursRecord
+    from ..hours.states import HoursState
+    from .validity import add_months
+
+    application = get_application(actor, application_id)
+    record = application.record
+    policy = policy_for(record.certificate_level.certificate_id)
+    since = max(record.issue_date, add_months(application.cycle_expiry + timedelta(days=1),
+                                              -12 * policy.validity_years))
+    until = application.submitted_at.date() if application.submitted_at else clock.now().date()
+    if not application.late:
+        until = min(until, application.cycle_expiry)
+    rows = db.session.scalars(
+        select(HoursRecord).where(HoursRecord.id_type == record.id_type, HoursRecord.id_number == record.id_number,
+                                  HoursRecord.kind == HoursKind(CONTINUING), HoursRecord.state == HoursState.VERIFIED,
+                                  HoursRecord.date >= since, HoursRecord.date <= until)
+        .order_by(HoursRecord.date, HoursRecord.id).limit(500)).all()
+    return application, list(rows)
+
+
+def hours_evidence(actor: Any, application_id: int, hours_id: int) -> tuple[str, str, str]:
+    """(path, MIME type, name) of the evidence of one record counted for the application: the city and
+    the province reviewing it see it here, within the application's own scope."""
+    from ..hours.services import MIME_BY_SUFFIX as HOURS_MIME
+
+    _, rows = application_hours(actor, application_id)
+    row = next((r for r in rows if r.id == hours_id), None)
+    storage = get_storage()
+    if row is None or not row.evidence_key or not storage.exists(row.evidence_key):
+        raise permissions.NotInScope()
+    suffix = "." + row.evidence_key.rsplit(".", 1)[-1]
+    return str(storage.path(row.evidence_key)), HOURS_MIME.get(suffix, "application/octet-stream"), \
+        row.evidence_filename or f"证明材料{suffix}"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -15,8 +16,8 @@ from ..core.web import choice_arg, paginate, service_view
 from ..extensions import db
 from . import pdf, reminders, services, stats
 from .models import RenewalApplication
-from .states import RENEWAL, RenewalState, Validity
-from .validity import cycle
+from .states import EDITABLE, RENEWAL, RenewalState, Validity
+from .validity import cycle, cycles
 
 bp = Blueprint("renewals", __name__, url_prefix="/renewals")
 
@@ -28,20 +29,36 @@ def _no_store(response):
     return response
 
 
-@bp.route("/")
+INDEX_FILTERS = ("state", "school", "city", "level")
+
+
+@bp.route("/", methods=["GET", "POST"])
 def index():
     """持证后管理: the holder's certificates, or the applications in the staff member's scope."""
+    from sqlalchemy import select
+
+    from ..catalog.models import Certificate, CertificateLevel, City, School
+    from ..core.todo import count_in_scope
+    from ..core.web import int_arg, posted_search, search_text
+
     if current_user.role == Role.CANDIDATE:
         return redirect(url_for("renewals.mine"))
-    state = choice_arg("state", RenewalState)
-    page = paginate(services.list_applications(current_user, state=state))
-    counts = {s: 0 for s in RenewalState}
-    from ..core.todo import count_in_scope
-
-    for s in RenewalState:
-        counts[s] = count_in_scope(current_user, RenewalApplication, RenewalApplication.state == s)
-    return render_template("renewals/index.html", page=page, state=state, states=list(RenewalState), counts=counts,
-                           mask=idcard.mask)
+    if request.method == "POST":  # the search text (an ID number perhaps) never goes into the URL
+        return posted_search("renewals.index", INDEX_FILTERS)
+    states = services.visible_states(current_user)
+    state = choice_arg("state", [s.value for s in states])
+    q = search_text("renewals.index")
+    filters = {"school_id": int_arg("school"), "city_id": int_arg("city"), "level_id": int_arg("level")}
+    page = paginate(services.list_applications(current_user, state=state, q=q, **filters))
+    counts = {s: count_in_scope(current_user, RenewalApplication, RenewalApplication.state == s) for s in states}
+    schools = db.session.scalars(permissions.scoped(current_user, select(School)).order_by(School.name).limit(500)).all()
+    cities = [] if current_user.role == Role.CITY else db.session.scalars(
+        select(City).where(City.id.in_({s.city_id for s in schools if s.city_id})).order_by(City.code)).all()
+    levels = db.session.scalars(select(CertificateLevel).join(Certificate)
+                                .order_by(Certificate.name, CertificateLevel.rank)).all()
+    return render_template("renewals/index.html", page=page, state=state, states=states, counts=counts,
+                           mask=idcard.mask, q=q, filters=filters, schools=schools, cities=cities, levels=levels,
+                           confirm=ConfirmForm())
 
 
 @bp.route("/mine", methods=["GET", "POST"])
@@ -60,7 +77,7 @@ def mine():
         return redirect(url_for("renewals.mine"))
     return render_template("renewals/mine.html", certificates=services.my_certificates(current_user),
                            applications=services.my_applications(current_user),
-                           notices=reminders.notices(current_user), email=reminders.contact_of(current_user),
+                           notices=reminders.notices(current_user), notice_text=reminders.notice_text, email=reminders.contact_of(current_user),
                            confirm=ConfirmForm())
 
 
@@ -81,7 +98,8 @@ def apply(record_id: int):
         flash("已创建再登记申请：请下载《再登记申请表》，签字后上传，再提交。", "success")
         return redirect(url_for("renewals.application", application_id=application.id))
     page = services.apply_page(current_user, record_id)
-    return render_template("renewals/apply.html", page=page, confirm=ConfirmForm(), mask=idcard.mask)
+    return render_template("renewals/apply.html", page=page, confirm=ConfirmForm(), mask=idcard.mask,
+                           one_day=timedelta(days=1))
 
 
 @bp.route("/applications/<int:application_id>")
@@ -89,11 +107,15 @@ def application(application_id: int):
     """An application with its progress (审核进度), attachments and the actions of whoever looks at it."""
     app = services.get_application(current_user, application_id)
     current = cycle(app.record)
-    hours = services.cycle_hours(app.record, current) if current else None
+    # the live count matters only while the application can still be submitted (a draft or
+    # returned one of the current cycle); after that the page shows the hours as submitted
+    open_cycle = current is not None and current.valid_until == app.cycle_expiry and current.can_apply
+    hours = services.cycle_hours(app.record, current) if open_cycle and app.state in EDITABLE else None
     from ..core import audit
 
     history = audit.history(app)
-    return render_template("renewals/application.html", app=app, cycle=current, hours=hours,
+    _, hour_rows = services.application_hours(current_user, application_id)
+    return render_template("renewals/application.html", app=app, cycle=current, hours=hours, hour_rows=hour_rows,
                            actions=RENEWAL.actions_for(app, current_user), confirm=ConfirmForm(),
                            attachments=services.ATTACHMENTS, mask=idcard.mask, history=history,
                            is_holder=current_user.role == Role.CANDIDATE)
@@ -130,6 +152,14 @@ def attachment(application_id: int, kind: str):
         abort(404)
     _, path, mime = services.attachment(current_user, application_id, kind)
     return _no_store(send_file(path, mimetype=mime))
+
+
+@bp.route("/applications/<int:application_id>/hours/<int:hours_id>/evidence")
+def hours_evidence(application_id: int, hours_id: int):
+    """The evidence of a 继续教育 record counted for the application, for the holder and the reviewers in scope."""
+    path, mime, name = services.hours_evidence(current_user, application_id, hours_id)
+    inline = mime.startswith("image/") or mime == "application/pdf"
+    return _no_store(send_file(path, mimetype=mime, as_attachment=not inline, download_name=name))
 
 
 @bp.route("/applications/<int:application_id>/form.pdf")
@@ -210,6 +240,33 @@ def overview():
 def overview_export():
     data = stats.export(current_user)
     return _no_store(send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="再登记统计.xlsx"))
+
+
+def _certificate_filters() -> dict:
+    from ..core.web import int_arg
+
+    return {"state": choice_arg("state", Validity), "level_id": int_arg("level")}
+
+
+@bp.route("/certificates")
+def certificates():
+    """证书有效期清单: the certificates behind the overview's counts, by validity state, paged."""
+    from sqlalchemy import select
+
+    from ..catalog.models import Certificate, CertificateLevel
+
+    filters = _certificate_filters()
+    page = paginate(stats.certificates_by_state(current_user, **filters))
+    levels = db.session.scalars(select(CertificateLevel).join(Certificate)
+                                .order_by(Certificate.name, CertificateLevel.rank)).all()
+    return render_template("renewals/certificates.html", page=page, found=cycles(list(page.items)),
+                           states=list(Validity), levels=levels, filters=filters, mask=idcard.mask)
+
+
+@bp.route("/certificates.xlsx")
+def certificates_export():
+    data = stats.export_certificates(current_user, **_certificate_filters())
+    return _no_store(send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="证书有效期清单.xlsx"))
 
 
 @bp.route("/policies", methods=["GET", "POST"])

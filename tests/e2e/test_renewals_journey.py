@@ -57,6 +57,16 @@ def test_holder_records_hours_school_verifies_holder_applies_city_and_province_a
 
     # 1. holder2 (60 verified hours) cannot apply yet: the page says how many are missing.
     sign_in(browser, live_url, "holder2")
+    size = browser.get_window_size()
+    browser.set_window_size(400, 800)  # a phone: the state and the button fit without scrolling sideways
+    browser.get(f"{live_url}/renewals/mine")
+    width = browser.execute_script("return document.documentElement.clientWidth")
+    for css in ("[data-testid^=phone-apply-]", "[data-testid=my-validity] [data-testid=validity-state]"):
+        rect = browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]",
+                                      browser.find_element(By.CSS_SELECTOR, css))
+        assert 0 <= rect[0] and rect[1] <= width, (css, rect, width)
+    shot("renewal-mine-phone")
+    browser.set_window_size(size["width"], size["height"])
     browser.get(f"{live_url}/renewals/mine")
     assert "待再登记" in browser.find_element(By.CSS_SELECTOR, "[data-testid=my-validity]").text
     _click(browser, browser.find_element(By.CSS_SELECTOR, "[data-testid^=apply-]"))
@@ -111,6 +121,9 @@ def test_holder_records_hours_school_verifies_holder_applies_city_and_province_a
     # 5. The city (沙坪坝区) passes it on; the province approves.
     sign_in(browser, live_url, "cq_city")
     browser.get(application_url)
+    hour_rows = browser.find_elements(By.CSS_SELECTOR, "[data-testid=hour-record]")
+    assert sum("重庆市心理学会继续教育中心" in r.text and any(d in r.text for d in days)
+               for r in hour_rows) == 2  # the hours behind the total, today's two among them
     _click(browser, browser.find_element(By.CSS_SELECTOR, "[data-testid=pass]"))
     _wait_text(browser, "[data-testid=application-state]", "省级审核中")
     sign_in(browser, live_url, "cq_province")
@@ -145,4 +158,5 @@ def test_holder_records_hours_school_verifies_holder_applies_city_and_province_a
     _wait_text(browser, "[data-testid=verify-valid-until]", new_expiry)
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-validity]").text == "已再登记"
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-status]").text == "查验结果：有效"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-registration-number]").text.startswith("ZC")
     shot("renewal-verified")

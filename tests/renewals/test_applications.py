@@ -84,7 +84,7 @@ def test_a_second_application_in_one_cycle_is_refused(holder):
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"GIF89a....", "应为PDF、JPEG 或 PNG"),
+    (b"GIF89a....", "应为 PDF、JPEG 或 PNG 文件（"),
     (b"", "请选择"),
     (b"MZ\x90\x00 renamed.pdf", "按文件内容判断"),
 ])

@@ -103,8 +103,9 @@ def test_a_failing_smtp_server_leaves_the_notice_and_says_so(app, monkeypatch):
     assert db.session.scalar(select(RenewalReminder.email_state)).startswith("发送失败")
 
 
-def test_the_cli_sends_once(cli):
+def test_the_cli_sends_once(cli, monkeypatch):
     holder = make_holder(ISSUED)
+    monkeypatch.setattr(clock, "now", lambda: datetime(2028, 11, 1, 9, 0))
     db.session.add(HolderContact(candidate_id=holder.record.candidate_id, school_id=holder.school.id,
                                  email="h@example.com"))
     first = cli.invoke(args=["renewals", "remind", "--date", "2028-11-01", "--json"])
@@ -152,3 +153,75 @@ def test_the_outbox_page_masks_addresses_and_is_the_sysadmins(client):
     assert "z***@example.com" in page and "zhangsan@" not in page
     login_as(client, make_user("org"))
     assert client.get("/renewals/outbox").status_code == 403
+
+
+class Today:
+    """A clock the test moves on."""
+
+    def __init__(self, monkeypatch, day: datetime):
+        self.day = day
+        monkeypatch.setattr(clock, "now", lambda: self.day)
+
+
+def _texts(client, holder):
+    login_as(client, holder.user)
+    portal = client.get("/portal/").get_data(as_text=True)
+    mine = client.get("/renewals/mine").get_data(as_text=True)
+    return portal, mine
+
+
+def test_a_notice_is_shown_only_while_it_is_true(client, monkeypatch):
+    """Window open, no application in review: shown. Submitted, approved, expired: gone."""
+    from examadmin.renewals import services
+    from tests.renewals.factories import add_hours
+
+    holder = make_holder(ISSUED)
+    now = Today(monkeypatch, datetime(2028, 11, 1, 9, 0))
+    reminders.send_due_reminders()
+    portal, mine = _texts(client, holder)
+    label = holder.record.certificate_level.label
+    assert portal.count('data-testid="portal-notice"') == 1 and mine.count('data-testid="renewal-notice"') == 1
+    assert f"您的{label}可申请再登记（有效期至 2029-01-14）" in portal  # the certificate named once
+    assert f"（{label}，有效期至" not in portal and f"（{label}，有效期至" not in mine
+    add_hours(holder.record, "95", date(2027, 3, 1))
+    application = services.create_application(holder.user, holder.record.id)
+    assert 'data-testid="portal-notice"' in _texts(client, holder)[0]  # a draft: still to do
+    services.attach(holder.user, application.id, "signed_form", b"%PDF-1.4 signed")
+    services.submit_application(holder.user, application.id)
+    portal, mine = _texts(client, holder)
+    assert 'data-testid="portal-notice"' not in portal and 'data-testid="renewal-notice"' not in mine
+    services.pass_to_province(holder.city_user, application.id)
+    services.approve_application(holder.province_user, application.id)
+    assert 'data-testid="portal-notice"' not in _texts(client, holder)[0]
+
+
+def test_a_notice_goes_when_the_window_has_passed(client, monkeypatch):
+    holder = make_holder(ISSUED)
+    now = Today(monkeypatch, datetime(2028, 12, 20, 9, 0))
+    reminders.send_due_reminders()
+    assert len(reminders.notices(holder.user)) == 1  # one per certificate, though two were sent
+    now.day = datetime(2029, 1, 15, 9, 0)  # the day after expiry: 未再登记, the window notice is false
+    assert reminders.notices(holder.user) == []
+    assert 'data-testid="portal-notice"' not in _texts(client, holder)[0]
+    now.day = datetime(2030, 3, 1, 9, 0)  # 已失效
+    assert reminders.notices(holder.user) == []
+
+
+def test_the_cli_refuses_a_future_date_unless_allowed(cli, monkeypatch):
+    make_holder(ISSUED)
+    monkeypatch.setattr(clock, "now", lambda: datetime(2028, 10, 1, 9, 0))
+    refused = cli.invoke(args=["renewals", "remind", "--date", "2028-11-01"])
+    assert refused.exit_code == 1 and "晚于今天" in refused.output and "--allow-future" in refused.output
+    assert count(RenewalReminder) == 0
+    allowed = cli.invoke(args=["renewals", "remind", "--date", "2028-11-01", "--allow-future", "--json"])
+    assert allowed.exit_code == 0 and json.loads(allowed.output)["reminded"] == 1
+
+
+def test_the_email_names_the_menu_and_links_the_portal(app, monkeypatch):
+    holder = make_holder(ISSUED)
+    reminders.save_contact(holder.user, "holder@example.com")
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://exam.example.cn/")
+    reminders.send_due_reminders(date(2028, 10, 15))
+    body = db.session.scalar(select(OutboxMessage.body))
+    assert "在“证书有效期与再登记”中" in body and "在“再登记”中" not in body
+    assert "https://exam.example.cn/renewals/mine" in body

@@ -159,3 +159,148 @@ def test_the_org_edits_the_policy_on_its_page(client):
     page = client.post("/renewals/policies", data=data | {"late_hours_required": "120"},
                        follow_redirects=True).get_data(as_text=True)
     assert "再登记规则已保存" in page and 'value="4"' in page
+
+
+def _approved(holder):
+    from examadmin.renewals import services
+
+    add_hours(holder.record, "92", date(2027, 4, 1))
+    application = services.create_application(holder.user, holder.record.id)
+    services.attach(holder.user, application.id, "signed_form", b"%PDF-1.4 signed")
+    services.submit_application(holder.user, application.id)
+    services.pass_to_province(holder.city_user, application.id)
+    services.approve_application(holder.province_user, application.id)
+    return application
+
+
+def test_after_approval_the_pages_show_the_new_validity_and_the_next_window(client, holder):
+    application = _approved(holder)
+    login_as(client, holder.user)
+    page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+    assert "已延至 2032-01-14" in page and "有效期至 2032-01-14" in page
+    assert "提交时已核验 92.0 学时" in page and "当前已核验" not in page and "需 90" not in page
+    apply = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
+    assert "学时未达标" not in apply and 'data-testid="hours-short"' not in apply
+    assert "下一次再登记窗口 2031-10-15 开放" in apply and 'data-testid="start-application"' not in apply
+
+
+def test_a_lapsed_certificate_says_why_and_offers_no_form(client, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2030, 3, 1, 9, 0))
+    holder = make_holder(ISSUED)
+    login_as(client, holder.user)
+    apply = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
+    assert 'data-testid="lapsed"' in apply and "2029-01-14 届满" in apply and "2030-01-15 起失效" in apply
+    assert "重新报名参加考核" in apply and holder.school.name in apply
+    assert "起可申请再登记" not in apply and "学时未达标" not in apply and "start-application" not in apply
+    mine = client.get("/renewals/mine").get_data(as_text=True)
+    assert "补办期限已过" in mine and "重新报名考核" in mine
+
+
+def test_a_draft_below_the_hours_warns_in_red_and_disables_submit(client, holder):
+    from examadmin.renewals import services
+
+    add_hours(holder.record, "60", date(2027, 4, 1))
+    application = services.create_application(holder.user, holder.record.id)
+    login_as(client, holder.user)
+    page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+    assert "学时未达标将无法提交：还差 30.0 学时" in page and 'alert-danger' in page
+    assert 'data-testid="submit" disabled' in page
+    add_hours(holder.record, "30", date(2027, 5, 1))
+    page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+    assert "学时未达标" not in page and 'data-testid="submit">' in page
+
+
+def test_verification_shows_the_registration_number_and_recognises_it_typed_as_a_number(client, holder):
+    from examadmin.certificates import verification
+
+    application = _approved(holder)
+    page = client.get(f"/certificates/v/{holder.record.verify_code}").get_data(as_text=True)
+    assert f'data-testid="verify-registration-number">{application.registration_number}' in page
+    answer = verification.verify_by_number(holder.record.number, holder.record.id_number)
+    assert answer.registration_number == application.registration_number and answer.as_json()["registration_number"]
+    typed = verification.verify_by_number(application.registration_number.lower(), holder.record.id_number)
+    assert not typed.found and "是再登记凭证编号" in typed.message and "请输入证书编号" in typed.message
+    assert "校验位不符" not in typed.message
+    fresh = make_holder(date(2027, 6, 1))
+    page = client.get(f"/certificates/v/{fresh.record.verify_code}").get_data(as_text=True)
+    assert "再登记编号" not in page
+
+
+def test_reviewers_see_the_hours_behind_the_total_with_their_evidence(client, holder):
+    from examadmin.core.storage import get_storage
+    from examadmin.hours.states import HoursState
+    from examadmin.renewals import services
+
+    png = b"\x89PNG\r\n\x1a\n evidence"
+    counted = add_hours(holder.record, "60", date(2027, 4, 1))
+    storage = get_storage()
+    counted.evidence_key = storage.save(storage.new_key("hours", ".png"), png)
+    counted.evidence_filename = "培训证明.png"
+    add_hours(holder.record, "32", date(2027, 9, 1))
+    pending = add_hours(holder.record, "40", date(2027, 10, 1), state=HoursState.PENDING)
+    pending.evidence_key = storage.save(storage.new_key("hours", ".png"), png)
+    application = services.create_application(holder.user, holder.record.id)
+    services.attach(holder.user, application.id, "signed_form", b"%PDF-1.4 signed")
+    services.submit_application(holder.user, application.id)
+    db.session.flush()
+    url = f"/renewals/applications/{application.id}/hours"
+    for reviewer in (holder.city_user, holder.province_user):
+        login_as(client, reviewer)
+        page = client.get(f"/renewals/applications/{application.id}").get_data(as_text=True)
+        assert page.count('data-testid="hour-record"') == 2 and "测试培训机构" in page
+        assert 'data-testid="hour-total">92.0' in page
+        response = client.get(f"{url}/{counted.id}/evidence")
+        assert response.status_code == 200 and response.data == png
+        response.close()
+        assert client.get(f"{url}/{pending.id}/evidence").status_code == 404  # not counted
+        if reviewer is holder.city_user:
+            services.pass_to_province(holder.city_user, application.id)
+            db.session.flush()
+    login_as(client, make_user("city"))
+    assert client.get(f"{url}/{counted.id}/evidence").status_code == 404
+
+
+def test_the_reviewers_list_filters_and_hides_drafts(client, holder):
+    from examadmin.renewals import services
+
+    add_hours(holder.record, "92", date(2027, 4, 1))
+    submitted = services.create_application(holder.user, holder.record.id)
+    services.attach(holder.user, submitted.id, "signed_form", b"%PDF-1.4 signed")
+    services.submit_application(holder.user, submitted.id)
+    other = make_holder(date(2026, 1, 20))  # another school and city, a draft only
+    draft = services.create_application(other.user, other.record.id)
+    db.session.flush()
+    login_as(client, holder.city_user)
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert 'data-testid="count-未提交"' not in page and "data-testid=\"count-市级审核中\"" in page
+    assert client.get("/renewals/?state=未提交").get_data(as_text=True).count('data-testid="application-row"') == 1
+    login_as(client, other.province_user)
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert f'data-testid="open-{draft.id}"' not in page  # the province never sees the draft
+    login_as(client, make_user("org"))
+    assert f'data-testid="open-{draft.id}"' in client.get("/renewals/").get_data(as_text=True)
+    token = csrf(client, "/renewals/")
+    found = client.post("/renewals/", data={"csrf_token": token, "q": holder.record.id_number},
+                        follow_redirects=True)
+    assert holder.record.id_number not in found.request.url
+    text = found.get_data(as_text=True)
+    assert f'data-testid="open-{submitted.id}"' in text and f'data-testid="open-{draft.id}"' not in text
+    by_school = client.get(f"/renewals/?school={other.school.id}").get_data(as_text=True)
+    assert f'data-testid="open-{draft.id}"' in by_school and f'data-testid="open-{submitted.id}"' not in by_school
+    by_city = client.get(f"/renewals/?city={holder.school.city_id}").get_data(as_text=True)
+    assert f'data-testid="open-{submitted.id}"' in by_city and f'data-testid="open-{draft.id}"' not in by_city
+    by_level = client.get(f"/renewals/?level={holder.record.certificate_level_id}").get_data(as_text=True)
+    assert f'data-testid="open-{submitted.id}"' in by_level
+    login_as(client, other.city_user)
+    assert client.get(f"/renewals/applications/{draft.id}").status_code == 404
+
+
+def test_the_holders_dashboard_links_step_12_to_their_renewals(client, holder):
+    login_as(client, holder.user)
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
+    steps = page.split('data-testid="workflow-steps"', 1)[1].split("</ol>", 1)[0]
+    step = steps.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
+    assert 'href="/renewals/mine"' in step and "持证后管理" in step
+    login_as(client, make_user("province"))
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/renewals/"' in page.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
