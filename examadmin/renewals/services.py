@@ -94,7 +94,8 @@ def cycle_hours(record: CertificateRecord, current: Cycle, today: date | None = 
 
     today = today or clock.now().date()
     return verified_hours(record.id_type, record.id_number, kinds=[CONTINUING], since=current.valid_from,
-                          until=min(today, current.valid_until) if not current.late else today)
+                          until=min(today, current.valid_until) if not current.late else today,
+                          school_id=record.school_id)
 
 
 def current_application(record_id: int, current: Cycle) -> RenewalApplication | None:
@@ -224,6 +225,7 @@ def get_application(actor: Any, application_id: int) -> RenewalApplication:
 def _editable(actor: Any, application_id: int) -> RenewalApplication:
     permissions.require(actor, "renewals.apply")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # two submits or a submit and a decision: one wins
     if application.state not in EDITABLE:
         raise DomainError(f"申请{application.state.value}，不能修改")
     return application
@@ -331,6 +333,7 @@ def pass_to_province(actor: Any, application_id: int) -> RenewalApplication:
     """The city's review passes the application on to the province."""
     permissions.require(actor, "renewals.review")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
     RENEWAL.move(application, "pass", actor)
     return application
 
@@ -339,6 +342,7 @@ def return_application(actor: Any, application_id: int, reason: str) -> RenewalA
     """Return to the holder with a reason; the holder corrects and resubmits the same application."""
     permissions.require(actor, "renewals.review")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
     reason = (reason or "").strip()[:MAX_EXPLANATION]
     if not reason:
         raise DomainError("请填写退回原因，持证人将据此修改", field="reason")
@@ -352,6 +356,7 @@ def approve_application(actor: Any, application_id: int) -> RenewalApplication:
     """The province approves: validity moves on one period and an e-registration record is issued."""
     permissions.require(actor, "renewals.approve")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
     record = application.record
     if record.state != CertificateState.ISSUED:
         raise DomainError("该证书已被撤销，不能审核通过再登记")
