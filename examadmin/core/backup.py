@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -189,7 +190,8 @@ def backup(out: str | Path, keep: int | None = None) -> BackupResult:
     if target.resolve().is_relative_to(storage_root.resolve()):
         raise DomainError(f"备份不能写在存储目录（{storage_root}）之中：请换一个目录，最好在另一块磁盘上")
     work = Path(tempfile.mkdtemp(prefix=".examadmin-backup-", dir=target.parent))  # 0700
-    partial = target.with_name(target.name + PARTIAL_SUFFIX)
+    # a new name of our own beside the target (never one planted there: O_EXCL, O_NOFOLLOW)
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
     try:
         manifest: dict = {"format": FORMAT, "created_at": clock.now().isoformat(), "app_version": app_version()}
         if _dialect() == "sqlite":
@@ -199,28 +201,31 @@ def backup(out: str | Path, keep: int | None = None) -> BackupResult:
         else:
             raise DomainError(f"不支持备份此类数据库：{_dialect()}")
 
-        files: dict[str, dict] = {}
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)
-        # gzip's fastest level: photos, PDFs and pg_dump's custom format are compressed already
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1) as tar:
-            _add(tar, member, database, files)
-            for name in INSTANCE_SECRETS:
-                if (instance / name).is_file():
-                    _add(tar, f"instance/{name}", instance / name, files)
-            for key, path in _storage_files(storage_root):
+        key_file = instance / "secret_key"
+        manifest["secret_key_in_archive"] = (key_file.is_file()
+                                             and key_file.read_text().strip() == config["SECRET_KEY"])
+        members = [(member, database)] + [(f"instance/{name}", instance / name) for name in INSTANCE_SECRETS
+                                          if (instance / name).is_file()]
+        for attempt in range(3):
+            # The manifest goes FIRST, so that restore checks every member's name and size against it
+            # before writing anything; it needs the hashes before the files are written, hence a pass
+            # that hashes, then the pass that writes (and checks nothing changed in between).
+            files: dict[str, dict] = {}
+            entries = []
+            for name, path in members + [(f"storage/{key}", path) for key, path in _storage_files(storage_root)]:
                 try:
-                    _add(tar, f"storage/{key}", path, files)
+                    files[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
                 except FileNotFoundError:  # deleted since the listing (a replaced photo): not in this copy
                     continue
-            key_file = instance / "secret_key"
-            manifest["secret_key_in_archive"] = (key_file.is_file()
-                                                 and key_file.read_text().strip() == config["SECRET_KEY"])
+                entries.append((name, path))
             manifest["files"] = files
-            data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
-            info = tarfile.TarInfo(MANIFEST)
-            info.size, info.mode, info.mtime = len(data), FILE_MODE, int(datetime.now().timestamp())
-            tar.addfile(info, io.BytesIO(data))
+            try:
+                _write_archive(partial, manifest, entries)
+                break
+            except _Changed as exc:
+                partial.unlink(missing_ok=True)
+                if attempt == 2:
+                    raise DomainError(f"备份期间存储文件 {exc} 被删除或修改（三次都如此）：请在较空闲时重试") from None
         with open(partial, "rb+") as fh:
             os.fsync(fh.fileno())
         os.rename(partial, target)
@@ -236,14 +241,42 @@ def backup(out: str | Path, keep: int | None = None) -> BackupResult:
                         secret_key_in_archive=manifest["secret_key_in_archive"], removed=removed)
 
 
-def _add(tar: tarfile.TarFile, name: str, path: Path, files: dict) -> None:
-    with open(path, "rb") as fh:
+class _Changed(Exception):
+    """A file changed or vanished between the hashing pass and the writing pass of a backup."""
+
+
+def _write_archive(partial: Path, manifest: dict, entries: list[tuple[str, Path]]) -> None:
+    """The archive at `partial` (a new file: O_EXCL, no symlink followed), the manifest first."""
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    # gzip's fastest level: photos, PDFs and pg_dump's custom format are compressed already
+    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1) as tar:
+        data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
+        info = tarfile.TarInfo(MANIFEST)
+        info.size, info.mode, info.mtime = len(data), FILE_MODE, int(datetime.now().timestamp())
+        tar.addfile(info, io.BytesIO(data))
+        for name, path in entries:
+            _add(tar, name, path, manifest["files"][name])
+
+
+def _add(tar: tarfile.TarFile, name: str, path: Path, expected: dict) -> None:
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise _Changed(name) from None
+    with fh:
         stat = os.fstat(fh.fileno())
+        if stat.st_size != expected["size"]:
+            raise _Changed(name)
         info = tarfile.TarInfo(name)
         info.size, info.mode, info.mtime = stat.st_size, FILE_MODE, int(stat.st_mtime)
         hashing = _Hashing(fh)
-        tar.addfile(info, hashing)
-    files[name] = {"size": stat.st_size, "sha256": hashing.sha256.hexdigest()}
+        try:
+            tar.addfile(info, hashing)
+        except OSError:  # shorter than it was
+            raise _Changed(name) from None
+    if hashing.sha256.hexdigest() != expected["sha256"]:
+        raise _Changed(name)
 
 
 def _sqlite_copy(work: Path, manifest: dict) -> Path:
@@ -295,17 +328,95 @@ def _member_path(root: Path, name: str) -> Path:
     return root.joinpath(*pure.parts)
 
 
-def _unpack(archive: Path, work: Path) -> tuple[dict, dict[str, str]]:
-    """Unpack into `work`, hashing each member; returns the manifest and the hashes found."""
-    found: dict[str, str] = {}
+#: the largest manifest read (a real one is some hundred bytes per stored file)
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+#: room left free on the disk after unpacking
+FREE_MARGIN = 64 * 1024 * 1024
+
+
+def _free(folder: Path) -> int:
+    return shutil.disk_usage(folder).free
+
+
+def _scan(archive: Path, work: Path) -> tuple[dict, dict[str, int]]:
+    """Read the archive once WITHOUT writing anything: the manifest, and each member's name and
+    size, checked against the manifest (at the member's header when the manifest came first, as
+    in every archive this version writes) and against the free disk space; returns the manifest
+    and the sizes. An older archive (manifest last) costs a second decompression, not disk."""
+    sizes: dict[str, int] = {}
+    manifest = None
+    manifest_first = False
+    free = _free(work)
     try:
         with tarfile.open(archive, mode="r|gz") as tar:
             for member in tar:
                 if not member.isfile():
                     raise DomainError(f"备份文件中有不应出现的条目：{member.name}（只应有普通文件）")
-                path = _member_path(work, member.name)
-                if member.name in found:
+                _member_path(work, member.name)
+                if member.name in sizes:
                     raise DomainError(f"备份文件中 {member.name} 出现了两次")
+                sizes[member.name] = member.size
+                if member.name == MANIFEST:
+                    if member.size > MAX_MANIFEST_BYTES:
+                        raise DomainError(f"备份清单（{MANIFEST}）大得不合理（{member.size} 字节）：这不是本系统生成的备份")
+                    manifest_first = len(sizes) == 1
+                    try:
+                        manifest = json.loads(tar.extractfile(member).read())
+                    except ValueError as exc:
+                        raise DomainError(f"备份文件中的 {MANIFEST} 无法解析：{exc}") from exc
+                    _check_manifest(manifest)
+                    continue
+                if manifest_first:
+                    _check_member(manifest, member.name, member.size)
+                if member.size + FREE_MARGIN > free:
+                    raise DomainError(f"备份中的 {member.name} 有 {member.size} 字节，超过磁盘剩余空间：未做任何恢复")
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise DomainError(f"无法读取备份文件 {archive.name}：文件不完整或不是 .tar.gz 备份（{exc}）") from exc
+    if manifest is None:
+        raise DomainError(f"备份文件 {archive.name} 中没有 {MANIFEST}：文件不完整或不是本系统生成的备份")
+    del sizes[MANIFEST]
+    for name, size in sizes.items():
+        _check_member(manifest, name, size)
+    total = sum(sizes.values())
+    if total + FREE_MARGIN > free:
+        raise DomainError(f"解开备份需要 {total // (1024 * 1024) + 1} MB，磁盘（{work}）剩余 "
+                          f"{free // (1024 * 1024)} MB：请腾出空间后重试，未做任何恢复")
+    return manifest, sizes
+
+
+def _check_manifest(manifest) -> None:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        shown = manifest.get("format") if isinstance(manifest, dict) else None
+        raise DomainError(f"备份格式 {shown} 不是本程序能读取的格式（{FORMAT}）")
+    listed = manifest.get("files")
+    if (not isinstance(listed, dict) or not isinstance(manifest.get("tables"), dict)
+            or not all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                       and type(entry.get("size")) is int and entry["size"] >= 0 for entry in listed.values())):
+        raise DomainError(f"备份清单（{MANIFEST}）不完整：这不是本系统生成的备份，或已被改动，未做任何恢复")
+
+
+def _check_member(manifest: dict, name: str, size: int) -> None:
+    entry = manifest["files"].get(name)
+    if entry is None:
+        raise DomainError(f"备份文件已损坏或被改动，未做任何恢复：{name} 不在备份清单中")
+    if entry["size"] != size:
+        raise DomainError(f"备份文件已损坏或被改动，未做任何恢复：{name} 的大小（{size} 字节）与清单"
+                          f"（{entry['size']} 字节）不符")
+
+
+def _unpack(archive: Path, work: Path) -> tuple[dict, dict[str, str]]:
+    """Check the archive first (_scan: names, sizes, disk space, nothing written), then unpack
+    into `work`, hashing each member; returns the manifest and the hashes found."""
+    manifest, sizes = _scan(archive, work)
+    found: dict[str, str] = {}
+    try:
+        with tarfile.open(archive, mode="r|gz") as tar:
+            for member in tar:
+                if member.name == MANIFEST:
+                    continue
+                if not member.isfile() or sizes.get(member.name) != member.size or member.name in found:
+                    raise DomainError(f"备份文件在读取期间被改动（{member.name}），未做任何恢复")
+                path = _member_path(work, member.name)
                 for parent in reversed(path.relative_to(work).parents[:-1]):
                     (work / parent).mkdir(mode=DIR_MODE, exist_ok=True)
                 source = tar.extractfile(member)
@@ -317,25 +428,13 @@ def _unpack(archive: Path, work: Path) -> tuple[dict, dict[str, str]]:
                 found[member.name] = digest.hexdigest()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise DomainError(f"无法读取备份文件 {archive.name}：文件不完整或不是 .tar.gz 备份（{exc}）") from exc
-    if MANIFEST not in found:
-        raise DomainError(f"备份文件 {archive.name} 中没有 {MANIFEST}：文件不完整或不是本系统生成的备份")
-    try:
-        manifest = json.loads((work / MANIFEST).read_text())
-    except ValueError as exc:
-        raise DomainError(f"备份文件中的 {MANIFEST} 无法解析：{exc}") from exc
-    del found[MANIFEST]
     return manifest, found
 
 
 def verify_archive(manifest: dict, found: dict[str, str]) -> None:
     """Every file the manifest lists is there with its hash, and nothing else is."""
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        shown = manifest.get("format") if isinstance(manifest, dict) else None
-        raise DomainError(f"备份格式 {shown} 不是本程序能读取的格式（{FORMAT}）")
-    listed = manifest.get("files")
-    if (not isinstance(listed, dict) or not isinstance(manifest.get("tables"), dict)
-            or not all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str) for entry in listed.values())):
-        raise DomainError(f"备份清单（{MANIFEST}）不完整：这不是本系统生成的备份，或已被改动，未做任何恢复")
+    _check_manifest(manifest)
+    listed = manifest["files"]
     missing = sorted(set(listed) - set(found))
     extra = sorted(set(found) - set(listed))
     changed = sorted(name for name in set(listed) & set(found) if listed[name]["sha256"] != found[name])
@@ -393,32 +492,49 @@ def restore(archive: str | Path, force: bool = False) -> RestoreResult:
             raise DomainError(f"存储目录 {storage_root} 中已有 {len(existing)} 个文件：恢复只应在新安装上进行；"
                               "确要覆盖请加 --force（备份中没有的文件会保留）。")
 
+        existing_folder = next(p for p in (storage_root, *storage_root.parents) if p.is_dir())
+        free = _free(existing_folder)
+        needed = sum(manifest["files"][f"storage/{key}"]["size"] for key in storage_keys)
+        if needed + FREE_MARGIN > free:
+            raise DomainError(f"存储目录 {storage_root} 所在磁盘剩余 {free // (1024 * 1024)} MB，恢复文件需要 "
+                              f"{needed // (1024 * 1024) + 1} MB：请腾出空间后重试，未做任何恢复")
+
+        counts: dict[str, int] = {}
+
+        def check_counts(conn: Connection) -> None:
+            """The restored database holds what the manifest counted, checked BEFORE it replaces the old one."""
+            counts.update(count_rows(conn))
+            expected = manifest["tables"]
+            wrong = [f"{name}：应为 {expected.get(name)} 行，实为 {counts.get(name)} 行"
+                     for name in sorted(set(expected) | set(counts)) if expected.get(name) != counts.get(name)]
+            if wrong:
+                raise DomainError("备份中的数据库与清单的行数不符，原有数据未被替换：" + "；".join(wrong[:5]))
+
         db.session.remove()
         if engine_kind == "sqlite":
+            _sqlite_check(work / SQLITE_MEMBER, check_counts)
             _sqlite_restore(work / SQLITE_MEMBER)
         else:
-            postgres.restore(work / PGDUMP_MEMBER, manifest)
+            postgres.restore(work / PGDUMP_MEMBER, manifest, check_counts)
         db.engine.dispose()
 
+        # The database is replaced from here on: a failure names what was done and what to do.
         storage = LocalStorage(storage_root)
-        for key in sorted(storage_keys):
-            with open(work / "storage" / key, "rb") as fh:
-                storage.save(key, fh)
-        for name in INSTANCE_SECRETS:
-            if f"instance/{name}" in found:
-                _replace_private(work / "instance" / name, instance / name)
-
-        with db.engine.connect() as conn:
-            counts = count_rows(conn)
-        expected = manifest["tables"]
-        wrong = [f"{name}：应为 {expected.get(name)} 行，实为 {counts.get(name)} 行"
-                 for name in sorted(set(expected) | set(counts)) if expected.get(name) != counts.get(name)]
-        if wrong:
-            raise DomainError("恢复后的行数与备份清单不符：" + "；".join(wrong[:5]))
+        try:
+            for key in sorted(storage_keys):
+                with open(work / "storage" / key, "rb") as fh:
+                    storage.save(key, fh)
+            for name in INSTANCE_SECRETS:
+                if f"instance/{name}" in found:
+                    _replace_private(work / "instance" / name, instance / name)
+        except OSError as exc:
+            raise DomainError(f"数据库已用备份替换，但写入存储目录或实例文件时出错（{exc}）：请排除磁盘问题后"
+                              "用同一备份加 --force 再恢复一次") from exc
         bad = [key for key in storage_keys
                if _sha256(storage._path(key)) != manifest["files"][f"storage/{key}"]["sha256"]]
         if bad:
-            raise DomainError(f"恢复后有 {len(bad)} 个文件与备份不符（如 {bad[0]}）：请检查存储目录的磁盘或网络挂载")
+            raise DomainError(f"数据库已用备份替换，但恢复后有 {len(bad)} 个文件与备份不符（如 {bad[0]}）："
+                              "请检查存储目录的磁盘或网络挂载，再用同一备份加 --force 恢复一次")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return RestoreResult(tables=len(counts), rows=sum(counts.values()), files=len(storage_keys),
@@ -438,6 +554,22 @@ def _replace_private(source: Path, target: Path) -> None:
         signing._cache.pop(str(target), None)
     except ImportError:
         pass
+
+
+def _sqlite_check(copy: Path, check) -> None:
+    """Run `check` on the unpacked copy before it replaces anything (its pages are what the restore copies)."""
+    from sqlalchemy import create_engine
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(f"sqlite:///{copy}")
+    try:
+        with engine.connect() as conn:
+            check(conn)
+    except SQLAlchemyError as exc:
+        raise DomainError(f"备份中的数据库文件无法读取（{exc.__class__.__name__}），原有数据未被替换") from exc
+    finally:
+        engine.dispose()
 
 
 def _sqlite_restore(copy: Path) -> None:

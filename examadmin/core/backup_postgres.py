@@ -93,23 +93,51 @@ def dump(work: Path, manifest: dict, describe: Callable[[Connection, dict], None
     return dump
 
 
-def restore(dump: Path, manifest: dict) -> None:
-    """An emptied schema, then pg_restore in one transaction (on an error the schema stays empty)."""
+#: the live schema while a restore runs: kept until the restored data are checked, put back on failure
+BEFORE_RESTORE = "examadmin_before_restore"
+
+
+def restore(dump: Path, manifest: dict, check: Callable[[Connection], None]) -> None:
+    """pg_restore into a new, empty schema public while the old one waits aside as
+    BEFORE_RESTORE; `check` (the row counts) reads the result before the old schema is dropped.
+    When pg_restore or the check fails, the new schema goes and the old one is put back: the
+    live data stay as they were. (DROP SCHEMA commits on its own, so a plain drop-then-restore
+    would leave an empty database behind a failed restore.)"""
     pg_restore = pg_tool("pg_restore")
     client = tool_major(pg_restore)
     made_by = int((manifest.get("database") or {}).get("pg_dump_major") or 0)
     require_client_not_older("pg_restore", client, made_by, "生成备份的 pg_dump 版本")
     uri, env = _libpq(db.engine.url)
-    # An empty schema first: tables of a newer schema (`db upgrade` run with newer code) or
+    with db.engine.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :n"), {"n": BEFORE_RESTORE}):
+            raise DomainError(f"数据库中已有模式 {BEFORE_RESTORE}：这是上一次中断的恢复留下的原有数据，"
+                              f"请先检查：若 public 模式已完整，用 `DROP SCHEMA {BEFORE_RESTORE} CASCADE` 删除；"
+                              f"若要找回原数据，先 `DROP SCHEMA public CASCADE`，再 "
+                              f"`ALTER SCHEMA {BEFORE_RESTORE} RENAME TO public`。然后重试。")
+    # An empty schema public: tables of a newer schema (`db upgrade` run with newer code) or
     # data kept by --force would otherwise stay beside the restored ones. pg_restore's
     # --clean then also copes with a dump that creates the schema public itself.
     try:
         with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text(f"ALTER SCHEMA public RENAME TO {BEFORE_RESTORE}"))
             conn.execute(text("CREATE SCHEMA public"))
     except DBAPIError as exc:
-        raise DomainError("无法清空目标数据库（DROP SCHEMA public）：恢复须以数据库所有者的账号进行"
+        raise DomainError("无法腾空目标数据库（ALTER SCHEMA public RENAME）：恢复须以数据库所有者的账号进行"
                           f"（DATABASE_URL 中的用户应是 createdb --owner 指定的用户）。详情：{exc.orig}") from exc
     db.engine.dispose()
-    _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-          "--exit-on-error", f"--dbname={uri}", str(dump)], env, "恢复数据库（pg_restore）")
+    try:
+        _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+              "--exit-on-error", f"--dbname={uri}", str(dump)], env, "恢复数据库（pg_restore）")
+        db.engine.dispose()
+        with db.engine.connect() as conn:
+            check(conn)
+    except BaseException:
+        db.engine.dispose()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text(f"ALTER SCHEMA {BEFORE_RESTORE} RENAME TO public"))
+        db.engine.dispose()
+        raise
+    with db.engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {BEFORE_RESTORE} CASCADE"))
+    db.engine.dispose()

@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 
 from ..candidates.importer import ImportReport, Problem
 from ..candidates.models import Candidate
+from ..candidates.states import CandidateState
 from ..catalog.models import School
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
@@ -31,6 +32,7 @@ from ..core.roles import Role
 from ..extensions import db
 from .models import HoursKind, HoursRecord, HoursSource
 from .services import MAX_PER_DAY, day_total_message, day_totals, parse_date, parse_hours, parse_kind, parse_provider
+from .services import lock_persons
 from .states import HoursState
 
 HEADERS = ["证件号码", "姓名", "类别", "日期", "机构", "学时"]
@@ -60,6 +62,8 @@ def _people(actor: Any, numbers: set[str]) -> dict[str, Candidate]:
         query = (select(Candidate).where(Candidate.id_number.in_(ordered[start:start + 900]),
                                          Candidate.hidden.is_(False), permissions.scope_clause(actor, Candidate))
                  .order_by(Candidate.id))
+        if actor.role == Role.SCHOOL:  # a school vouches only for candidates whose identity is 信息准确
+            query = query.where(Candidate.state == CandidateState.ACCURATE)
         for candidate in db.session.scalars(query):
             found[candidate.id_number] = candidate  # the latest record wins
     return found
@@ -182,6 +186,7 @@ def _drop_already_imported(rows: list[dict], report: ImportReport) -> list[dict]
 def _check_day_totals(rows: list[dict], report: ImportReport) -> None:
     """No person over 24 hours in a day: what is stored plus the file's rows, in the file's order."""
     persons = [(r["candidate"].id_type, r["candidate"].id_number) for r in rows]
+    lock_persons(persons)  # no parallel entry of these persons between this check and the write
     totals = day_totals(persons, [r["date"] for r in rows])
     for r, person in zip(rows, persons):
         key = (person, r["date"])

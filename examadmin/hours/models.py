@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint, false, select
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..candidates.models import Candidate, IdType
@@ -78,16 +78,14 @@ class HoursRecord(db.Model):
 
     @classmethod
     def scope_clause(cls, actor):
-        """Staff by the school scope; a candidate sees every record of their own person."""
+        """Staff by the school scope; a candidate sees the records of their own candidate record only
+        (another school's record of the same ID number is not theirs to see: evidence, editing)."""
         from ..core.permissions import column_scope
 
         if actor.role == Role.CANDIDATE:
             if not actor.candidate_id:
                 return false()
-            person = select(Candidate.id_type, Candidate.id_number).where(
-                Candidate.id == actor.candidate_id).subquery()
-            return (cls.id_type == select(person.c.id_type).scalar_subquery()) & (
-                cls.id_number == select(person.c.id_number).scalar_subquery())
+            return cls.candidate_id == actor.candidate_id
         return column_scope(actor, cls)
 
 

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..registrations import services as registration_services
 from ..registrations.services import Eligibility
 from .models import DEFAULT_REQUIREMENTS, HoursKind, HoursRecord, HoursRequirement, RequirementMode
+from .services import counting_clause
 from .states import HoursState
 
 #: a bound on what the org may type (the standard asks at most 250)
@@ -109,7 +110,7 @@ def verified_by_kind(persons: list[tuple], kinds: list[HoursKind]) -> dict[tuple
         rows = db.session.execute(
             select(HoursRecord.id_type, HoursRecord.id_number, HoursRecord.kind, func.sum(HoursRecord.hours))
             .where(HoursRecord.id_number.in_(numbers[start:start + 900]), HoursRecord.kind.in_(kinds),
-                   HoursRecord.state == HoursState.VERIFIED)
+                   HoursRecord.state == HoursState.VERIFIED, counting_clause())
             .group_by(HoursRecord.id_type, HoursRecord.id_number, HoursRecord.kind))
         for id_type, number, kind, total in rows:
             found.setdefault((id_type, number), {})[kind] = Decimal(total)

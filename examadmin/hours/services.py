@@ -7,16 +7,19 @@ records already stored (待审核 and 已核验; a returned one counts again onc
 """
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import joinedload
 
 from ..candidates.corrections import MAX_LETTER_BYTES, MIME_BY_SUFFIX, _clean_file_name, letter_type
 from ..candidates.models import Candidate, IdType
+from ..candidates.states import CandidateState
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
 from ..core.storage import delete_after_rollback, get_storage
@@ -43,12 +46,30 @@ audit.ENTITY_LABELS.setdefault("hours_record", "学时记录")
 audit.ENTITY_LABELS.setdefault("hours_requirement", "报考学时要求")
 
 
+def counting_clause():
+    """The verified records that count at all: those matched to a candidate record that is 信息准确
+    (a school cannot give someone hours through a candidate record it made up with their ID number)."""
+    return HoursRecord.candidate_id.in_(select(Candidate.id).where(Candidate.state == CandidateState.ACCURATE))
+
+
+def vouched_for_school(school_id: int):
+    """Records recorded at or imported/verified by the given school, or verified by the org."""
+    from ..core.auth import User
+    from ..core.roles import Role
+
+    return (HoursRecord.school_id == school_id) | HoursRecord.reviewer_id.in_(
+        select(User.id).where(User.role == Role.ORG))
+
+
 def verified_hours(id_type: IdType | str, id_number: str, kinds: Iterable[HoursKind | str] | None = None,
-                   since: date | None = None, until: date | None = None) -> Decimal:
-    """The sum of a person's 已核验 hours, optionally of the given kinds, dated since..until inclusive."""
+                   since: date | None = None, until: date | None = None, *, school_id: int | None = None) -> Decimal:
+    """The sum of a person's 已核验 hours that count (counting_clause), optionally of the given kinds,
+    dated since..until inclusive; with `school_id`, only those vouched for by that school or the org."""
     query = select(func.coalesce(func.sum(HoursRecord.hours), 0)).where(
         HoursRecord.id_type == IdType(id_type), HoursRecord.id_number == id_number,
-        HoursRecord.state == HoursState.VERIFIED)
+        HoursRecord.state == HoursState.VERIFIED, counting_clause())
+    if school_id is not None:
+        query = query.where(vouched_for_school(school_id))
     if kinds is not None:
         query = query.where(HoursRecord.kind.in_([HoursKind(k) for k in kinds]))
     if since is not None:
@@ -85,6 +106,8 @@ def parse_hours(raw: Any) -> Decimal:
     text = str(raw if raw is not None else "").strip()
     if not text:
         raise DomainError("请填写学时", field="hours")
+    if "_" in text:  # Decimal reads 1_0 as 10
+        raise DomainError(f"学时「{text[:20]}」不是数字", field="hours")
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -129,7 +152,9 @@ def parse_date(raw: Any) -> date:
 
 
 def parse_provider(raw: Any) -> str:
-    text = " ".join(str(raw or "").split())
+    # control and format characters (RTL overrides, zero-width spaces) are dropped: they only disguise a name
+    text = "".join(ch for ch in str(raw or "") if unicodedata.category(ch) not in ("Cc", "Cf"))
+    text = " ".join(text.split())
     if not text:
         raise DomainError("请填写培训或实践机构", field="provider")
     if len(text) > MAX_PROVIDER:
@@ -164,7 +189,21 @@ def day_total_message(day: date, already: Decimal, adding: Decimal) -> str:
             f"超过每天 24 小时")
 
 
+def lock_persons(persons: Iterable[tuple]) -> None:
+    """Serialise writers of the same persons' hours until the transaction ends, so that two requests
+    cannot both read a day's total and then both add to it. PostgreSQL: a transaction-scoped advisory
+    lock per person (in a fixed order, so two imports cannot deadlock); SQLite lets one writer in at a
+    time (BEGIN IMMEDIATE) already."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({int.from_bytes(hashlib.sha256(f"hours:{IdType(t).value}:{n}".encode()).digest()[:8], "big",
+                                  signed=True) for t, n in persons})
+    for key in keys:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _check_day_total(person: tuple, entry: Entry, exclude_id: int | None = None) -> None:
+    lock_persons([person])
     already = day_totals([person], [entry.date], exclude_id=exclude_id).get((person, entry.date), Decimal(0))
     if already + entry.hours > MAX_PER_DAY:
         raise DomainError(day_total_message(entry.date, already, entry.hours), field="hours")
@@ -226,6 +265,7 @@ def resubmit_hours(actor: Any, record_id: Any, kind: Any, day: Any, provider: An
     """A returned record, corrected by the holder, goes back to 待审核 (the same record)."""
     _holder(actor)
     record = permissions.get_for(actor, HoursRecord, record_id)
+    db.session.refresh(record, with_for_update=True)  # a resubmit twice at once moves once
     if record.state != HoursState.RETURNED:
         raise DomainError(f"该学时记录的状态为「{record.state.value}」，只有已退回的记录可以修改后重新提交")
     before = _snapshot(record)
@@ -244,7 +284,7 @@ def resubmit_hours(actor: Any, record_id: Any, kind: Any, day: Any, provider: An
 
 
 def own_records(actor: Any) -> list[HoursRecord]:
-    """The holder's own records (of their person, from every school), newest date first."""
+    """The holder's own records (of their own candidate record), newest date first."""
     permissions.require(actor, "hours.record")
     return list(db.session.scalars(
         select(HoursRecord).where(permissions.scope_clause(actor, HoursRecord))
@@ -254,7 +294,11 @@ def own_records(actor: Any) -> list[HoursRecord]:
 def own_totals(actor: Any) -> dict[str, Decimal]:
     """kind -> the holder's verified hours, for the portal's summary."""
     candidate = _holder(actor)
-    return {kind.value: verified_hours(candidate.id_type, candidate.id_number, [kind]) for kind in HoursKind}
+    rows = dict(db.session.execute(
+        select(HoursRecord.kind, func.sum(HoursRecord.hours)).where(
+            HoursRecord.candidate_id == candidate.id, HoursRecord.state == HoursState.VERIFIED, counting_clause())
+        .group_by(HoursRecord.kind)).all())
+    return {kind.value: Decimal(rows.get(kind) or 0).quantize(Decimal("0.1")) for kind in HoursKind}
 
 
 def get_record(actor: Any, record_id: Any) -> HoursRecord:
@@ -333,6 +377,10 @@ def verify_records(actor: Any, record_ids: Iterable[Any]) -> list[HoursRecord]:
     if waiting:
         raise DomainError("以下学时记录不是待审核状态，未核验任何记录：" + "；".join(
             f"{r.candidate.name} {r.label}（{r.state.value}）" for r in waiting[:10]))
+    unverified = [r for r in records if r.candidate.state != CandidateState.ACCURATE]
+    if unverified:
+        raise DomainError("以下学时记录所属考生的信息尚未认证为「信息准确」，其学时不能核验，未核验任何记录：" + "；".join(
+            f"{r.candidate.name} {r.label}（{r.candidate.state.value}）" for r in unverified[:10]))
     for record in records:
         HOURS.move(record, "verify", actor)
         _reviewed(record, actor)
@@ -344,6 +392,7 @@ def return_record(actor: Any, record_id: Any, reason: str) -> HoursRecord:
     """退回 a waiting record with the reason the holder will see."""
     permissions.require(actor, "hours.review")
     record = permissions.get_for(actor, HoursRecord, record_id)
+    db.session.refresh(record, with_for_update=True)  # the same lock as verify_records: one decision wins
     reason = " ".join((reason or "").split())
     if not reason:
         raise DomainError("退回时须填写原因，持证人将看到该原因", field="reason")

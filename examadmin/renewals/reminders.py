@@ -143,8 +143,13 @@ def _shortest_gap_months() -> int:
     return max(min(gaps), 0)
 
 
+#: a reminder whose e-mail is being sent (committed before the send; left so if the run died)
+CLAIMED = "发送中（若长时间如此，发送时中断，未重发）"
+
+
 def send_due_reminders(today: date | None = None, notifier: Notifier | None = None) -> Outcome:
-    """Remind every holder whose window opened or whose expiry is a month away, once each; flush only."""
+    """Remind every holder whose window opened or whose expiry is a month away, once each.
+    Commits each reminder on its own (claimed before its e-mail, marked after): a job, not a service."""
     today = today or clock.now().date()
     notifier = notifier or get_notifier()
     outcome = Outcome()
@@ -198,16 +203,23 @@ def _remind(record, cycle, kind: str, address: str, notifier: Notifier, outcome:
     if not address:
         reminder.email_state = "未登记邮箱"
         outcome.no_address += 1
+        db.session.commit()
         return
+    # The claim is committed before the e-mail goes out, one reminder per transaction: a run that
+    # dies while sending leaves "发送中" (sent at most once), never a rolled-back row sent again tomorrow.
+    reminder.email_state = CLAIMED
+    db.session.commit()
     try:
         notifier.send(address, subject, body)
     except Exception as exc:  # the notice stands; the failure is written down, not retried
         log.warning("reminder e-mail for record %s failed: %s", record.id, type(exc).__name__)
         reminder.email_state = f"发送失败：{type(exc).__name__}"[:200]
         outcome.failed += 1
+        db.session.commit()
         return
     reminder.email_state = "已存入发件箱" if isinstance(notifier, OutboxNotifier) else "已发送"
     outcome.emailed += 1
+    db.session.commit()
 
 
 def notices(actor: Any, limit: int = 10) -> list[RenewalReminder]:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..catalog.models import Certificate, CertificateLevel, School
@@ -88,13 +88,27 @@ def list_policies(actor: Any) -> list[tuple[Certificate, Any]]:
 
 # ---- the holder ---------------------------------------------------------------------------------
 
+def hours_since(record: CertificateRecord, current: Cycle) -> date:
+    """The first day whose hours count in the current cycle: its first valid day, or the day after the
+    previous approved application was submitted when that was later (a late application counted the
+    hours up to its submission, which fall in this cycle's first months; they count once)."""
+    last = db.session.scalar(select(func.max(RenewalApplication.submitted_at)).where(
+        RenewalApplication.record_id == record.id, RenewalApplication.state == RenewalState.APPROVED,
+        RenewalApplication.cycle_expiry < current.valid_until))
+    if last is None:
+        return current.valid_from
+    return max(current.valid_from, last.date() + timedelta(days=1))
+
+
 def cycle_hours(record: CertificateRecord, current: Cycle, today: date | None = None) -> Decimal:
-    """The holder's verified continuing-education hours dated in the current cycle."""
+    """The holder's verified continuing-education hours dated in the current cycle (hours_since),
+    recorded at the certificate's school or verified by the org (hours.services.verified_hours)."""
     from ..hours.services import verified_hours
 
     today = today or clock.now().date()
-    return verified_hours(record.id_type, record.id_number, kinds=[CONTINUING], since=current.valid_from,
-                          until=min(today, current.valid_until) if not current.late else today)
+    return verified_hours(record.id_type, record.id_number, kinds=[CONTINUING], since=hours_since(record, current),
+                          until=min(today, current.valid_until) if not current.late else today,
+                          school_id=record.school_id)
 
 
 def current_application(record_id: int, current: Cycle) -> RenewalApplication | None:
@@ -227,6 +241,7 @@ def get_application(actor: Any, application_id: int) -> RenewalApplication:
 def _editable(actor: Any, application_id: int) -> RenewalApplication:
     permissions.require(actor, "renewals.apply")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # two submits or a submit and a decision: one wins
     if application.state not in EDITABLE:
         raise DomainError(f"申请{application.state.value}，不能修改")
     return application
@@ -302,7 +317,7 @@ def submit_application(actor: Any, application_id: int) -> RenewalApplication:
     hours = cycle_hours(record, current)
     if hours < needed:
         kind = "补办再登记" if late else "再登记"
-        raise DomainError(f"学时未达标将无法提交：{kind}需本周期（{_fmt(current.valid_from)} 起）已核验的继续教育"
+        raise DomainError(f"学时未达标将无法提交：{kind}需本周期（{_fmt(hours_since(record, current))} 起）已核验的继续教育"
                           f"学时 {needed} 学时，目前 {hours} 学时，还差 {Decimal(needed) - hours} 学时")
     if late and not application.explanation.strip():
         raise DomainError("证书有效期已届满，补办再登记须填写情况说明", field="explanation")
@@ -362,6 +377,7 @@ def pass_to_province(actor: Any, application_id: int) -> RenewalApplication:
     """The city's review passes the application on to the province."""
     permissions.require(actor, "renewals.review")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
     RENEWAL.move(application, "pass", actor)
     return application
 
@@ -370,6 +386,7 @@ def return_application(actor: Any, application_id: int, reason: str) -> RenewalA
     """Return to the holder with a reason; the holder corrects and resubmits the same application."""
     permissions.require(actor, "renewals.review")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
     reason = (reason or "").strip()[:MAX_EXPLANATION]
     if not reason:
         raise DomainError("请填写退回原因，持证人将据此修改", field="reason")
@@ -383,6 +400,7 @@ def approve_application(actor: Any, application_id: int) -> RenewalApplication:
     """The province approves: validity moves on one period and an e-registration record is issued."""
     permissions.require(actor, "renewals.approve")
     application = permissions.get_for(actor, RenewalApplication, application_id)
+    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
     record = application.record
     if record.state != CertificateState.ISSUED:
         raise DomainError("该证书已被撤销，不能审核通过再登记")

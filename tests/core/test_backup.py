@@ -334,3 +334,119 @@ def test_the_version_of_a_postgresql_tool_is_read_from_its_output(tmp_path):
     tool.chmod(0o700)
     assert backup_postgres.tool_major(str(tool)) == 13
     os.remove(tool)
+
+
+# ---- the security review's findings (issue 13) ---------------------------------------------------
+
+def _members(archive: Path) -> tuple[dict, dict[str, bytes]]:
+    with tarfile.open(archive) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    return json.loads(members.pop("manifest.json")), members
+
+
+def _build(out: Path, manifest: dict, members: dict[str, bytes], *, manifest_first: bool = True) -> Path:
+    items = [(n, d) for n, d in members.items()]
+    head = [("manifest.json", json.dumps(manifest).encode())]
+    with tarfile.open(out, "w:gz") as tar:
+        for name, data in (head + items if manifest_first else items + head):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out
+
+
+def test_the_manifest_is_the_first_member_of_a_new_archive(populated):
+    kind, source, archive = populated
+    with tarfile.open(archive) as tar:
+        assert tar.next().name == "manifest.json"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_failing_forced_restore_leaves_the_old_data_intact(engine, populated, fresh, tmp_path):
+    """A truncated database in a self-consistent archive (the review's ra_pgtar.py): the restore
+    fails, and the installation keeps every row it had (PostgreSQL used to drop its schema first)."""
+    import hashlib
+
+    kind, source, archive = populated
+    if kind != engine:
+        pytest.skip("the archive of the other engine")
+    target = fresh(kind)
+    assert target.cli("restore", archive).exit_code == 0
+    before = all_rows(target)
+    manifest, members = _members(archive)
+    member = "database/examadmin.pgdump" if kind == "postgresql" else "database/examadmin.sqlite3"
+    bad = members[member][:len(members[member]) // 2]
+    members[member] = bad
+    manifest["files"][member] = {"size": len(bad), "sha256": hashlib.sha256(bad).hexdigest()}
+    truncated = _build(tmp_path / "truncated.tar.gz", manifest, members)
+    result = target.cli("restore", "--force", truncated)
+    assert result.exit_code == 1, result.output
+    assert all_rows(target) == before
+
+
+def test_a_restore_whose_counts_do_not_match_replaces_nothing(populated, fresh, tmp_path):
+    kind, source, archive = populated
+    target = fresh(kind)
+    assert target.cli("restore", archive).exit_code == 0
+    with target.app.app_context():
+        db.session.execute(text("UPDATE candidate SET name = '恢复之前'"))
+        db.session.commit()
+        db.session.remove()
+    before = all_rows(target)
+    manifest, members = _members(archive)
+    manifest["tables"]["user"] = 999
+    lying = _build(tmp_path / "lie.tar.gz", manifest, members)
+    result = target.cli("restore", "--force", lying)
+    assert result.exit_code == 1 and "原有数据未被替换" in result.output, result.output
+    assert all_rows(target) == before
+
+
+@pytest.mark.parametrize("manifest_first", [True, False])
+def test_a_member_not_in_the_manifest_is_refused_before_anything_is_written(populated, fresh, tmp_path,
+                                                                           monkeypatch, manifest_first):
+    """The review's 3 MB archive with a 3 GB member wrote 3 GB: now the names and sizes are checked
+    against the manifest (and the disk's free space) before the first byte is unpacked."""
+    from examadmin.core import backup
+
+    kind, source, archive = populated
+    manifest, members = _members(archive)
+    members["storage/big.pdf"] = b"\0" * (8 * 1024 * 1024)  # not in the manifest
+    path = _build(tmp_path / "big.tar.gz", manifest, members, manifest_first=manifest_first)
+    written = []
+    real = backup._private_file
+    monkeypatch.setattr(backup, "_private_file", lambda p: written.append(p) or real(p))
+    target = fresh(kind)
+    result = target.cli("restore", path)
+    assert result.exit_code == 1 and "不在备份清单中" in result.output, result.output
+    assert written == []
+
+    manifest["files"]["storage/big.pdf"] = {"size": 1, "sha256": "0" * 64}  # a size that lies
+    lying = _build(tmp_path / "big3.tar.gz", manifest, members, manifest_first=manifest_first)
+    result = target.cli("restore", lying)
+    assert result.exit_code == 1 and "大小" in result.output and written == []
+
+
+def test_a_restore_bigger_than_the_free_disk_space_is_refused(populated, fresh, monkeypatch):
+    from examadmin.core import backup
+
+    kind, source, archive = populated
+    monkeypatch.setattr(backup, "_free", lambda folder: 1024)
+    target = fresh(kind)
+    result = target.cli("restore", archive)
+    assert result.exit_code == 1 and "磁盘剩余" in result.output, result.output
+    assert not target.storage.exists() or not all_files(target.storage)
+
+
+def test_a_symlink_planted_at_the_partial_name_does_not_receive_the_archive(fresh, tmp_path):
+    target = fresh("sqlite")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("不应被覆盖")
+    out = tmp_path / "out"
+    out.mkdir()
+    archive = out / "b.tar.gz"
+    (out / "b.tar.gz.part").symlink_to(victim)
+    result = target.cli("backup", archive)
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "不应被覆盖"
+    assert tarfile.open(archive).next().name == "manifest.json"
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []

@@ -207,3 +207,23 @@ def test_every_move(state, action, role, returned_by, monkeypatch):
     if state == S.RETURNED and returned_by is None and action == "submit" and role == "candidate":
         expected = S.CITY_REVIEW
     check_move(RENEWAL, record, action, role, expected, monkeypatch)
+
+
+def test_late_renewal_hours_do_not_count_again_in_the_next_cycle(monkeypatch):
+    """Security review (issue 14): a late application counts hours up to its submission, which lie
+    in the next cycle's first months; the next cycle counts from the day after that submission."""
+    from examadmin.renewals.validity import cycle
+
+    now = {"t": datetime(2029, 3, 1, 10, 0)}
+    monkeypatch.setattr(clock, "now", lambda: now["t"])
+    h = make_holder(ISSUED)
+    add_hours(h.record, "120", date(2029, 2, 1))
+    a = services.create_application(h.user, h.record.id)
+    services.save_explanation(h.user, a.id, "出国")
+    services.attach(h.user, a.id, "signed_form", b"%PDF-1.4 x")
+    services.submit_application(h.user, a.id)
+    services.pass_to_province(h.city_user, a.id)
+    services.approve_application(h.province_user, a.id)
+    add_hours(h.record, "8", date(2029, 3, 2))  # the day after the submission: counts in the next cycle
+    now["t"] = datetime(2031, 11, 20, 10, 0)  # the next window
+    assert services.cycle_hours(h.record, cycle(h.record)) == 8
