@@ -46,6 +46,11 @@ LABELS = {"id_number": "证件号码", "name": "姓名", "kind": "类别", "date
 REQUIRED = ("id_number", "name", "kind", "date", "provider", "hours")
 
 
+class FileRefused(DomainError):
+    """The upload is not a sheet this import can read (not Excel, no header row, too large): the
+    user's file is refused (未导入, with the reason), the job does not fail."""
+
+
 def find_columns(rows: list[list]) -> tuple[int, dict[str, int]]:
     """The header row's index and field -> column index (core.excel.find_header)."""
     return find_header(rows, HEADER_ALIASES, REQUIRED, LABELS, "学时导入模板")
@@ -78,7 +83,7 @@ def import_rows(actor: Any, path: str | Path, *, valid_only: bool = False, file_
                                 file_label=f"「{file_name}」" if file_name else "文件")
         header_index, columns = find_columns(rows)
     except SheetError as exc:
-        raise DomainError(str(exc)) from exc
+        raise FileRefused(str(exc)) from exc
     report = ImportReport()
     data_rows = rows[header_index + 1:]
     raws: list[tuple[int, dict]] = []
@@ -250,10 +255,21 @@ def error_workbook(path: str | Path, target: str | Path, errors: list[dict], max
     for problem in errors:
         by_row.setdefault(problem["row"], []).append(f"{problem['column']}：{problem['message']}")
     width = max((len(r) for r in rows), default=0)
-    header_index, _ = find_columns(rows)
+    header_index, columns = find_columns(rows)
     out = []
+    id_column = columns["id_number"]
     for index, cells in enumerate(rows):
-        padded = [cell_text(c) for c in cells] + [""] * (width - len(cells))
+        padded = [_as_written(c, index > header_index and col != id_column) for col, c in enumerate(cells)]
+        padded += [""] * (width - len(cells))
         padded.append("错误说明" if index == header_index else "；".join(by_row.get(index + 1, [])))
         out.append(padded)
     write_table(target, "导入结果", out[header_index], out[header_index + 1:])
+
+
+def _as_written(value: Any, keep_number: bool) -> Any:
+    """A cell of the marked sheet: a number stays a number (hours -2 is not the text '-2, which
+    core.excel would guard as a formula); the ID number column stays text (a number there has already
+    lost its last digits, and the row says so)."""
+    if keep_number and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if float(value).is_integer() else value
+    return cell_text(value)
