@@ -1,6 +1,6 @@
 """The demo's hours: the `candidate` account (陈同学) has recorded hours in the portal, one verified
 by school1, one returned by the org with a reason, one waiting, so that 我的学时 and 学时审核 show
-each state. Through the hours services; idempotent. (Holders with enough hours for re-registration
+each state. Through the hours services (and their rules); idempotent. (Holders with enough hours for re-registration
 come with the renewal demo.)"""
 from __future__ import annotations
 
@@ -35,5 +35,7 @@ def load_demo() -> dict[str, int]:
     services.verify_records(school_user, [verified.id])
     returned = services.record_hours(holder, "实践", day(20), "沙坪坝区社区心理服务站", "8", "实践证明.pdf", EVIDENCE)
     services.return_record(org, returned.id, "证明材料缺少服务站盖章，请补充后重新提交")
-    services.record_hours(holder, "继续教育", day(10), "中国心理学会继续教育部", "6", "结业证书.pdf", EVIDENCE)
+    # 继续教育 must fall in the current cycle of an issued certificate: 陈同学's was issued today by the
+    # certificates demo (the renewals demo dates it back later), so the waiting record is dated today.
+    services.record_hours(holder, "继续教育", day(0), "中国心理学会继续教育部", "6", "结业证书.pdf", EVIDENCE)
     return {"hours": 3}

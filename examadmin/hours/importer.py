@@ -30,7 +30,8 @@ from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, w
 from ..core.roles import Role
 from ..extensions import db
 from .models import HoursKind, HoursRecord, HoursSource
-from .services import MAX_PER_DAY, day_total_message, day_totals, parse_date, parse_hours, parse_kind, parse_provider
+from .services import (CYCLE_SOURCES, MAX_PER_DAY, check_dated, cycle_spans, day_total_message, day_totals,
+                       parse_date, parse_hours, parse_kind, parse_provider)
 from .states import HoursState
 
 HEADERS = ["证件号码", "姓名", "类别", "日期", "机构", "学时"]
@@ -104,6 +105,7 @@ def import_rows(actor: Any, path: str | Path, *, valid_only: bool = False, file_
         row = _check_row(number, raw, people, report)
         if row is not None:
             checked.append(row)
+    checked = _check_dates(checked, report)
     new = _drop_already_imported(checked, report)
     _check_day_totals(new, report)
     if report.errors and not valid_only:
@@ -154,6 +156,23 @@ def _check_row(number: int, raw: dict, people: dict[str, Candidate], report: Imp
         report.errors.extend(errors)
         return None
     return {"row": number, "candidate": candidate, **values}
+
+
+def _check_dates(rows: list[dict], report: ImportReport) -> list[dict]:
+    """The date rule of each row's kind (services.check_dated): 继续教育 in the person's current cycle
+    (their certificates' cycles fetched once for the whole file), 督导 and 实践 not too old."""
+    spans = cycle_spans([(r["candidate"].id_type, r["candidate"].id_number) for r in rows
+                         if r["kind"] == HoursKind.CONTINUING]) if CYCLE_SOURCES else None
+    kept = []
+    for r in rows:
+        person = (r["candidate"].id_type, r["candidate"].id_number)
+        try:
+            check_dated(r["kind"], r["date"], None if spans is None else spans.get(person, []), own=False)
+        except DomainError as exc:
+            report.errors.append(Problem(r["row"], "日期", exc.message))
+            continue
+        kept.append(r)
+    return kept
 
 
 def _drop_already_imported(rows: list[dict], report: ImportReport) -> list[dict]:
@@ -236,7 +255,8 @@ def build_template() -> bytes:
         "填写说明",
         "1. 每行是一名持证人在一天内的一条学时；证件号码和姓名须与系统中的考生一致。",
         "2. 证件号码列已设为文本格式，请勿改成数字（18 位号码的后几位会丢失）。",
-        "3. 类别为继续教育、督导或实践；日期如 2026-03-01，不能晚于今天。",
+        "3. 类别为继续教育、督导或实践；日期如 2026-03-01，不能晚于今天。继续教育学时用于证书再登记，"
+        "日期须在持证人已发放证书的当前有效期内；督导、实践学时不能早于 5 年前。",
         "4. 学时大于 0，最多一位小数；同一人同一天合计不超过 24 小时。",
         "5. 导入时先检查所有行：默认只要有一行有误就全部不导入，并逐行列出错误；也可以选择「只导入正确的行」。",
         "6. 导入的学时直接记为「已核验」（机构名单即证明材料）；同一文件再次导入不会重复记录。",

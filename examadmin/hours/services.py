@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -56,6 +56,83 @@ def verified_hours(id_type: IdType | str, id_number: str, kinds: Iterable[HoursK
     if until is not None:
         query = query.where(HoursRecord.date <= until)
     return Decimal(db.session.scalar(query)).quantize(Decimal("0.1"))
+
+
+# ---- when hours may be dated ------------------------------------------------------------------
+#
+# 继续教育 hours serve re-registration (DOMAIN.md §12): they count only within a validity cycle of
+# an issued certificate, so they must be dated in the holder's current cycle of one of their
+# certificates (from its first valid day to its last; for a late re-registration, 补办, to today).
+# A person without an issued, still renewable certificate cannot record them. The cycles are the
+# renewals area's rule: a later area, it registers its source in CYCLE_SOURCES (renewals/
+# hooks_hours.py); hours never imports renewals. 督导 and 实践 hours prepare the higher levels and
+# belong to no cycle; they may not be older than PRACTICE_YEARS years.
+
+#: how many years back 督导 and 实践 hours may be dated
+PRACTICE_YEARS = 5
+
+
+@dataclass(frozen=True)
+class CycleSpan:
+    """One certificate's current cycle as hours see it: the days its 继续教育 hours may be dated."""
+
+    certificate: str
+    first_day: date
+    last_day: date
+    #: False when the certificate can no longer be re-registered (失效 or 撤销): no hours count for it
+    renewable: bool = True
+
+
+#: (persons [(id_type, id_number)], today) -> person -> the cycles of their issued certificates
+CYCLE_SOURCES: list[Callable[[list[tuple], date], dict[tuple, list[CycleSpan]]]] = []
+
+
+def cycle_spans(persons: Iterable[tuple], today: date | None = None) -> dict[tuple, list[CycleSpan]]:
+    today = today or clock.now().date()
+    persons = list(set(persons))
+    found: dict[tuple, list[CycleSpan]] = {}
+    for source in CYCLE_SOURCES:
+        for person, spans in source(persons, today).items():
+            found.setdefault(person, []).extend(spans)
+    return found
+
+
+def earliest_practice_day(today: date | None = None) -> date:
+    today = today or clock.now().date()
+    try:
+        return today.replace(year=today.year - PRACTICE_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - PRACTICE_YEARS, day=28)
+
+
+def check_dated(kind: HoursKind, day: date, spans: list[CycleSpan] | None, *, own: bool = True) -> None:
+    """The date rule of a kind: 继续教育 within a current cycle (`spans`: the person's cycles, None when
+    no area reports cycles), 督导 and 实践 not older than PRACTICE_YEARS. `own`: the holder's own entry
+    (您) or another's (the import: 该持证人)."""
+    if kind != HoursKind.CONTINUING:
+        bound = earliest_practice_day()
+        if day < bound:
+            raise DomainError(f"{kind.value}学时的日期 {day:%Y-%m-%d} 早于 {PRACTICE_YEARS} 年前（{bound:%Y-%m-%d}），"
+                              f"超过 {PRACTICE_YEARS} 年的{kind.value}学时不再记录，请核对日期", field="date")
+        return
+    if spans is None:
+        return
+    who = "您" if own else "该持证人"
+    live = [s for s in spans if s.renewable]
+    if not spans:
+        raise DomainError(f"继续教育学时用于证书再登记，{who}尚无已发放的证书", field="date")
+    if not live:
+        raise DomainError(f"继续教育学时用于证书再登记，{who}的证书均已失效或已撤销，不能再登记", field="date")
+    if any(s.first_day <= day <= s.last_day for s in live):
+        return
+    cycles = "；".join(f"{s.certificate} {s.first_day:%Y-%m-%d} 至 {s.last_day:%Y-%m-%d}" for s in live[:3])
+    raise DomainError(f"日期 {day:%Y-%m-%d} 不在证书当前有效期内（{cycles}）：继续教育学时只计入当前有效期，"
+                      "用于再登记", field="date")
+
+
+def _check_person_dates(person: tuple, entry: "Entry") -> None:
+    spans = cycle_spans([person]).get(person, []) if CYCLE_SOURCES else None
+    check_dated(entry.kind, entry.date, spans)
 
 
 # ---- the rules of one entry ---------------------------------------------------------------
@@ -207,6 +284,7 @@ def record_hours(actor: Any, kind: Any, day: Any, provider: Any, hours: Any, evi
     candidate = _holder(actor)
     entry = check_entry(kind, day, provider, hours)
     person = (candidate.id_type, candidate.id_number)
+    _check_person_dates(person, entry)
     _check_day_total(person, entry)
     key, shown = _store_evidence(evidence_name, evidence)
     record = HoursRecord(id_type=candidate.id_type, id_number=candidate.id_number, candidate_id=candidate.id,
@@ -230,6 +308,7 @@ def resubmit_hours(actor: Any, record_id: Any, kind: Any, day: Any, provider: An
         raise DomainError(f"该学时记录的状态为「{record.state.value}」，只有已退回的记录可以修改后重新提交")
     before = _snapshot(record)
     entry = check_entry(kind, day, provider, hours)
+    _check_person_dates((record.id_type, record.id_number), entry)
     _check_day_total((record.id_type, record.id_number), entry, exclude_id=record.id)
     if evidence:
         record.evidence_key, record.evidence_filename = _store_evidence(evidence_name, evidence)

@@ -25,7 +25,7 @@ def count() -> int:
     return db.session.scalar(select(func.count()).select_from(HoursRecord))
 
 
-def line(candidate, kind="继续教育", day=None, provider="中国心理学会继续教育部", hours=6, name=None):
+def line(candidate, kind="实践", day=None, provider="中国心理学会继续教育部", hours=6, name=None):
     return [candidate.id_number, name or candidate.name, kind, (day or days_ago(5)).isoformat(), provider, hours]
 
 
