@@ -170,6 +170,7 @@ def requirements_page():
     items = requirements.list_requirements(current_user)
     form = RequirementForm()
     editing = request.form.get("level_id", "") if request.method == "POST" else ""
+    typed, refused = None, None
     if form.validate_on_submit():
         try:
             saved = requirements.save_requirement(current_user, editing, form.min_supervision.data,
@@ -178,10 +179,16 @@ def requirements_page():
         except DomainError as exc:
             db.session.rollback()
             flash_domain_error(exc)
+            # The refused row keeps what was typed, and says what is wrong under the field.
+            typed = {"level_id": editing, "min_supervision": form.min_supervision.data or "",
+                     "min_practice": form.min_practice.data or "", "mode": form.mode.data or ""}
+            refused = {"field": exc.field, "message": exc.message}
         else:
-            flash(f"已保存{saved.level.label}的报考学时要求。", "success")
+            standard = "（按证书标准）" if not saved.saved else ""
+            flash(f"已保存{saved.level.label}的报考学时要求{standard}。", "success")
             return redirect(url_for("hours.requirements_page"))
-    return render_template("hours/requirements.html", items=items, form=form, modes=RequirementMode)
+    return render_template("hours/requirements.html", items=items, form=form, modes=RequirementMode,
+                           typed=typed, refused=refused, standard=requirements.standard_of)
 
 
 # ---- figures --------------------------------------------------------------------------------------
