@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..candidates.corrections import MAX_LETTER_BYTES, MIME_BY_SUFFIX, _clean_file_name, letter_type
@@ -360,12 +360,27 @@ def evidence_file(actor: Any, record_id: Any) -> tuple[str, str, str]:
 STATE_FILTERS = [s.value for s in HoursState]
 
 
-def list_records(actor: Any, *, state: str = "", kind: str = "", provider: str = ""):
-    """The records in the actor's scope, filtered, newest first (a select for pagination)."""
+#: the list's default tab: what waits for the reviewer
+DEFAULT_STATE = HoursState.PENDING.value
+#: the longest search text kept (a name or an ID number is far shorter)
+MAX_SEARCH = 50
+
+
+def list_records(actor: Any, *, state: str = "", kind: str = "", provider: str = "", q: str = "",
+                 school_id: int | None = None, province_id: int | None = None):
+    """The records in the actor's scope, filtered, as a select for pagination: 待审核 first, the
+    longest waiting first; then the others, newest first. `q`: the holder's name (part of it) or
+    their ID number (whole); `school_id` and `province_id` narrow a national reviewer's list (within
+    a school's scope they can only narrow further)."""
+    from ..catalog.models import School
+
     permissions.require(actor, "hours.view")
+    pending = HoursRecord.state == HoursState.PENDING
     query = (select(HoursRecord).where(permissions.scope_clause(actor, HoursRecord))
              .options(joinedload(HoursRecord.candidate), joinedload(HoursRecord.school))
-             .order_by(HoursRecord.created_at.desc(), HoursRecord.id.desc()))
+             .order_by(case((pending, 0), else_=1), case((pending, HoursRecord.created_at), else_=None).asc(),
+                       case((pending, HoursRecord.id), else_=None).asc(),
+                       HoursRecord.created_at.desc(), HoursRecord.id.desc()))
     if state in STATE_FILTERS:
         query = query.where(HoursRecord.state == HoursState(state))
     if kind in {k.value for k in HoursKind}:
@@ -374,7 +389,32 @@ def list_records(actor: Any, *, state: str = "", kind: str = "", provider: str =
     if provider:
         escaped = provider.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(HoursRecord.provider.like(f"%{escaped}%", escape="\\"))
+    q = " ".join((q or "").split())[:MAX_SEARCH]
+    if q:
+        number = idcard.normalise(q)
+        by_name = select(Candidate.id).where(Candidate.name.contains(q, autoescape=True))
+        query = query.where(or_(HoursRecord.candidate_id.in_(by_name), HoursRecord.id_number == number))
+    if school_id:
+        query = query.where(HoursRecord.school_id == school_id)
+    if province_id:
+        query = query.where(HoursRecord.school_id.in_(select(School.id).where(School.province_id == province_id)))
     return query
+
+
+def filter_choices(actor: Any) -> tuple[list, list]:
+    """(schools, provinces) the list's filters offer a national reviewer: the schools that have hours
+    records in the actor's scope, and their provinces. Empty for a school (its list is its own)."""
+    from ..catalog.models import Province, School
+
+    permissions.require(actor, "hours.view")
+    if getattr(actor, "school_id", None):
+        return [], []
+    with_records = select(HoursRecord.school_id).where(permissions.scope_clause(actor, HoursRecord)).distinct()
+    schools = list(db.session.scalars(select(School).where(School.id.in_(with_records))
+                                      .order_by(School.code).limit(2000)))
+    provinces = list(db.session.scalars(select(Province).where(Province.id.in_({s.province_id for s in schools}))
+                                        .order_by(Province.code))) if schools else []
+    return schools, provinces
 
 
 def count_by_state(actor: Any) -> dict[str, int]:
