@@ -127,6 +127,13 @@ def test_the_registration_page_shows_the_warning(client):
         "plan_id": school.plan.id, "site_id": school.sites[M].id, "ids": [person.id], "submit": "1"},
         follow_redirects=True).get_data(as_text=True)
     assert "已报考 1 名考生" in page and "页面提醒" in page and "尚差 50 小时" in page
+    # the warning is not only a one-time flash: the registration's history keeps it
+    registration = db.session.scalar(select(Registration).where(Registration.candidate_id == person.id))
+    detail = client.get(f"/registrations/{registration.id}").get_data(as_text=True)
+    assert "报考提醒" in detail and "督导学时已核验 0 小时，中级报考要求 50 小时，尚差 50 小时" in detail
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "registration.create",
+                                                     AuditLog.entity_id == registration.id))
+    assert "尚差 50 小时" in entry.after["warning"]
 
 
 # ---- the org's settings ------------------------------------------------------------------------
