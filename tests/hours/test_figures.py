@@ -72,7 +72,7 @@ def test_a_province_and_a_city_see_the_figures_of_their_schools_only(client):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "本省机构" in text and "外省机构" not in text
-    assert "学时机构统计" in text
+    assert "学时机构统计" in text and "范围：本省院校持证人的学时" in text
     export = client.get("/hours/providers.xlsx")
     assert export.status_code == 200
     names = {row[0] for row in openpyxl.load_workbook(io.BytesIO(export.data)).active.iter_rows(
