@@ -1,9 +1,8 @@
 """The demo's hours: the `candidate` account (陈同学) has recorded hours in the portal, one verified
 by school1, one returned by the org with a reason, one waiting, so that 我的学时 and 学时审核 show
-each state. School 5150000001 gets an approved 中级 site, and 刘明 enough verified 督导 and 实践 hours
-for 中级 (a provider's list imported by school1), so that 报考 for 中级 on the open plan shows the
-hours rule: 刘明 passes, 吴桐 (none) is refused naming the missing hours. Through the services (and
-their rules); idempotent. (Holders with enough hours for re-registration
+each state. School 5150000001 gets an approved 中级 site, so that 报考 for 中级 on the open plan shows
+the hours rule: 吴桐 (no verified 督导 or 实践 hours) is refused naming the missing hours. Through the
+services (and their rules); idempotent. (Holders with enough hours for re-registration
 come with the renewal demo.)"""
 from __future__ import annotations
 
@@ -25,7 +24,6 @@ EVIDENCE = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Ty
 def load_demo() -> dict[str, int]:
     done = _holder_records()
     done["middle_site"] = _middle_site()
-    done["imported"] = _enough_for_middle()
     return done
 
 
@@ -75,42 +73,3 @@ def _middle_site() -> int:
         "has_partitions": True})
     sites.approve_site(org, site.id)
     return 1
-
-
-#: the demo candidate with enough verified 督导 and 实践 hours for 中级 (吴桐 has none: refused)
-ENOUGH_FOR_MIDDLE = "刘明"
-#: (kind, days ago, hours): 督导 52 and 实践 126, at most 24 a day
-MIDDLE_ROWS = [("督导", 200, 20), ("督导", 170, 20), ("督导", 140, 12),
-               ("实践", 120, 24), ("实践", 110, 24), ("实践", 100, 24), ("实践", 90, 24), ("实践", 80, 24),
-               ("实践", 70, 6)]
-MIDDLE_PROVIDERS = {"督导": "重庆市心理咨询师协会督导中心", "实践": "沙坪坝区社区心理服务站"}
-
-
-def _enough_for_middle() -> int:
-    """刘明's supervision and practice, imported by school1 from a provider's list (the import's own
-    rules; rows arrive 已核验). Imported again, the same rows count as unchanged."""
-    import tempfile
-
-    from openpyxl import Workbook
-
-    from ..candidates.models import Candidate
-    from .importer import import_rows
-
-    school_user = find_user("school1")
-    person = db.session.scalar(select(Candidate).where(
-        Candidate.school_id == getattr(school_user, "school_id", None), Candidate.name == ENOUGH_FOR_MIDDLE,
-        Candidate.hidden.is_(False)))
-    if person is None:
-        return 0
-    today = clock.now().date()
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(["证件号码", "姓名", "类别", "日期", "机构", "学时"])
-    for kind, days, hours in MIDDLE_ROWS:
-        sheet.append([person.id_number, person.name, kind, (today - timedelta(days=days)).isoformat(),
-                      MIDDLE_PROVIDERS[kind], hours])
-    with tempfile.TemporaryDirectory() as folder:
-        path = f"{folder}/学时名单.xlsx"
-        workbook.save(path)
-        report = import_rows(school_user, path, file_name="演示学时名单.xlsx")
-    return report.created

@@ -1,6 +1,6 @@
-"""The demo shows the hours rule at 中级 registration: school 5150000001 has an approved 中级 site, 刘明
-enough verified 督导 and 实践 hours, 吴桐 none; 报考 for 中级 on the open plan refuses 吴桐 naming the
-missing hours and registers 刘明."""
+"""The demo shows the hours rule at 中级 registration: school 5150000001 has an approved 中级 site and 吴桐
+no verified 督导 or 实践 hours; 报考 for 中级 on the open plan refuses 吴桐 naming the missing hours, and
+registers once the org sets 中级 to 提醒."""
 from __future__ import annotations
 
 import pytest
@@ -30,7 +30,13 @@ def test_the_demo_lets_a_newcomer_see_the_hours_rule_at_middle_registration(cli)
     assert "吴桐" in refused.value.message
     assert "督导学时已核验 0 小时，中级报考要求 50 小时，尚差 50 小时" in refused.value.message
     assert "实践学时已核验 0 小时，中级报考要求 125 小时，尚差 125 小时" in refused.value.message
-    assert len(registrations.register_candidates(school, plan.id, site.id, [people["刘明"].id])) == 1
+    from examadmin.hours import requirements
+
+    requirements.save_requirement(find_user("org"), site.certificate_level_id, "", "", "提醒")
+    warnings: list[str] = []
+    assert len(registrations.register_candidates(school, plan.id, site.id, [people["吴桐"].id],
+                                                 warnings=warnings)) == 1
+    assert "尚差 50 小时" in warnings[0]
     rows = db.session.scalar(select(func.count()).select_from(HoursRecord))
     assert cli.invoke(args=["demo"]).exit_code == 0  # idempotent: no second site, no hours twice
     assert db.session.scalar(select(func.count()).select_from(HoursRecord)) == rows
