@@ -103,7 +103,8 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "hours.review": frozenset({ORG, SCHOOL}),  # a school its own candidates' records
     "hours.import": frozenset({ORG, SCHOOL}),  # training providers' lists; a school for its own candidates
     "hours.requirements": frozenset({ORG}),  # minimum supervision and practice hours per level
-    "hours.figures": frozenset({SA, ORG}),  # hours per provider
+    # hours per provider: the org and sysadmin all; a province or city the schools in its area (column_scope)
+    "hours.figures": frozenset({SA, ORG, PROV, CITY}),
     # re-registration after the certificate (DOMAIN.md §12): the holder applies, the city then the province review
     "renewals.apply": frozenset({CAND}),
     "renewals.view": STAFF,  # applications in the scope (a school sees its holders')

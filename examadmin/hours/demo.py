@@ -1,6 +1,8 @@
 """The demo's hours: the `candidate` account (陈同学) has recorded hours in the portal, one verified
 by school1, one returned by the org with a reason, one waiting, so that 我的学时 and 学时审核 show
-each state. Through the hours services; idempotent. (Holders with enough hours for re-registration
+each state. School 5150000001 gets an approved 中级 site, so that 报考 for 中级 on the open plan shows
+the hours rule: 吴桐 (no verified 督导 or 实践 hours) is refused naming the missing hours. Through the
+services (and their rules); idempotent. (Holders with enough hours for re-registration
 come with the renewal demo.)"""
 from __future__ import annotations
 
@@ -20,6 +22,12 @@ EVIDENCE = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Ty
 
 
 def load_demo() -> dict[str, int]:
+    done = _holder_records()
+    done["middle_site"] = _middle_site()
+    return done
+
+
+def _holder_records() -> dict[str, int]:
     holder = db.session.scalar(select(User).where(User.username == "candidate"))
     school_user, org = find_user("school1"), find_user("org")
     if holder is None or holder.candidate_id is None:
@@ -35,5 +43,33 @@ def load_demo() -> dict[str, int]:
     services.verify_records(school_user, [verified.id])
     returned = services.record_hours(holder, "实践", day(20), "沙坪坝区社区心理服务站", "8", "实践证明.pdf", EVIDENCE)
     services.return_record(org, returned.id, "证明材料缺少服务站盖章，请补充后重新提交")
-    services.record_hours(holder, "继续教育", day(10), "中国心理学会继续教育部", "6", "结业证书.pdf", EVIDENCE)
+    # 继续教育 must fall in the current cycle of an issued certificate: 陈同学's was issued today by the
+    # certificates demo (the renewals demo dates it back later), so the waiting record is dated today.
+    services.record_hours(holder, "继续教育", day(0), "中国心理学会继续教育部", "6", "结业证书.pdf", EVIDENCE)
     return {"hours": 3}
+
+
+def _middle_site() -> int:
+    """An approved 中级 site of school 5150000001, so that 报考 for 中级 on the open plan exercises the
+    hours rule (the school already has an approved 中级 application, hence places)."""
+    from ..catalog.models import Level, School
+    from ..sites import services as sites
+    from ..sites.models import ExamSite
+
+    school_user, org = find_user("school1"), find_user("org")
+    school = db.session.get(School, school_user.school_id) if school_user and school_user.school_id else None
+    junior = db.session.scalar(select(ExamSite).where(ExamSite.school_id == getattr(school, "id", None))
+                               .where(ExamSite.certificate_level.has(level=Level.JUNIOR)))
+    if school is None or junior is None:
+        return 0
+    middle = next((lv for lv in junior.certificate_level.certificate.levels if lv.level == Level.MIDDLE), None)
+    if middle is None or db.session.scalar(select(ExamSite.id).where(
+            ExamSite.school_id == school.id, ExamSite.certificate_level_id == middle.id)):
+        return 0
+    site = sites.apply_site(school_user, {
+        "certificate_level_id": middle.id, "address": junior.address, "contact_name": "张老师",
+        "contact_phone": "023-65001234", "computer_rooms": 2, "seats": 80, "has_cameras": True,
+        "has_computers": True, "has_network": True, "has_headsets": True, "has_microphones": True,
+        "has_partitions": True})
+    sites.approve_site(org, site.id)
+    return 1

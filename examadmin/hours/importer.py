@@ -31,8 +31,8 @@ from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, w
 from ..core.roles import Role
 from ..extensions import db
 from .models import HoursKind, HoursRecord, HoursSource
-from .services import MAX_PER_DAY, day_total_message, day_totals, parse_date, parse_hours, parse_kind, parse_provider
-from .services import lock_persons
+from .services import (CYCLE_SOURCES, MAX_PER_DAY, check_dated, cycle_spans, day_total_message, day_totals,
+                       lock_persons, parse_date, parse_hours, parse_kind, parse_provider)
 from .states import HoursState
 
 HEADERS = ["证件号码", "姓名", "类别", "日期", "机构", "学时"]
@@ -46,6 +46,11 @@ HEADER_ALIASES = {
 }
 LABELS = {"id_number": "证件号码", "name": "姓名", "kind": "类别", "date": "日期", "provider": "机构", "hours": "学时"}
 REQUIRED = ("id_number", "name", "kind", "date", "provider", "hours")
+
+
+class FileRefused(DomainError):
+    """The upload is not a sheet this import can read (not Excel, no header row, too large): the
+    user's file is refused (未导入, with the reason), the job does not fail."""
 
 
 def find_columns(rows: list[list]) -> tuple[int, dict[str, int]]:
@@ -82,7 +87,7 @@ def import_rows(actor: Any, path: str | Path, *, valid_only: bool = False, file_
                                 file_label=f"「{file_name}」" if file_name else "文件")
         header_index, columns = find_columns(rows)
     except SheetError as exc:
-        raise DomainError(str(exc)) from exc
+        raise FileRefused(str(exc)) from exc
     report = ImportReport()
     data_rows = rows[header_index + 1:]
     raws: list[tuple[int, dict]] = []
@@ -103,6 +108,7 @@ def import_rows(actor: Any, path: str | Path, *, valid_only: bool = False, file_
         row = _check_row(number, raw, people, report)
         if row is not None:
             checked.append(row)
+    checked = _check_dates(checked, report)
     new = _drop_already_imported(checked, report)
     _check_day_totals(new, report)
     if report.errors and not valid_only:
@@ -153,6 +159,23 @@ def _check_row(number: int, raw: dict, people: dict[str, Candidate], report: Imp
         report.errors.extend(errors)
         return None
     return {"row": number, "candidate": candidate, **values}
+
+
+def _check_dates(rows: list[dict], report: ImportReport) -> list[dict]:
+    """The date rule of each row's kind (services.check_dated): 继续教育 in the person's current cycle
+    (their certificates' cycles fetched once for the whole file), 督导 and 实践 not too old."""
+    spans = cycle_spans([(r["candidate"].id_type, r["candidate"].id_number) for r in rows
+                         if r["kind"] == HoursKind.CONTINUING]) if CYCLE_SOURCES else None
+    kept = []
+    for r in rows:
+        person = (r["candidate"].id_type, r["candidate"].id_number)
+        try:
+            check_dated(r["kind"], r["date"], None if spans is None else spans.get(person, []), own=False)
+        except DomainError as exc:
+            report.errors.append(Problem(r["row"], "日期", exc.message))
+            continue
+        kept.append(r)
+    return kept
 
 
 def _drop_already_imported(rows: list[dict], report: ImportReport) -> list[dict]:
@@ -236,7 +259,8 @@ def build_template() -> bytes:
         "填写说明",
         "1. 每行是一名持证人在一天内的一条学时；证件号码和姓名须与系统中的考生一致。",
         "2. 证件号码列已设为文本格式，请勿改成数字（18 位号码的后几位会丢失）。",
-        "3. 类别为继续教育、督导或实践；日期如 2026-03-01，不能晚于今天。",
+        "3. 类别为继续教育、督导或实践；日期如 2026-03-01，不能晚于今天。继续教育学时用于证书再登记，"
+        "日期须在持证人已发放证书的当前有效期内；督导、实践学时不能早于 5 年前。",
         "4. 学时大于 0，最多一位小数；同一人同一天合计不超过 24 小时。",
         "5. 导入时先检查所有行：默认只要有一行有误就全部不导入，并逐行列出错误；也可以选择「只导入正确的行」。",
         "6. 导入的学时直接记为「已核验」（机构名单即证明材料）；同一文件再次导入不会重复记录。",
@@ -255,10 +279,21 @@ def error_workbook(path: str | Path, target: str | Path, errors: list[dict], max
     for problem in errors:
         by_row.setdefault(problem["row"], []).append(f"{problem['column']}：{problem['message']}")
     width = max((len(r) for r in rows), default=0)
-    header_index, _ = find_columns(rows)
+    header_index, columns = find_columns(rows)
     out = []
+    id_column = columns["id_number"]
     for index, cells in enumerate(rows):
-        padded = [cell_text(c) for c in cells] + [""] * (width - len(cells))
+        padded = [_as_written(c, index > header_index and col != id_column) for col, c in enumerate(cells)]
+        padded += [""] * (width - len(cells))
         padded.append("错误说明" if index == header_index else "；".join(by_row.get(index + 1, [])))
         out.append(padded)
     write_table(target, "导入结果", out[header_index], out[header_index + 1:])
+
+
+def _as_written(value: Any, keep_number: bool) -> Any:
+    """A cell of the marked sheet: a number stays a number (hours -2 is not the text '-2, which
+    core.excel would guard as a formula); the ID number column stays text (a number there has already
+    lost its last digits, and the row says so)."""
+    if keep_number and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if float(value).is_integer() else value
+    return cell_text(value)

@@ -43,6 +43,11 @@ def _default(level: CertificateLevel) -> Requirement:
     return Requirement(level, supervision, practice, RequirementMode.REFUSE)
 
 
+def standard_of(level: CertificateLevel) -> Requirement:
+    """The standard's requirement of a level (what an empty figure means)."""
+    return _default(level)
+
+
 def requirement_for(level: CertificateLevel) -> Requirement:
     """The level's requirement: the org's saved one, else the standard's default (初级: none)."""
     row = db.session.scalar(select(HoursRequirement).where(HoursRequirement.certificate_level_id == level.id))
@@ -66,38 +71,53 @@ def list_requirements(actor: Any) -> list[Requirement]:
     return found
 
 
-def _whole_hours(raw: Any, label: str, field: str) -> int:
+def _whole_hours(raw: Any, level: CertificateLevel, kind: str, field: str, default: int) -> int | None:
+    """A whole number of hours 0..MAX_HOURS, or None when left empty (the standard's default)."""
     text = str(raw if raw is not None else "").strip()
-    if not text.isdigit() or len(text) > 6:
-        raise DomainError(f"{label}须为 0 到 {MAX_HOURS} 之间的整数", field=field)
-    value = int(text)
-    if value > MAX_HOURS:
-        raise DomainError(f"{label}须为 0 到 {MAX_HOURS} 之间的整数", field=field)
-    return value
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 6 or int(text) > MAX_HOURS:
+        raise DomainError(f"{level.label}的{kind}学时要求「{text[:20]}」无效：请填写 0 到 {MAX_HOURS} 之间的整数小时数"
+                          f"（不带小数、单位或负号；0 表示不要求），留空则按证书标准（{default} 小时）", field=field)
+    return int(text)
 
 
 def save_requirement(actor: Any, level_id: Any, min_supervision: Any, min_practice: Any, mode: Any) -> Requirement:
-    """The org sets a level's minimum verified supervision and practice hours and the mode."""
+    """The org sets a level's minimum verified supervision and practice hours and the mode.
+
+    An empty figure means the standard's default for that kind (中级 50/125, 高级 100/250, 初级 0);
+    both empty with 拒绝 removes the saved requirement: the level follows the standard again."""
     permissions.require(actor, "hours.requirements")
     level = permissions.get_for(actor, CertificateLevel, level_id)
-    supervision = _whole_hours(min_supervision, "督导学时要求", "min_supervision")
-    practice = _whole_hours(min_practice, "实践学时要求", "min_practice")
+    standard = _default(level)
+    supervision = _whole_hours(min_supervision, level, "督导", "min_supervision", standard.min_supervision)
+    practice = _whole_hours(min_practice, level, "实践", "min_practice", standard.min_practice)
     try:
         mode = RequirementMode(str(mode or "").strip())
     except ValueError:
-        raise DomainError("请选择未达要求时的处理方式：拒绝报考或提醒", field="mode") from None
+        raise DomainError(f"请选择{level.label}未达要求时的处理方式：拒绝报考或提醒", field="mode") from None
     before = requirement_for(level)
     row = db.session.scalar(select(HoursRequirement).where(HoursRequirement.certificate_level_id == level.id)
                             .with_for_update())
+    audit_before = {"level": level.label, "min_supervision": before.min_supervision,
+                    "min_practice": before.min_practice, "mode": before.mode.value}
+    if supervision is None and practice is None and mode == standard.mode:
+        if row is not None:
+            audit.record(actor, "hours_requirement.save", row, before=audit_before, after={
+                "level": level.label, "min_supervision": standard.min_supervision,
+                "min_practice": standard.min_practice, "mode": standard.mode.value, "standard": "按证书标准"})
+            db.session.delete(row)
+            db.session.flush()
+        return standard
+    supervision = standard.min_supervision if supervision is None else supervision
+    practice = standard.min_practice if practice is None else practice
     if row is None:
         row = HoursRequirement(certificate_level_id=level.id)
         db.session.add(row)
     row.min_supervision, row.min_practice, row.mode = supervision, practice, mode
     row.updated_by_id = getattr(actor, "id", None)
     db.session.flush()
-    audit.record(actor, "hours_requirement.save", row, before={
-        "level": level.label, "min_supervision": before.min_supervision, "min_practice": before.min_practice,
-        "mode": before.mode.value}, after={
+    audit.record(actor, "hours_requirement.save", row, before=audit_before, after={
         "level": level.label, "min_supervision": supervision, "min_practice": practice, "mode": mode.value})
     return Requirement(level, supervision, practice, mode, True)
 

@@ -12,9 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.orm import joinedload
 
 from ..candidates.corrections import MAX_LETTER_BYTES, MIME_BY_SUFFIX, _clean_file_name, letter_type
@@ -77,6 +77,83 @@ def verified_hours(id_type: IdType | str, id_number: str, kinds: Iterable[HoursK
     if until is not None:
         query = query.where(HoursRecord.date <= until)
     return Decimal(db.session.scalar(query)).quantize(Decimal("0.1"))
+
+
+# ---- when hours may be dated ------------------------------------------------------------------
+#
+# 继续教育 hours serve re-registration (DOMAIN.md §12): they count only within a validity cycle of
+# an issued certificate, so they must be dated in the holder's current cycle of one of their
+# certificates (from its first valid day to its last; for a late re-registration, 补办, to today).
+# A person without an issued, still renewable certificate cannot record them. The cycles are the
+# renewals area's rule: a later area, it registers its source in CYCLE_SOURCES (renewals/
+# hooks_hours.py); hours never imports renewals. 督导 and 实践 hours prepare the higher levels and
+# belong to no cycle; they may not be older than PRACTICE_YEARS years.
+
+#: how many years back 督导 and 实践 hours may be dated
+PRACTICE_YEARS = 5
+
+
+@dataclass(frozen=True)
+class CycleSpan:
+    """One certificate's current cycle as hours see it: the days its 继续教育 hours may be dated."""
+
+    certificate: str
+    first_day: date
+    last_day: date
+    #: False when the certificate can no longer be re-registered (失效 or 撤销): no hours count for it
+    renewable: bool = True
+
+
+#: (persons [(id_type, id_number)], today) -> person -> the cycles of their issued certificates
+CYCLE_SOURCES: list[Callable[[list[tuple], date], dict[tuple, list[CycleSpan]]]] = []
+
+
+def cycle_spans(persons: Iterable[tuple], today: date | None = None) -> dict[tuple, list[CycleSpan]]:
+    today = today or clock.now().date()
+    persons = list(set(persons))
+    found: dict[tuple, list[CycleSpan]] = {}
+    for source in CYCLE_SOURCES:
+        for person, spans in source(persons, today).items():
+            found.setdefault(person, []).extend(spans)
+    return found
+
+
+def earliest_practice_day(today: date | None = None) -> date:
+    today = today or clock.now().date()
+    try:
+        return today.replace(year=today.year - PRACTICE_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - PRACTICE_YEARS, day=28)
+
+
+def check_dated(kind: HoursKind, day: date, spans: list[CycleSpan] | None, *, own: bool = True) -> None:
+    """The date rule of a kind: 继续教育 within a current cycle (`spans`: the person's cycles, None when
+    no area reports cycles), 督导 and 实践 not older than PRACTICE_YEARS. `own`: the holder's own entry
+    (您) or another's (the import: 该持证人)."""
+    if kind != HoursKind.CONTINUING:
+        bound = earliest_practice_day()
+        if day < bound:
+            raise DomainError(f"{kind.value}学时的日期 {day:%Y-%m-%d} 早于 {PRACTICE_YEARS} 年前（{bound:%Y-%m-%d}），"
+                              f"超过 {PRACTICE_YEARS} 年的{kind.value}学时不再记录，请核对日期", field="date")
+        return
+    if spans is None:
+        return
+    who = "您" if own else "该持证人"
+    live = [s for s in spans if s.renewable]
+    if not spans:
+        raise DomainError(f"继续教育学时用于证书再登记，{who}尚无已发放的证书", field="date")
+    if not live:
+        raise DomainError(f"继续教育学时用于证书再登记，{who}的证书均已失效或已撤销，不能再登记", field="date")
+    if any(s.first_day <= day <= s.last_day for s in live):
+        return
+    cycles = "；".join(f"{s.certificate} {s.first_day:%Y-%m-%d} 至 {s.last_day:%Y-%m-%d}" for s in live[:3])
+    raise DomainError(f"日期 {day:%Y-%m-%d} 不在证书当前有效期内（{cycles}）：继续教育学时只计入当前有效期，"
+                      "用于再登记", field="date")
+
+
+def _check_person_dates(person: tuple, entry: "Entry") -> None:
+    spans = cycle_spans([person]).get(person, []) if CYCLE_SOURCES else None
+    check_dated(entry.kind, entry.date, spans)
 
 
 # ---- the rules of one entry ---------------------------------------------------------------
@@ -246,6 +323,7 @@ def record_hours(actor: Any, kind: Any, day: Any, provider: Any, hours: Any, evi
     candidate = _holder(actor)
     entry = check_entry(kind, day, provider, hours)
     person = (candidate.id_type, candidate.id_number)
+    _check_person_dates(person, entry)
     _check_day_total(person, entry)
     key, shown = _store_evidence(evidence_name, evidence)
     record = HoursRecord(id_type=candidate.id_type, id_number=candidate.id_number, candidate_id=candidate.id,
@@ -270,6 +348,7 @@ def resubmit_hours(actor: Any, record_id: Any, kind: Any, day: Any, provider: An
         raise DomainError(f"该学时记录的状态为「{record.state.value}」，只有已退回的记录可以修改后重新提交")
     before = _snapshot(record)
     entry = check_entry(kind, day, provider, hours)
+    _check_person_dates((record.id_type, record.id_number), entry)
     _check_day_total((record.id_type, record.id_number), entry, exclude_id=record.id)
     if evidence:
         record.evidence_key, record.evidence_filename = _store_evidence(evidence_name, evidence)
@@ -325,12 +404,27 @@ def evidence_file(actor: Any, record_id: Any) -> tuple[str, str, str]:
 STATE_FILTERS = [s.value for s in HoursState]
 
 
-def list_records(actor: Any, *, state: str = "", kind: str = "", provider: str = ""):
-    """The records in the actor's scope, filtered, newest first (a select for pagination)."""
+#: the list's default tab: what waits for the reviewer
+DEFAULT_STATE = HoursState.PENDING.value
+#: the longest search text kept (a name or an ID number is far shorter)
+MAX_SEARCH = 50
+
+
+def list_records(actor: Any, *, state: str = "", kind: str = "", provider: str = "", q: str = "",
+                 school_id: int | None = None, province_id: int | None = None):
+    """The records in the actor's scope, filtered, as a select for pagination: 待审核 first, the
+    longest waiting first; then the others, newest first. `q`: the holder's name (part of it) or
+    their ID number (whole); `school_id` and `province_id` narrow a national reviewer's list (within
+    a school's scope they can only narrow further)."""
+    from ..catalog.models import School
+
     permissions.require(actor, "hours.view")
+    pending = HoursRecord.state == HoursState.PENDING
     query = (select(HoursRecord).where(permissions.scope_clause(actor, HoursRecord))
              .options(joinedload(HoursRecord.candidate), joinedload(HoursRecord.school))
-             .order_by(HoursRecord.created_at.desc(), HoursRecord.id.desc()))
+             .order_by(case((pending, 0), else_=1), case((pending, HoursRecord.created_at), else_=None).asc(),
+                       case((pending, HoursRecord.id), else_=None).asc(),
+                       HoursRecord.created_at.desc(), HoursRecord.id.desc()))
     if state in STATE_FILTERS:
         query = query.where(HoursRecord.state == HoursState(state))
     if kind in {k.value for k in HoursKind}:
@@ -339,7 +433,32 @@ def list_records(actor: Any, *, state: str = "", kind: str = "", provider: str =
     if provider:
         escaped = provider.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(HoursRecord.provider.like(f"%{escaped}%", escape="\\"))
+    q = " ".join((q or "").split())[:MAX_SEARCH]
+    if q:
+        number = idcard.normalise(q)
+        by_name = select(Candidate.id).where(Candidate.name.contains(q, autoescape=True))
+        query = query.where(or_(HoursRecord.candidate_id.in_(by_name), HoursRecord.id_number == number))
+    if school_id:
+        query = query.where(HoursRecord.school_id == school_id)
+    if province_id:
+        query = query.where(HoursRecord.school_id.in_(select(School.id).where(School.province_id == province_id)))
     return query
+
+
+def filter_choices(actor: Any) -> tuple[list, list]:
+    """(schools, provinces) the list's filters offer a national reviewer: the schools that have hours
+    records in the actor's scope, and their provinces. Empty for a school (its list is its own)."""
+    from ..catalog.models import Province, School
+
+    permissions.require(actor, "hours.view")
+    if getattr(actor, "school_id", None):
+        return [], []
+    with_records = select(HoursRecord.school_id).where(permissions.scope_clause(actor, HoursRecord)).distinct()
+    schools = list(db.session.scalars(select(School).where(School.id.in_(with_records))
+                                      .order_by(School.code).limit(2000)))
+    provinces = list(db.session.scalars(select(Province).where(Province.id.in_({s.province_id for s in schools}))
+                                        .order_by(Province.code))) if schools else []
+    return schools, provinces
 
 
 def count_by_state(actor: Any) -> dict[str, int]:

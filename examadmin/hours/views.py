@@ -12,7 +12,8 @@ from ..core import jobs, permissions
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.storage import get_storage
-from ..core.web import choice_arg, commit_or_flash, flash_domain_error, paginate, service_view
+from ..core.web import (choice_arg, commit_or_flash, flash_domain_error, int_arg, paginate, posted_search,
+                        search_text, service_view)
 from ..extensions import db
 from . import figures, importer, requirements, services
 from .forms import HoursForm, HoursImportForm, RequirementForm, ReturnForm
@@ -84,14 +85,32 @@ def evidence(record_id: int):
 
 # ---- review by the school or the org ---------------------------------------------------------------
 
-@bp.route("/")
+#: the 全部 tab's value (no state argument means the default tab, 待审核)
+ALL_STATES = "all"
+FILTERS = ("state", "kind", "provider", "school_id", "province_id")
+
+
+@bp.route("/", methods=["GET", "POST"])
 def index():
-    """学时审核: the records in scope, filtered by state, kind and provider; bulk 核验."""
-    state = choice_arg("state", HoursState)
+    """学时审核: the records in scope, 待审核 first (the default tab); filtered by state, kind, provider,
+    the holder's name or ID number (posted, so that an ID number stays out of the URL) and, for the
+    org, school and province; bulk 核验."""
+    permissions.require(current_user, "hours.view")
+    if request.method == "POST":
+        return posted_search("hours.index", FILTERS)
+    raw_state = request.args.get("state")
+    state = services.DEFAULT_STATE if raw_state is None else (
+        "" if raw_state == ALL_STATES else choice_arg("state", HoursState))
     kind = choice_arg("kind", HoursKind)
     provider = request.args.get("provider", "")[:services.MAX_PROVIDER]
-    page = paginate(services.list_records(current_user, state=state, kind=kind, provider=provider))
-    return render_template("hours/index.html", page=page, state=state, kind=kind, provider=provider,
+    q = search_text("hours.index")
+    schools, provinces = services.filter_choices(current_user)
+    school_id = int_arg("school_id") if schools else None
+    province_id = int_arg("province_id") if provinces else None
+    page = paginate(services.list_records(current_user, state=state, kind=kind, provider=provider, q=q,
+                                          school_id=school_id, province_id=province_id))
+    return render_template("hours/index.html", page=page, state=state or ALL_STATES, kind=kind, provider=provider,
+                           q=q, school_id=school_id, province_id=province_id, schools=schools, provinces=provinces,
                            counts=services.count_by_state(current_user), states=HoursState, kinds=HoursKind,
                            can_review=permissions.can(current_user, "hours.review"), confirm=ConfirmForm())
 
@@ -170,6 +189,7 @@ def requirements_page():
     items = requirements.list_requirements(current_user)
     form = RequirementForm()
     editing = request.form.get("level_id", "") if request.method == "POST" else ""
+    typed, refused = None, None
     if form.validate_on_submit():
         try:
             saved = requirements.save_requirement(current_user, editing, form.min_supervision.data,
@@ -178,10 +198,16 @@ def requirements_page():
         except DomainError as exc:
             db.session.rollback()
             flash_domain_error(exc)
+            # The refused row keeps what was typed, and says what is wrong under the field.
+            typed = {"level_id": editing, "min_supervision": form.min_supervision.data or "",
+                     "min_practice": form.min_practice.data or "", "mode": form.mode.data or ""}
+            refused = {"field": exc.field, "message": exc.message}
         else:
-            flash(f"已保存{saved.level.label}的报考学时要求。", "success")
+            standard = "（按证书标准）" if not saved.saved else ""
+            flash(f"已保存{saved.level.label}的报考学时要求{standard}。", "success")
             return redirect(url_for("hours.requirements_page"))
-    return render_template("hours/requirements.html", items=items, form=form, modes=RequirementMode)
+    return render_template("hours/requirements.html", items=items, form=form, modes=RequirementMode,
+                           typed=typed, refused=refused, standard=requirements.standard_of)
 
 
 # ---- figures --------------------------------------------------------------------------------------

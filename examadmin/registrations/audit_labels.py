@@ -5,7 +5,7 @@ from ..core import audit
 
 audit.register_fields("registration", {
     "plan": "考试计划", "site": "考核站点", "id_number": "证件号码", "kind": "考生类型", "is_retake": "补考",
-    "quota_line_id": "指标编号", "fee": "考试费（元）", "seat": "座位",
+    "quota_line_id": "指标编号", "fee": "考试费（元）", "seat": "座位", "warning": "报考提醒",
     # the scheduling and check-in steps record on the registration too
     "ticket_number": "准考证号", "room": "考场", "session_id": "场次编号", "at": "时间",
 })

@@ -465,6 +465,8 @@ def _audit_created(actor, school: School, checked: Checked, ids: list[int], now,
                  "fee": str(item["fee"]), "state": RegistrationState.UNPAID.value}
         if source:
             after["source"] = source
+        if item.get("warning"):  # registered despite a shortfall (提醒): the mark stays in its history
+            after["warning"] = item["warning"]
         records.append({**base, "entity_id": reg_id, "after": after,
                         "entity_label": f"{c.name} 报考 {labels[item['certificate_level_id']]}"[:200]})
     if records:

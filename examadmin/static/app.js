@@ -2,9 +2,18 @@
 (function () {
   "use strict";
 
-  // <form data-confirm="..."> asks before submitting.
+  // <form data-require-checked="name" data-require-message="..."> refuses to submit (and to ask
+  // for confirmation) while no checkbox of that name is ticked; <form data-confirm="..."> then
+  // asks before submitting.
   document.addEventListener("submit", function (event) {
-    var message = event.target.getAttribute("data-confirm");
+    var form = event.target;
+    var required = form.getAttribute("data-require-checked");
+    if (required && !form.querySelector('input[name="' + required + '"]:checked')) {
+      event.preventDefault();
+      window.alert(form.getAttribute("data-require-message") || "请至少选择一项");
+      return;
+    }
+    var message = form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) {
       event.preventDefault();
     }

@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from examadmin.core.clock import now
 from tests.e2e.test_journey import sign_in, sign_out
 
-SITE_NAME = "重庆示范职业技术学院社会心理服务中级"
+SITE_NAME = "重庆应用技术职业学院社会心理服务中级"
 PLAN_NAME = "浏览器旅程考试计划"
 
 
@@ -72,7 +72,7 @@ def fill(browser, name, value):
 
 def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     # The school applies for a 中级 site and forgets the microphones.
-    sign_in(browser, live_url, "school1")
+    sign_in(browser, live_url, "school2")
     browser.get(f"{live_url}/sites/")
     submit(browser, "[data-testid=site-apply]")
     Select(browser.find_element(By.NAME, "certificate_level_id")).select_by_visible_text(
@@ -111,7 +111,7 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
 
     # The school sees the rejection waiting on its dashboard, reads the reason, fixes the
     # seats and resubmits the same application.
-    sign_in(browser, live_url, "school1")
+    sign_in(browser, live_url, "school2")
     open_todo(browser, live_url, "被驳回的考核站点申请")
     assert SITE_NAME in css(browser, "[data-testid=sites-table]").text
     browser.get(site_url)
@@ -161,7 +161,7 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     sign_out(browser)
 
     # The school sees the plan read-only and sets up two rooms at its new site.
-    sign_in(browser, live_url, "school1")
+    sign_in(browser, live_url, "school2")
     browser.get(f"{live_url}/exams/plans")
     old = browser.find_element(By.TAG_NAME, "html")
     css(browser, "[data-testid=plans-table]").find_element(By.LINK_TEXT, PLAN_NAME).click()

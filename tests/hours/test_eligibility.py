@@ -127,6 +127,13 @@ def test_the_registration_page_shows_the_warning(client):
         "plan_id": school.plan.id, "site_id": school.sites[M].id, "ids": [person.id], "submit": "1"},
         follow_redirects=True).get_data(as_text=True)
     assert "已报考 1 名考生" in page and "页面提醒" in page and "尚差 50 小时" in page
+    # the warning is not only a one-time flash: the registration's history keeps it
+    registration = db.session.scalar(select(Registration).where(Registration.candidate_id == person.id))
+    detail = client.get(f"/registrations/{registration.id}").get_data(as_text=True)
+    assert "报考提醒" in detail and "督导学时已核验 0 小时，中级报考要求 50 小时，尚差 50 小时" in detail
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "registration.create",
+                                                     AuditLog.entity_id == registration.id))
+    assert "尚差 50 小时" in entry.after["warning"]
 
 
 # ---- the org's settings ------------------------------------------------------------------------
@@ -153,10 +160,11 @@ def test_the_org_saves_a_requirement_through_the_page_and_it_is_audited(client):
     assert entry.before["min_supervision"] == 100 and entry.after["min_supervision"] == 80
     bad = client.post("/hours/requirements", data={"level_id": senior.id, "min_supervision": "-5",
                                                     "min_practice": "200", "mode": "提醒"}).get_data(as_text=True)
-    assert "督导学时要求须为 0 到 10000 之间的整数" in bad
+    assert f"{senior.label}的督导学时要求「-5」无效：请填写 0 到 10000 之间的整数小时数" in bad
+    assert "留空则按证书标准（100 小时）" in bad
     odd = client.post("/hours/requirements", data={"level_id": senior.id, "min_supervision": "5",
                                                     "min_practice": "200", "mode": "随便"}).get_data(as_text=True)
-    assert "请选择未达要求时的处理方式" in odd
+    assert f"请选择{senior.label}未达要求时的处理方式" in odd
     assert client.post("/hours/requirements", data={"level_id": "99999999", "min_supervision": "5",
                                                      "min_practice": "1", "mode": "提醒"}).status_code == 404
 
@@ -167,3 +175,38 @@ def test_only_the_org_sets_requirements(client):
     with pytest.raises(Exception) as refused:
         requirements.save_requirement(make_user("province"), level_of(M).id, 1, 1, "拒绝")
     assert getattr(refused.value, "code", None) == 403
+
+
+def test_a_refused_requirement_keeps_what_was_typed_and_names_the_level(client):
+    """The refused row shows the typed values (not the stored ones) and its error under the field."""
+    login_as(client, make_user("org"))
+    senior = level_of(Level.SENIOR)
+    page = client.post("/hours/requirements", data={"level_id": senior.id, "min_supervision": "80",
+                                                     "min_practice": "2.5", "mode": "提醒"}).get_data(as_text=True)
+    import re
+
+    row = re.search(rf'<tr data-testid="requirement-{senior.id}".*?</tr>', page, re.S).group(0)
+    assert 'name="min_supervision" value="80"' in row and 'name="min_practice" value="2.5"' in row
+    assert 'value="提醒" selected' in row and "is-invalid" in row
+    assert f"{senior.label}的实践学时要求「2.5」无效" in row
+    assert db.session.scalar(select(HoursRequirement)) is None  # nothing saved
+
+
+def test_an_empty_requirement_means_the_standard(client):
+    org = make_user("org")
+    login_as(client, org)
+    middle = level_of(M)
+    assert client.post("/hours/requirements", data={"level_id": middle.id, "min_supervision": "",
+                                                     "min_practice": "60", "mode": "拒绝"}).status_code == 302
+    saved = requirements.requirement_for(middle)
+    assert (saved.min_supervision, saved.min_practice, saved.saved) == (50, 60, True)  # empty: the standard's 50
+    page = client.get("/hours/requirements").get_data(as_text=True)
+    assert "按证书标准（50）" in page
+    # both empty with 拒绝: back to the standard, no row left
+    response = client.post("/hours/requirements", data={"level_id": middle.id, "min_supervision": " ",
+                                                         "min_practice": "", "mode": "拒绝"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(HoursRequirement)) is None
+    back = requirements.requirement_for(middle)
+    assert (back.min_supervision, back.min_practice, back.saved) == (50, 125, False)
+    assert "按证书标准" in client.get(response.headers["Location"]).get_data(as_text=True)

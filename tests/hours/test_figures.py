@@ -41,8 +41,41 @@ def test_figures_per_provider_count_records_people_hours_and_the_verified_share(
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)  # a formula stays text
 
 
-@pytest.mark.parametrize("role", ["school", "province", "city"])
-def test_the_figures_are_the_orgs(client, role):
-    login_as(client, make_user(role))
+def test_a_school_does_not_see_the_figures(client):
+    login_as(client, make_user("school"))
     assert client.get("/hours/providers").status_code == 403
     assert client.get("/hours/providers.xlsx").status_code == 403
+
+
+def test_a_province_and_a_city_see_the_figures_of_their_schools_only(client):
+    """Issue 14 item 6: the figures for the org AND the provinces; a city its own schools."""
+    from tests.sites.factories import make_city, make_school
+
+    city = make_city("50")
+    here = make_user("school", school=make_school("50", city=city))
+    elsewhere_in_province = make_user("school", school=make_school("50"))
+    other_province = make_user("school", school=make_school("11"))
+    a, _ = holder(here)
+    b, _ = holder(elsewhere_in_province)
+    c, _ = holder(other_province)
+    add_hours(a, "督导", "4", provider="本市机构", on=days_ago(1))
+    add_hours(b, "督导", "6", provider="本省机构", on=days_ago(1))
+    add_hours(c, "督导", "8", provider="外省机构", on=days_ago(1))
+    prov = make_user("province", province_code="50")
+    city_user = make_user("city")
+    city_user.city_id = city.id
+    assert {r.provider for r in figures.providers(prov)} >= {"本市机构", "本省机构"}
+    assert "外省机构" not in {r.provider for r in figures.providers(prov)}
+    assert [r.provider for r in figures.providers(city_user)] == ["本市机构"]
+    login_as(client, prov)
+    page = client.get("/hours/providers")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "本省机构" in text and "外省机构" not in text
+    assert "学时机构统计" in text and "范围：本省院校持证人的学时" in text
+    export = client.get("/hours/providers.xlsx")
+    assert export.status_code == 200
+    names = {row[0] for row in openpyxl.load_workbook(io.BytesIO(export.data)).active.iter_rows(
+        min_row=2, values_only=True)}
+    export.close()
+    assert "本省机构" in names and "外省机构" not in names

@@ -25,7 +25,7 @@ def count() -> int:
     return db.session.scalar(select(func.count()).select_from(HoursRecord))
 
 
-def line(candidate, kind="继续教育", day=None, provider="中国心理学会继续教育部", hours=6, name=None):
+def line(candidate, kind="实践", day=None, provider="中国心理学会继续教育部", hours=6, name=None):
     return [candidate.id_number, name or candidate.name, kind, (day or days_ago(5)).isoformat(), provider, hours]
 
 
@@ -195,3 +195,48 @@ def test_date_cells_and_numeric_hours_as_excel_keeps_them_are_read(tmp_path):
     stored = {r.kind.value: (r.date, r.hours) for r in db.session.scalars(select(HoursRecord))}
     assert stored["实践"] == (day, Decimal("7.5"))
     assert stored["督导"][0].isoformat() == "2026-01-05"
+
+
+def _upload(client, path, name):
+    with open(path, "rb") as fh:
+        response = client.post("/hours/import", data={"file": (fh, name)}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    return response.headers["Location"], int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_a_non_excel_upload_is_the_imports_refusal_not_a_failed_job(client, tmp_path):
+    """A user's bad file ends 未导入 with the reason; 失败 (the sysadmin's to-do) is for the system's faults."""
+    from examadmin.core.jobs import Job, JobState
+
+    login_as(client, make_user("org"))
+    path = tmp_path / "名单.xlsx"
+    path.write_bytes(b"%PDF-1.4 not a sheet at all")
+    location, job_id = _upload(client, path, "名单.xlsx")
+    job = db.session.get(Job, job_id)
+    db.session.refresh(job)
+    assert job.state == JobState.DONE and job.error is None
+    assert job.outcome == "未导入" and job.outcome_level == "danger"
+    page = client.get(location).get_data(as_text=True)
+    assert "未导入：" in page and "不是 Excel 表格" in page
+    assert count() == 0
+
+
+def test_the_summary_and_the_marked_sheet_read_as_written(client, tmp_path):
+    """No stray space after 已导入：; a numeric cell of the upload stays a number in the marked sheet
+    (no apostrophe before -2), the ID number column stays text."""
+    a, _ = holder()
+    login_as(client, make_user("org"))
+    good = write_hours_sheet(tmp_path / "ok.xlsx", [line(a, "督导", hours=3)])
+    location, _ = _upload(client, good, "ok.xlsx")
+    page = client.get(location).get_data(as_text=True)
+    assert "已导入：共 1 行" in page
+    bad = write_hours_sheet(tmp_path / "bad.xlsx", [line(a, "实践", hours=-2), line(a, "实践", hours=2.5, day=days_ago(7))])
+    _, job_id = _upload(client, bad, "bad.xlsx")
+    download = client.get(f"/jobs/{job_id}/download")
+    sheet = openpyxl.load_workbook(io.BytesIO(download.data)).active
+    download.close()
+    hours_cells = [sheet.cell(row=r, column=6) for r in (2, 3)]
+    assert [c.value for c in hours_cells] == [-2, 2.5]
+    assert all(c.data_type == "n" for c in hours_cells)
+    assert sheet.cell(row=2, column=1).value == a.id_number and sheet.cell(row=2, column=1).data_type == "s"
+    assert "学时须大于 0" in sheet.cell(row=2, column=7).value

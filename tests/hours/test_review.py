@@ -2,6 +2,8 @@
 reason, the list's filters and pagination, bulk 核验, evidence through the scope check, the to-do."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from examadmin.core.audit import AuditLog
@@ -83,10 +85,11 @@ def test_the_list_filters_by_state_kind_and_provider_and_pages(client, app):
     login_as(client, school)
     page = client.get("/hours/?state=待审核").get_data(as_text=True)
     assert "共 25 条" in page and "第 1 / 2 页" in page and "重庆心理督导中心" not in page
-    assert "共 1 条" in client.get("/hours/?kind=督导").get_data(as_text=True)
+    assert "共 1 条" in client.get("/hours/?state=all&kind=督导").get_data(as_text=True)
+    assert "共 0 条" in client.get("/hours/?kind=督导").get_data(as_text=True)  # the default tab is 待审核
     assert "共 25 条" in client.get("/hours/?provider=社区").get_data(as_text=True)
     assert "共 26 条" in client.get("/hours/?state=火星&kind=x&provider=").get_data(as_text=True)  # unknown: ignored
-    assert "共 0 条" in client.get("/hours/?provider=%25_").get_data(as_text=True)  # LIKE wildcards are text
+    assert "共 0 条" in client.get("/hours/?state=all&provider=%25_").get_data(as_text=True)  # LIKE wildcards are text
     assert candidate.id_number not in page  # masked in lists
 
 
@@ -131,3 +134,50 @@ def test_waiting_records_are_a_to_do_of_the_school_and_the_org_only():
     assert {t.label: t.count for t in todos_for(make_user("org"))}["待审核的学时记录"] == 2
     assert "待审核的学时记录" not in {t.label for t in todos_for(make_user("school"))}
     assert "待审核的学时记录" not in {t.label for t in todos_for(make_user("province"))}
+
+
+def _names(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'<td>([^<]+)<div class="text-secondary font-monospace">', page)
+
+
+def test_the_list_at_scale_waits_first_searches_and_filters_by_school_and_province(client):
+    """The default tab is 待审核, the longest waiting first; search by the holder's name or ID number
+    (posted, kept out of the URL); the org narrows by school and province."""
+    from tests.sites.factories import make_school
+
+    here = make_user("school", school=make_school("50"))
+    there = make_user("school", school=make_school("11"))
+    ann, _ = holder(here, name="安晓雨")
+    bob, _ = holder(here, name="包建国")
+    cai, _ = holder(there, name="蔡文静")
+    old = add_hours(ann, "实践", "1", on=days_ago(9), state=HoursState.PENDING)
+    newer = add_hours(bob, "实践", "1", on=days_ago(8), state=HoursState.PENDING)
+    done = add_hours(cai, "实践", "1", on=days_ago(7))
+    old.created_at = newer.created_at - timedelta(days=2)
+    db.session.flush()
+    org = make_user("org")
+    login_as(client, org)
+    page = client.get("/hours/").get_data(as_text=True)
+    assert _names(page) == ["安晓雨", "包建国"]  # 待审核 only, the oldest first
+    everything = client.get("/hours/?state=all").get_data(as_text=True)
+    assert _names(everything) == ["安晓雨", "包建国", "蔡文静"]  # waiting first, then the rest
+    # search by name (part of it) and by the whole ID number, posted
+    found = client.post("/hours/", data={"q": "建国", "state": "all"})
+    assert found.status_code == 302 and "建国" not in found.headers["Location"]
+    assert _names(client.get(found.headers["Location"]).get_data(as_text=True)) == ["包建国"]
+    by_number = client.post("/hours/", data={"q": cai.id_number.lower(), "state": "all"})
+    assert cai.id_number not in by_number.headers["Location"]
+    assert _names(client.get(by_number.headers["Location"]).get_data(as_text=True)) == ["蔡文静"]
+    # the org's school and province filters
+    assert _names(client.get(f"/hours/?state=all&school_id={there.school_id}").get_data(as_text=True)) == ["蔡文静"]
+    chongqing = here.school.province_id
+    assert _names(client.get(f"/hours/?state=all&province_id={chongqing}").get_data(as_text=True)) == [
+        "安晓雨", "包建国"]
+    assert 'data-testid="school-filter"' in page and 'data-testid="province-filter"' in page
+    # a school's own list has no such filters, and a foreign school_id narrows nothing into view
+    login_as(client, here)
+    own = client.get(f"/hours/?state=all&school_id={there.school_id}").get_data(as_text=True)
+    assert 'data-testid="school-filter"' not in own and _names(own) == ["安晓雨", "包建国"]
+    assert done.id
