@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 from flask_migrate import upgrade
@@ -45,9 +46,9 @@ class LiveUrl(str):
     app = None
 
 
-@pytest.fixture(scope="session")
-def live_url(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def demo_server(tmp):
+    """The demo year served on a fresh SQLite database in `tmp`; yields its LiveUrl."""
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/e2e.db", "STORAGE_DIR": str(tmp / "storage"),
         "RATELIMIT_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
@@ -57,15 +58,25 @@ def live_url(tmp_path_factory):
         load_demo()
         db.session.commit()
         db.session.remove()
-    _LIVE["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = LiveUrl(f"http://127.0.0.1:{server.server_port}")
     url.app = app
-    yield url
-    server.shutdown()
-    dispose(app)
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        dispose(app)
+
+
+@pytest.fixture(scope="session")
+def live_url(tmp_path_factory):
+    """The demo served for the journeys that share it (a journey that changes what others
+    rely on, e.g. publishes results for the demo's people, takes a server of its own)."""
+    with demo_server(tmp_path_factory.mktemp("e2e")) as url:
+        _LIVE["app"] = url.app
+        yield url
 
 
 @pytest.fixture(scope="session")

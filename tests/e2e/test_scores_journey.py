@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pytest
 from openpyxl import Workbook
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -36,6 +37,21 @@ PLAN_NAME = "成绩旅程考试计划"
 
 #: the candidate whose score school1 objects to (刘明 failed the demo's past plan, so may sit again)
 OBJECTED = "刘明"
+
+
+@pytest.fixture(scope="module")
+def live_url(tmp_path_factory):
+    """A demo server of this journey's own: it publishes results for the demo's people (吴桐
+    passes), which the registration journey, in any order, must find unregistered."""
+    from tests.e2e.conftest import demo_server
+
+    with demo_server(tmp_path_factory.mktemp("e2e-scores")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def live_app(live_url):
+    return live_url.app
 
 
 def _scheduled_plan(app) -> tuple[int, list[tuple[str, str]]]:
