@@ -61,7 +61,7 @@ def test_hours_of_a_candidate_record_that_is_not_accurate_do_not_count(tmp_path)
 def test_a_school_cannot_verify_hours_of_a_candidate_that_is_not_accurate():
     school = make_user("school")
     candidate, user = holder(school)
-    record = hours.record_hours(user, "继续教育", days_ago(3), "某培训机构", "5", "a.pdf", PDF)
+    record = hours.record_hours(user, "督导", days_ago(3), "某培训机构", "5", "a.pdf", PDF)
     candidate.state = CandidateState.NEEDS_REVIEW
     db.session.flush()
     with pytest.raises(DomainError, match="信息准确"):
@@ -85,13 +85,13 @@ def test_renewal_hours_count_only_from_the_certificates_school_or_the_org():
 
 def test_a_candidate_account_sees_only_its_own_candidate_records_hours(client):
     real, real_user = holder()
-    record = hours.record_hours(real_user, "继续教育", days_ago(3), "某培训机构", "5", "证书.pdf", PDF)
+    record = hours.record_hours(real_user, "督导", days_ago(3), "某培训机构", "5", "证书.pdf", PDF)
     fake = twin(make_user("school"), real)
     fake_user = _new_user(fake)
     db.session.add(fake_user)
     db.session.flush()
     assert hours.own_records(fake_user) == []
-    assert hours.own_totals(fake_user)["继续教育"] == 0
+    assert hours.own_totals(fake_user)["督导"] == 0
     login_as(client, fake_user)
     assert client.get(f"/hours/{record.id}/evidence").status_code == 404
     mine = client.get("/hours/mine")

@@ -44,7 +44,7 @@ def test_three_parallel_20_hour_entries_of_one_day_accept_one(app):
         uid, cid = user.id, candidate.id
         db.session.remove()
     day = days_ago(3)
-    answers = race(app, lambda: hours.record_hours(_user(uid), "继续教育", day, "某培训机构", "20", "a.pdf", PDF), 3)
+    answers = race(app, lambda: hours.record_hours(_user(uid), "督导", day, "某培训机构", "20", "a.pdf", PDF), 3)
     assert answers.count("ok") == 1, answers
     assert all("超过每天 24 小时" in a for a in answers if a != "ok"), answers
     assert _day_total(app, cid) == 20
@@ -64,7 +64,7 @@ def test_a_parallel_entry_and_import_of_one_day_stay_within_24_hours(app, tmp_pa
 
     def act():
         if next(turn) % 2 == 0:
-            hours.record_hours(_user(uid), "继续教育", day, "某培训机构", "20", "a.pdf", PDF)
+            hours.record_hours(_user(uid), "督导", day, "某培训机构", "20", "a.pdf", PDF)
         else:
             report = importer.import_rows(_user(sid), sheet)
             if not report.created:
@@ -79,7 +79,7 @@ def test_verify_and_return_of_one_record_at_once_decide_once(app):
     with app.app_context():
         school_user = make_user("school")
         candidate, user = holder(school_user)
-        record = hours.record_hours(user, "继续教育", days_ago(3), "某培训机构", "5", "a.pdf", PDF)
+        record = hours.record_hours(user, "督导", days_ago(3), "某培训机构", "5", "a.pdf", PDF)
         db.session.commit()
         rid, sid = record.id, school_user.id
         db.session.remove()
