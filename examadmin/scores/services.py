@@ -315,6 +315,61 @@ def entry_choices(actor: Any, plan_id: Any) -> tuple[ExamPlan, list[ExamSite], l
     return plan, sites, rooms
 
 
+#: a plan with at most this many rooms lists them all at once (grouped by site); above it the
+#: user chooses the site first and then one of its rooms (a national plan has 16,000 rooms)
+ENTRY_DIRECT_ROOMS = 60
+
+
+@dataclass
+class EntryChooser:
+    plan: ExamPlan
+    #: the sites holding seated rooms of the plan (empty when the rooms are listed directly)
+    sites: list[ExamSite]
+    #: the rooms offered: all of the plan's (few) or the chosen site's
+    rooms: list[ExamRoom]
+    site: ExamSite | None = None
+    direct: bool = True
+
+
+def entry_chooser(actor: Any, plan_id: Any, site_id: Any = None, room_id: Any = None) -> EntryChooser:
+    """What the entry page offers to choose: a few rooms directly, or the sites and then the chosen site's rooms.
+
+    The site is the one asked for, else the room's, else the first; a site or room that is not the
+    plan's is ignored (the first site is shown)."""
+    permissions.require(actor, "scores.enter")
+    plan = permissions.get_for(actor, ExamPlan, plan_id)
+    seated = select(Seat.id).where(Seat.room_id == ExamRoom.id).exists()
+    in_plan = (ExamRoom.plan_id == plan.id, seated)
+    few = db.session.scalar(select(func.count()).select_from(
+        select(ExamRoom.id).where(*in_plan).limit(ENTRY_DIRECT_ROOMS + 1).subquery()))
+    room_query = (select(ExamRoom).options(joinedload(ExamRoom.site), joinedload(ExamRoom.subject))
+                  .where(*in_plan).order_by(ExamRoom.site_id, ExamRoom.number, ExamRoom.id))
+    if few <= ENTRY_DIRECT_ROOMS:
+        rooms = list(db.session.scalars(room_query))
+        return EntryChooser(plan, list({r.site_id: r.site for r in rooms}.values()), rooms)
+    sites = list(db.session.scalars(
+        select(ExamSite).where(select(ExamRoom.id).where(ExamRoom.site_id == ExamSite.id, *in_plan).exists())
+        .order_by(ExamSite.id)))
+    by_id = {site.id: site for site in sites}
+    site = by_id.get(_int_or_none(site_id))
+    if site is None and room_id is not None:
+        room_site = db.session.scalar(select(ExamRoom.site_id).where(
+            ExamRoom.id == _int_or_none(room_id), ExamRoom.plan_id == plan.id))
+        site = by_id.get(room_site)
+    if site is None and sites:
+        site = sites[0]
+    rooms = list(db.session.scalars(room_query.where(ExamRoom.site_id == site.id))) if site else []
+    return EntryChooser(plan, sites, rooms, site, direct=False)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 def entry_grid(actor: Any, plan_id: Any, room_id: Any) -> tuple[ExamPlan, ExamRoom, list[GridRow]]:
     """The rows of one room of a plan: ticket number, name, subject, score and marks, by session and seat."""
     permissions.require(actor, "scores.enter")
