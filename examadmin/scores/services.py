@@ -155,12 +155,20 @@ def _store_checkin_absences(actor: Any, plan_id: int) -> None:
 
 def missing_count(plan_id: int) -> int:
     """Seats of the plan without a score and without a mark."""
-    return db.session.scalar(
-        select(func.count(Seat.id))
-        .outerjoin(Score, and_(Score.registration_id == Seat.registration_id, Score.subject_id == Seat.subject_id))
-        .where(Seat.plan_id == plan_id,
-               (Score.id.is_(None)) | (Score.score.is_(None) & Score.absent.is_(False) & Score.violation.is_(False)))
-    ) or 0
+    return _seat_counts(plan_id)[1]
+
+
+def _seat_counts(plan_id: int) -> tuple[int, int]:
+    """The plan's seats and those of them without a score and without a mark, in one statement.
+
+    The join takes only the scores that count as entered (a score, 缺考 or 违纪): a narrower hash
+    than joining every score and filtering afterwards (450,000 seats at national scale)."""
+    entered = and_(Score.registration_id == Seat.registration_id, Score.subject_id == Seat.subject_id,
+                   Score.score.is_not(None) | Score.absent.is_not(False) | Score.violation.is_not(False))
+    seats, missing = db.session.execute(
+        select(func.count(Seat.id), func.count(Seat.id).filter(Score.id.is_(None)))
+        .outerjoin(Score, entered).where(Seat.plan_id == plan_id)).one()
+    return seats or 0, missing or 0
 
 
 # ---- writing scores -----------------------------------------------------------------------
@@ -555,11 +563,11 @@ def score_history(actor: Any, score: Score) -> list[AuditLog]:
 
 def summary(plan_id: int) -> dict[str, int]:
     """Counts for the plan's page: seats, entered, missing, results passed and failed, open objections."""
-    seats = db.session.scalar(select(func.count(Seat.id)).where(Seat.plan_id == plan_id)) or 0
-    missing = missing_count(plan_id)
-    passed = dict(db.session.execute(select(Result.passed, func.count(Result.id))
-                                     .where(Result.plan_id == plan_id).group_by(Result.passed)).all())
+    seats, missing = _seat_counts(plan_id)
+    passed, failed = db.session.execute(select(func.count(Result.id).filter(Result.passed.is_(True)),
+                                               func.count(Result.id).filter(Result.passed.is_(False)))
+                                        .where(Result.plan_id == plan_id)).one()
     open_objections = db.session.scalar(select(func.count(ScoreObjection.id)).where(
         ScoreObjection.plan_id == plan_id, ScoreObjection.state == ObjectionState.OPEN)) or 0
-    return {"seats": seats, "entered": seats - missing, "missing": missing, "passed": passed.get(True, 0),
-            "failed": passed.get(False, 0), "open_objections": open_objections}
+    return {"seats": seats, "entered": seats - missing, "missing": missing, "passed": passed or 0,
+            "failed": failed or 0, "open_objections": open_objections}
