@@ -54,6 +54,8 @@ def main() -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "STORAGE_DIR": f"{tmp}/storage",
                       "RATELIMIT_ENABLED": False})
+    from examadmin.core.serving import freeze_after_startup
+    freeze_after_startup()  # as the served app (examadmin serve, wsgi.py) does after loading
     statements: list[tuple[str, object, float]] = []
 
     with app.app_context():

@@ -69,8 +69,11 @@ def _grid_entries(form) -> dict[int, dict]:
 @bp.route("/plans/<int:plan_id>/entry", methods=["GET", "POST"])
 def entry(plan_id: int):
     """The grid of one room: Tab and Enter move, the page is saved at once; a bad row keeps what was typed."""
-    plan, sites, rooms = services.entry_choices(current_user, plan_id)
-    room_id = int_arg("room_id") or (rooms[0].id if rooms else None)
+    chooser = services.entry_chooser(current_user, plan_id, site_id=int_arg("site_id"), room_id=int_arg("room_id"))
+    plan, rooms = chooser.plan, chooser.rooms
+    room_id = int_arg("room_id")
+    if not room_id or (not chooser.direct and int_arg("site_id") and room_id not in {r.id for r in rooms}):
+        room_id = rooms[0].id if rooms else None  # a site just chosen opens its first room
     grid, room, reason = [], None, ""
     if room_id:
         if request.method == "POST" and ConfirmForm().validate_on_submit():
@@ -97,7 +100,7 @@ def entry(plan_id: int):
             room = room or services.entry_grid(current_user, plan.id, room_id)[1]
         else:
             _, room, grid = services.entry_grid(current_user, plan.id, room_id)
-    return render_template("scores/entry.html", plan=plan, sites=sites, rooms=rooms, room=room, grid=grid,
+    return render_template("scores/entry.html", plan=plan, chooser=chooser, rooms=rooms, room=room, grid=grid,
                            reason=reason, stage=services.stage_of(plan.id), Stage=PublicationStage,
                            confirm=ConfirmForm())
 

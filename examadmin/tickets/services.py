@@ -214,9 +214,11 @@ def rooms_with_seats(actor: Any, plan_id: int, site_id: int | None = None):
     return query
 
 
-def sites_with_seats(actor: Any, plan_id: int) -> list[ExamSite]:
-    """The sites in scope with seated candidates of the plan (a probe per site, not a read of every seat)."""
-    return list(db.session.scalars(select(ExamSite).where(
+def sites_with_seats(actor: Any, plan_id: int) -> list:
+    """The sites in scope with seated candidates of the plan (a probe per site, not a read of every seat),
+    as (id, name) rows: the page only names them, and the org's 3,000 sites as full objects cost
+    more than the query itself."""
+    return list(db.session.execute(select(ExamSite.id, ExamSite.name).where(
         permissions.scope_clause(actor, ExamSite),
         select(Seat.id).where(Seat.site_id == ExamSite.id, Seat.plan_id == plan_id).exists())
         .order_by(ExamSite.name)))

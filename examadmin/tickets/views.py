@@ -57,7 +57,8 @@ def index():
         site_id = int_arg("site_id")
         page = paginate(services.rooms_with_seats(current_user, plan.id, site_id))
         rooms = services.room_sessions(current_user, plan.id, site_id, room_ids=[r.id for r in page.items])
-        sites = services.sites_with_seats(current_user, plan.id)
+        if permissions.can(current_user, "tickets.download"):  # only the download forms name the sites
+            sites = services.sites_with_seats(current_user, plan.id)
     return render_template("tickets/index.html", plans=plans, plan=plan, sites=sites, rooms=rooms, page=page,
                            open=plan is not None and services.in_window(plan),
                            window=services.window_text(plan) if plan else "", confirm=ConfirmForm(),

@@ -233,3 +233,14 @@ def test_a_forked_web_worker_does_not_reuse_the_masters_connections(tmp_path):
         serving._post_fork(FakeServer, None)
         assert db.engine.pool is not before and db.engine.pool.checkedin() == 0
         db.engine.dispose()
+
+
+def test_the_loaded_app_leaves_the_collectors_work():
+    """After loading, the app's objects sit in the permanent generation (full collections skip them)."""
+    import gc
+    before = gc.get_freeze_count()
+    try:
+        serving.freeze_after_startup()
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

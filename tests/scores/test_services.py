@@ -200,3 +200,26 @@ def test_a_score_saved_by_someone_else_meanwhile_is_a_message_not_a_500(monkeypa
     with pytest.raises(DomainError, match="他人录入"):
         services.save_grid(s.org, s.plan.id, room, {seat_id: {"score": "71"}})
     assert db.session.scalar(select(Score.score)) == Decimal("70.0")  # the transaction is still usable
+
+
+def test_the_summary_counts_every_kind_of_missing_and_entered_seat_exactly():
+    """No score row, a row with nothing in it: missing; a score, 缺考, 违纪: entered (one statement)."""
+    s = make_scored_setup(people=3, subjects=2)
+    kinds = [None, dict(), dict(score=Decimal("0")), dict(absent=True), dict(violation=True), dict(score=Decimal("88"))]
+    pairs = [(r, subject) for r in s.registrations for subject in s.subjects]
+    for (registration, subject), kind in zip(pairs, kinds):
+        if kind is not None:
+            db.session.add(Score(registration_id=registration.id, subject_id=subject.id, plan_id=s.plan.id,
+                                 school_id=registration.school_id, **kind))
+    db.session.flush()
+    counts = services.summary(s.plan.id)
+    assert (counts["seats"], counts["missing"], counts["entered"]) == (6, 2, 4)
+    assert (counts["passed"], counts["failed"]) == (0, 0)
+    assert services.missing_count(s.plan.id) == 2
+    # the results' figures agree with the result rows themselves, whatever recompute made of them
+    services.results.recompute([r.id for r in s.registrations])
+    db.session.flush()
+    rows = list(db.session.scalars(select(Result.passed).where(Result.plan_id == s.plan.id)))
+    counts = services.summary(s.plan.id)
+    assert (counts["passed"], counts["failed"]) == (rows.count(True), rows.count(False))
+    assert rows.count(True) + rows.count(False) > 0

@@ -180,3 +180,60 @@ def test_a_save_refused_for_want_of_a_reason_keeps_every_typed_value(client):
     body = client.post(url, data={f"seat-{seat}": "66.5", "reason": ""}).get_data(as_text=True)
     assert "必须填写修改原因" in body and 'value="66.5"' in body
     assert db.session.scalar(select(Score.score)) == Decimal("50.0")
+
+
+def _second_site(s):
+    """Another school's site with a seated room in the same plan, and an unseated room."""
+    from examadmin.catalog.models import Level
+    from examadmin.scheduling.services import seats
+    from tests.exams.factories import make_room
+    from tests.scheduling.factories import register_many
+    from tests.sites.factories import make_site, make_user as make_school_user
+    school = make_school_user("school")
+    site = make_site(school, Level.JUNIOR)
+    room = make_room(school, s.plan, site, s.subjects[0], "二号楼机房", 6)
+    for subject in s.subjects[1:]:
+        make_room(school, s.plan, site, subject, f"二号楼乙{subject.id}", 6)
+    register_many(s.plan, site, 1)
+    seats.schedule(school, s.plan.id, site.id, seed=7)
+    other = make_school_user("school")
+    empty_site = make_site(other, Level.JUNIOR)
+    make_room(other, s.plan, empty_site, s.subjects[0], "空机房", 6)
+    db.session.flush()
+    return site, room, empty_site
+
+
+def test_a_plan_with_few_rooms_lists_them_all_at_once(client):
+    s = make_scored_setup(people=1, subjects=2)
+    site, room, _ = _second_site(s)
+    login_as(client, s.org)
+    body = client.get(f"/scores/plans/{s.plan.id}/entry").get_data(as_text=True)
+    assert 'data-testid="site-select"' not in body
+    assert "机房1" in body and "机房2" in body and "二号楼机房" in body and "空机房" not in body
+
+
+def test_a_large_plan_chooses_the_site_first_then_its_rooms(client, monkeypatch):
+    monkeypatch.setattr(services, "ENTRY_DIRECT_ROOMS", 1)
+    s = make_scored_setup(people=1, subjects=2)
+    site, room, empty_site = _second_site(s)
+    login_as(client, s.org)
+    body = client.get(f"/scores/plans/{s.plan.id}/entry").get_data(as_text=True)
+    # the sites holding seated rooms, not the one with only an empty room; the first site's rooms and grid
+    assert 'data-testid="site-select"' in body
+    assert f'<option value="{s.site.id}" selected>' in body and f'<option value="{site.id}"' in body
+    assert f'value="{empty_site.id}"' not in body
+    assert "机房1" in body and "机房2" in body and "二号楼机房" not in body
+    assert 'data-testid="score-grid"' in body and s.ticket(s.registrations[0]) in body
+    # choosing the other site opens its first room
+    body = client.get(f"/scores/plans/{s.plan.id}/entry?site_id={site.id}").get_data(as_text=True)
+    assert f'<option value="{site.id}" selected>' in body
+    assert "二号楼机房" in body and "机房1" not in body
+    assert f'<option value="{room.id}" selected>' in body
+    assert s.ticket(s.registrations[0]) not in body
+    # a room alone (as after saving) shows its own site; a site of another plan or garbage falls back to the first
+    body = client.get(f"/scores/plans/{s.plan.id}/entry?room_id={room.id}").get_data(as_text=True)
+    assert f'<option value="{site.id}" selected>' in body and "机房1" not in body
+    for bad in (str(empty_site.id), "abc", "99999999999999999999"):
+        response = client.get(f"/scores/plans/{s.plan.id}/entry?site_id={bad}")
+        assert response.status_code == 200
+        assert f'<option value="{s.site.id}" selected>' in response.get_data(as_text=True)
