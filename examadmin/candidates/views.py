@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file, url_for)
 from flask_login import current_user
@@ -142,12 +141,9 @@ def import_sheet():
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        storage = get_storage()
-        suffix = Path(upload.filename or "").suffix.lower()[:6]
-        key = storage.save(storage.new_key("uploads", suffix), upload.stream)
-        job = jobs.submit(current_user, "candidate_import", {"school_id": current_user.school_id,
-                                                             "valid_only": bool(form.valid_only.data)},
-                          input_key=key, input_name=Path(upload.filename or "upload").name)
+        job = jobs.submit_upload(current_user, "candidate_import", {"school_id": current_user.school_id,
+                                                                    "valid_only": bool(form.valid_only.data)},
+                                 upload)
         db.session.commit()
         jobs.dispatch(job)
         return redirect(url_for("candidates.import_result", job_id=job.id))

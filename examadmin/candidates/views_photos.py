@@ -1,7 +1,6 @@
 """Photo import pages: upload a zip (a background job), then its progress and result."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,7 +10,6 @@ from wtforms import SubmitField
 
 from ..core import jobs, permissions
 from ..core.forms import BaseForm
-from ..core.storage import get_storage
 from ..extensions import csrf, db
 from . import photos as photo_rules
 from .views import bp
@@ -41,11 +39,8 @@ def photos():
         flash(f"上传的压缩包超过了 {limit_mb} MB 的上限，请分成几个压缩包上传。", "danger")
         return redirect(url_for("candidates.photos"))
     if submitted:
-        upload = form.file.data
-        storage = get_storage()
-        key = storage.save(storage.new_key("uploads", ".zip"), upload.stream)
-        job = jobs.submit(current_user, "candidate_photos", {"school_id": current_user.school_id},
-                          input_key=key, input_name=Path(upload.filename or "photos.zip").name)
+        job = jobs.submit_upload(current_user, "candidate_photos", {"school_id": current_user.school_id},
+                                 form.file.data, suffix=".zip", default_name="photos.zip")
         db.session.commit()
         jobs.dispatch(job)
         return redirect(url_for("candidates.photos_result", job_id=job.id))

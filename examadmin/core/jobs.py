@@ -235,6 +235,19 @@ def _clear_progress(job_id: int) -> None:
         log.warning("could not clear progress of job %s", job_id, exc_info=True)
 
 
+def submit_upload(actor: Any, kind: str, params: dict, upload, *, suffix: str | None = None,
+                  default_name: str = "upload") -> Job:
+    """Keep an uploaded file (a sheet, a photo zip) as the job's input and record the job; the
+    caller commits, then calls dispatch(job). The stored name keeps the file's own suffix."""
+    from pathlib import Path
+
+    storage = get_storage()
+    if suffix is None:
+        suffix = Path(upload.filename or "").suffix.lower()[:6]
+    key = storage.save(storage.new_key("uploads", suffix), upload.stream)
+    return submit(actor, kind, params, input_key=key, input_name=Path(upload.filename or default_name).name)
+
+
 def submit(actor: Any, kind: str, params: dict | None = None, *, input_key: str | None = None,
            input_name: str | None = None, title: str | None = None) -> Job:
     """Record a job to run; the caller commits, then calls dispatch(job)."""

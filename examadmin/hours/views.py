@@ -3,7 +3,6 @@ import, the requirements per level (under the certificate settings) and the figu
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -11,7 +10,6 @@ from flask_login import current_user
 from ..core import jobs, permissions
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
-from ..core.storage import get_storage
 from ..core.web import (choice_arg, commit_or_flash, flash_domain_error, int_arg, paginate, posted_search,
                         search_text, service_view)
 from ..extensions import db
@@ -154,12 +152,8 @@ def import_sheet():
     permissions.require(current_user, "hours.import")
     form = HoursImportForm()
     if form.validate_on_submit():
-        upload = form.file.data
-        storage = get_storage()
-        suffix = Path(upload.filename or "").suffix.lower()[:6]
-        key = storage.save(storage.new_key("uploads", suffix), upload.stream)
-        job = jobs.submit(current_user, "hours_import", {"valid_only": bool(form.valid_only.data)},
-                          input_key=key, input_name=Path(upload.filename or "upload").name)
+        job = jobs.submit_upload(current_user, "hours_import", {"valid_only": bool(form.valid_only.data)},
+                                 form.file.data)
         db.session.commit()
         jobs.dispatch(job)
         return redirect(url_for("hours.import_result", job_id=job.id))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -15,7 +14,6 @@ from ..core.clock import now
 from ..core.errors import DomainError
 from ..core.excel import write_table
 from ..core.forms import opts
-from ..core.storage import get_storage
 from ..core.web import paginate, service_view
 from ..extensions import db
 from . import lists, services
@@ -198,14 +196,10 @@ def import_sheet():
     if request.method == "GET" and request.args.get("plan_id"):
         form.plan_id.data = form.plan_id.coerce(request.args.get("plan_id"))
     if form.validate_on_submit():
-        upload = form.file.data
-        storage = get_storage()
-        suffix = Path(upload.filename or "").suffix.lower()[:6]
-        key = storage.save(storage.new_key("uploads", suffix), upload.stream)
-        job = jobs.submit(current_user, "registration_import",
-                          {"school_id": current_user.school_id, "plan_id": form.plan_id.data,
-                           "valid_only": bool(form.valid_only.data)},
-                          input_key=key, input_name=Path(upload.filename or "upload").name)
+        job = jobs.submit_upload(current_user, "registration_import",
+                                 {"school_id": current_user.school_id, "plan_id": form.plan_id.data,
+                                  "valid_only": bool(form.valid_only.data)},
+                                 form.file.data)
         db.session.commit()
         jobs.dispatch(job)
         return redirect(url_for("registrations.import_result", job_id=job.id))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -12,7 +11,6 @@ from ..core import jobs, permissions
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.roles import Role
-from ..core.storage import get_storage
 from ..core.web import int_arg, paginate, service_view
 from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.services import plans as exam_plans
@@ -118,13 +116,10 @@ def import_sheet(plan_id: int):
     plan = permissions.get_for(current_user, ExamPlan, plan_id)
     form = ScoreImportForm()
     if form.validate_on_submit():
-        upload = form.file.data
-        storage = get_storage()
-        suffix = Path(upload.filename or "").suffix.lower()[:6]
-        key = storage.save(storage.new_key("uploads", suffix), upload.stream)
-        job = jobs.submit(current_user, "score_import", {"plan_id": plan.id, "valid_only": bool(form.valid_only.data),
-                                                          "reason": (form.reason.data or "").strip()},
-                          input_key=key, input_name=Path(upload.filename or "upload").name)
+        job = jobs.submit_upload(current_user, "score_import",
+                                 {"plan_id": plan.id, "valid_only": bool(form.valid_only.data),
+                                  "reason": (form.reason.data or "").strip()},
+                                 form.file.data)
         db.session.commit()
         jobs.dispatch(job)
         return redirect(url_for("scores.import_result", job_id=job.id))
