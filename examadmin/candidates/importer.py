@@ -20,6 +20,7 @@ from ..catalog.models import School
 from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
+from ..core.jobs import InputRefused
 from ..core.unique import unique_writes
 from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, write_table
 from ..extensions import db
@@ -99,7 +100,7 @@ def import_rows(actor: Any, school_id: int, path: str | Path, *, valid_only: boo
         rows = read_sheet(path, file_name)
         header_index, columns = find_columns(rows)
     except SheetError as exc:
-        raise DomainError(str(exc)) from exc
+        raise InputRefused(str(exc)) from exc
     report = ImportReport()
     ctx = SchoolContext(school)
     existing = _existing_candidates(school.id)

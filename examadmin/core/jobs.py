@@ -143,6 +143,12 @@ class Job(db.Model):
         }
 
 
+class InputRefused(DomainError):
+    """The user's file cannot be read by this job at all (not Excel, no header row, too wide or
+    too long): the user's mistake, not the system's. The job ends 已完成 with the outcome 未导入
+    and the reason, not 失败, which is the sysadmin's to-do and reads as "try again"."""
+
+
 @dataclass
 class JobKind:
     name: str
@@ -333,6 +339,9 @@ def _run(job_id: int, job: Job) -> None:
         job.message = ctx.message
         job.finished_at = clock.now()
         db.session.commit()
+    except InputRefused as exc:
+        db.session.rollback()
+        _end_refused(job_id, exc.message, ctx)
     except Exception as exc:
         db.session.rollback()
         detail = None
@@ -352,6 +361,18 @@ def _run(job_id: int, job: Job) -> None:
         db.session.commit()
     finally:
         _clear_progress(job_id)
+
+
+def _end_refused(job_id: int, reason: str, ctx: JobContext | None) -> None:
+    """已完成 · 未导入 with the reason: nothing was written (the rollback came first)."""
+    job = db.session.get(Job, job_id)
+    job.result = {"refused": reason}  # job.error stays empty: that is for jobs that failed
+    job.done = job.total = 0
+    job.message = f"未导入：{reason}"[:300]
+    job.outcome, job.outcome_level = "未导入", "danger"
+    job.finished_at = clock.now()
+    JOB.move(job, "finish", None)
+    db.session.commit()
 
 
 _worker_app = None

@@ -27,6 +27,7 @@ from ..candidates.states import CandidateState
 from ..catalog.models import School
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
+from ..core.jobs import InputRefused
 from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, write_table
 from ..core.roles import Role
 from ..extensions import db
@@ -46,11 +47,6 @@ HEADER_ALIASES = {
 }
 LABELS = {"id_number": "证件号码", "name": "姓名", "kind": "类别", "date": "日期", "provider": "机构", "hours": "学时"}
 REQUIRED = ("id_number", "name", "kind", "date", "provider", "hours")
-
-
-class FileRefused(DomainError):
-    """The upload is not a sheet this import can read (not Excel, no header row, too large): the
-    user's file is refused (未导入, with the reason), the job does not fail."""
 
 
 def find_columns(rows: list[list]) -> tuple[int, dict[str, int]]:
@@ -87,7 +83,7 @@ def import_rows(actor: Any, path: str | Path, *, valid_only: bool = False, file_
                                 file_label=f"「{file_name}」" if file_name else "文件")
         header_index, columns = find_columns(rows)
     except SheetError as exc:
-        raise FileRefused(str(exc)) from exc
+        raise InputRefused(str(exc)) from exc
     report = ImportReport()
     data_rows = rows[header_index + 1:]
     raws: list[tuple[int, dict]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from ..core.jobs import JobContext, handler
-from .importer import FileRefused, error_workbook, import_rows
+from .importer import error_workbook, import_rows
 
 #: errors kept in a job's result for the page; the downloadable sheet has them all
 MAX_ERRORS_SHOWN = 5000
@@ -12,8 +12,6 @@ MAX_ERRORS_SHOWN = 5000
 
 def summary(result: dict) -> tuple[str, str | None, str]:
     """The outcome line, state label and colour of an hours import (as the candidate import's)."""
-    if result.get("refused"):
-        return "文件无法读取，未导入", "未导入", "danger"
     text = f"导入 {result['created']} 行（已导入过 {result['unchanged']}）"
     if result["error_count"]:
         text += f"，{result['error_count']} 处错误"
@@ -26,18 +24,7 @@ def summary(result: dict) -> tuple[str, str | None, str]:
 
 @handler("hours_import", "导入学时")
 def run_import(ctx: JobContext) -> None:
-    try:
-        _import(ctx)
-    except FileRefused as exc:
-        # The user's file, not the system, is at fault: the import ends 未导入 with the reason
-        # (not 失败, which is the sysadmin's to-do).
-        ctx.job.result = {"refused": exc.message, "rows": 0, "created": 0, "unchanged": 0, "skipped_blank": 0,
-                          "imported": False, "errors": [], "warnings": [], "error_count": 0}
-        ctx.progress(0, 0, "文件无法读取，未导入", force=True)
-    ctx.set_outcome(*summary(ctx.job.result))
-
-
-def _import(ctx: JobContext) -> None:
+    # A file that cannot be read at all raises core.jobs.InputRefused: 未导入 with the reason.
     report = import_rows(ctx.actor, ctx.input_path(), valid_only=ctx.params.get("valid_only", False),
                          file_name=ctx.job.input_name or "",
                          progress=lambda done, total: ctx.progress(done, total, "正在检查"))
@@ -51,3 +38,4 @@ def _import(ctx: JobContext) -> None:
         ctx.set_result_file(key, "学时导入结果.xlsx")
     ctx.job.result = result
     ctx.progress(report.rows, report.rows, "已导入" if report.imported else "有错误，未导入", force=True)
+    ctx.set_outcome(*summary(result))

@@ -19,6 +19,7 @@ from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Level, School
 from ..core import audit, idcard, permissions
 from ..core.errors import DomainError
+from ..core.jobs import InputRefused
 from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, write_table
 from ..exams.models import ExamPlan
 from ..extensions import db
@@ -59,7 +60,7 @@ def import_rows(actor: Any, school_id: int, plan_id: int, path: str | Path, *, v
                                 file_label=f"「{file_name}」" if file_name else "文件")
         header_index, columns = find_columns(rows)
     except SheetError as exc:
-        raise DomainError(str(exc)) from exc
+        raise InputRefused(str(exc)) from exc
     report = ImportReport()
     candidates = _candidates_by_number(school.id)
     sites = _sites_by_name(school.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from ..core.jobs import JobContext, handler
+from ..candidates.tasks import import_summary
 from .importer import error_workbook, import_rows
 
 #: errors kept in a job's result for the page
@@ -18,6 +19,7 @@ def run_import(ctx: JobContext) -> None:
                          progress=lambda done, total: ctx.progress(done, total, "正在检查"))
     result = report.as_dict()
     result["error_count"] = len(result["errors"])
+    result["bad_rows"] = len({problem.row for problem in report.errors})
     result["errors"] = result["errors"][:MAX_ERRORS_SHOWN]
     result["plan_id"] = p["plan_id"]
     if report.errors:
@@ -27,6 +29,7 @@ def run_import(ctx: JobContext) -> None:
         ctx.set_result_file(key, "报考导入结果.xlsx")
     ctx.job.result = result
     ctx.progress(report.rows, report.rows, "已导入" if report.imported else "有错误，未导入", force=True)
+    ctx.set_outcome(*import_summary(result))
 
 
 from . import lapse_tasks as _lapse_tasks  # noqa: E402,F401

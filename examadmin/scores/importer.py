@@ -20,6 +20,7 @@ from ..candidates.importer import Problem
 from ..candidates.models import Candidate
 from ..core import audit, permissions
 from ..core.errors import DomainError
+from ..core.jobs import InputRefused
 from ..core.excel import SheetError, cell_text, find_header, read_first_sheet
 from ..exams.models import ExamPlan, ExamSession, Subject
 from ..extensions import db
@@ -98,7 +99,7 @@ def import_rows(actor: Any, plan_id: Any, path: str | Path, *, valid_only: bool 
                                 file_label=f"「{file_name}」" if file_name else "文件")
         header_index, columns = find_columns(rows)
     except SheetError as exc:
-        raise DomainError(str(exc)) from exc
+        raise InputRefused(str(exc)) from exc
     seats = _plan_seats(plan.id)
     report = ImportReport()
     seen: dict[tuple[str, str], int] = {}

@@ -11,6 +11,18 @@ from .importer import find_columns, import_rows
 MAX_ERRORS_SHOWN = 5000
 
 
+def summary(result: dict) -> tuple[str, str | None, str]:
+    """The outcome line, state label and colour of a score import (as the candidate import's)."""
+    text = f"导入 {result['changed']} 行（未变 {result['unchanged']}）"
+    if result["error_count"]:
+        text += f"，{result['error_count']} 处错误"
+    if not result["imported"]:
+        return text, "未导入", "danger"
+    if result["error_count"]:
+        return text, "部分导入", "warning"
+    return text, None, "success"
+
+
 @handler("score_import", "导入成绩")
 def run_import(ctx: JobContext) -> None:
     p = ctx.params
@@ -27,6 +39,7 @@ def run_import(ctx: JobContext) -> None:
         ctx.set_result_file(key, "成绩导入结果.xlsx")
     ctx.job.result = result
     ctx.progress(report.rows, report.rows, "已导入" if report.imported else "有错误，未导入", force=True)
+    ctx.set_outcome(*summary(result))
 
 
 def error_workbook(path, target, errors: list[dict], max_rows: int) -> None:

@@ -228,7 +228,8 @@ def test_the_far_corner_sheet_is_refused_naming_the_file(school_user, tmp_path, 
 
 
 @pytest.mark.parametrize("dimension", [None, "A1:B3"], ids=["no-dimension", "false-dimension"])
-def test_the_import_job_fails_with_the_reason_and_the_worker_lives_on(school_user, tmp_path, dimension):
+def test_the_import_job_ends_not_imported_with_the_reason_and_the_worker_lives_on(school_user, tmp_path, dimension):
+    """The user's hostile file is refused as 未导入 with the reason; 失败 is for the system's faults."""
     storage = get_storage()
     key = storage.save(storage.new_key("uploads", ".xlsx"), far_corner_xlsx(tmp_path / "h.xlsx", dimension).read_bytes())
     job = jobs.submit(school_user, "candidate_import", {"school_id": school_user.school_id},
@@ -237,7 +238,9 @@ def test_the_import_job_fails_with_the_reason_and_the_worker_lives_on(school_use
     jobs.dispatch(job)
     db.session.expire_all()
     job = db.session.get(Job, job.id)
-    assert job.state == JobState.FAILED and "「全班.xlsx」" in job.error and "超过上限 100 列" in job.error
+    assert job.state == JobState.DONE and job.error is None and job.outcome == "未导入"
+    assert "「全班.xlsx」" in job.result["refused"] and "超过上限 100 列" in job.result["refused"]
+    assert job.message.startswith("未导入：")
     good = write_sheet(tmp_path / "ok.xlsx", [student_row("甲")])
     assert run(school_user, good).created == 1  # the same process goes on importing
 

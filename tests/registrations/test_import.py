@@ -200,3 +200,22 @@ def test_cli_import_prints_the_candidate_import_shape_and_exit_codes(cli, tmp_pa
     data = json.loads(result.output)
     assert data["imported"] is False and [e["row"] for e in data["errors"]] == [2, 3]
     assert "已在本校报考" in data["errors"][0]["message"]
+
+
+def test_a_file_that_is_not_a_sheet_ends_the_job_not_imported_with_the_reason(client, tmp_path):
+    """The user's file is refused as 未导入 on the page and in the job list; 失败 (the sysadmin's
+    to-do) is for the system's faults."""
+    from examadmin.core.jobs import Job, JobState
+
+    school = ready_school()
+    db.session.commit()
+    login_as(client, school.user)
+    response = client.post("/registrations/import", data={"plan_id": str(school.plan.id),
+                                                           "file": (io.BytesIO(b"%PDF-1.4 junk"), "名单.xlsx")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "未导入：「名单.xlsx」不是 Excel 表格" in body
+    job = db.session.scalar(select(Job).where(Job.kind == "registration_import").order_by(Job.id.desc()))
+    assert job.state == JobState.DONE and job.outcome == "未导入" and job.error is None
+    assert "未导入" in client.get("/jobs/").get_data(as_text=True)
+    assert count(school) == 0

@@ -73,6 +73,20 @@ def test_import_runs_as_a_job_and_shows_row_errors(client):
     assert "未导入任何数据" in body and "不属于本考试计划" in body
 
 
+def test_a_file_that_is_not_a_sheet_ends_the_import_not_imported_with_the_reason(client):
+    """未导入 with the reason, not 失败 (the sysadmin's to-do is for the system's faults)."""
+    from examadmin.core.jobs import Job, JobState
+
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, s.org)
+    response = client.post(f"/scores/plans/{s.plan.id}/import",
+                           data={"file": (io.BytesIO(b"PK\x03\x04 not really"), "成绩.xlsx")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "未导入：「成绩.xlsx」" in body
+    job = db.session.scalar(select(Job).where(Job.kind == "score_import"))
+    assert job.state == JobState.DONE and job.outcome == "未导入" and job.error is None
+
 def test_display_publish_and_objection_through_the_pages(client):
     s = make_scored_setup(people=1, subjects=1)
     url, room = _grid_url(s, s.subjects[0])
