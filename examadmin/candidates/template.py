@@ -8,6 +8,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..core.excel import put_text
 from ..catalog.models import School
 from ..catalog.services import majors_for_school_type
 from .fields import ETHNICITIES
@@ -54,7 +55,7 @@ def build_template(school: School) -> bytes:
     }
     for letter, values in columns.items():
         for row, value in enumerate(values, start=1):
-            lists[f"{letter}{row}"] = value
+            put_text(lists[f"{letter}{row}"], value)
     lists.sheet_state = "hidden"
     targets = {"A": "B", "B": "D", "C": "G", "D": "H", "E": "I", "F": "E"}
     for source, target in targets.items():

@@ -26,6 +26,15 @@ def safe_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def put_text(cell, value: str) -> None:
+    """An openpyxl cell that holds `value` as text, even when it starts with "=": openpyxl would
+    store such a string as a live formula, which Excel runs on opening (a template's names and
+    drop-down values are users' text). Unlike `safe_text` the value stays exactly as typed,
+    so a drop-down choice still matches on import."""
+    cell.value = value
+    cell.data_type = "s"
+
+
 def write_table(path: str | Path | BinaryIO, sheet: str, headers: Sequence[str], rows: Iterable[Sequence],
                 widths: Sequence[int] | None = None) -> int:
     """Write one sheet with a bold, frozen header row; constant memory for large exports.

@@ -9,6 +9,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..catalog.models import School
+from ..core.excel import put_text
 from ..exams.models import ExamPlan
 from ..sites.models import ExamSite
 from .services import PLATFORM_WARNING, _rank
@@ -37,7 +38,7 @@ def build_template(school: School, plan: ExamPlan, levels: dict, sites: list[Exa
     lists = workbook.create_sheet("下拉选项")
     for letter, values in {"A": level_names, "B": site_names, "C": ["否", "是"]}.items():
         for row, value in enumerate(values, start=1):
-            lists[f"{letter}{row}"] = value
+            put_text(lists[f"{letter}{row}"], value)
     lists.sheet_state = "hidden"
     for source, target, count in (("A", "C", len(level_names)), ("B", "D", len(site_names)), ("C", "E", 2)):
         validation = DataValidation(type="list", formula1=f"='下拉选项'!${source}$1:${source}${max(count, 1)}",

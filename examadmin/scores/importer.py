@@ -21,7 +21,7 @@ from ..candidates.models import Candidate
 from ..core import audit, permissions
 from ..core.errors import DomainError
 from ..core.jobs import InputRefused
-from ..core.excel import SheetError, cell_text, find_header, read_first_sheet
+from ..core.excel import SheetError, cell_text, find_header, put_text, read_first_sheet
 from ..exams.models import ExamPlan, ExamSession, Subject
 from ..extensions import db
 from ..registrations.models import Registration
@@ -197,8 +197,8 @@ def build_template(actor: Any, plan_id: Any) -> tuple[ExamPlan, bytes]:
         .order_by(ExamSession.date, ExamSession.start_time, AdmissionTicket.ticket_number)).all()
     for index, (ticket, name, subject, absent) in enumerate(rows, start=2):
         sheet.cell(row=index, column=1, value=ticket).number_format = "@"
-        sheet.cell(row=index, column=2, value=name)
-        sheet.cell(row=index, column=3, value=subject)
+        put_text(sheet.cell(row=index, column=2), name)
+        put_text(sheet.cell(row=index, column=3), subject)
         if absent:
             sheet.cell(row=index, column=5, value="是")
     guide = workbook.create_sheet("填写说明")

@@ -20,6 +20,7 @@ from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Major, Province, School
 from ..core import permissions
 from ..core.counts import wide_scope_cached
+from ..core.excel import safe_text
 from ..core.errors import DomainError
 from ..core.roles import NATIONAL
 from ..exams.models import PLAN_ORDER, ExamPlan, Subject
@@ -300,5 +301,5 @@ def _sheet(workbook, bold, name: str, headers: Sequence[str], rows: list[list]) 
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 ws.write_number(r, col, value)
             else:
-                ws.write_string(r, col, str(value))
+                ws.write_string(r, col, safe_text(str(value)))
 

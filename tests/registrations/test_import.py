@@ -219,3 +219,20 @@ def test_a_file_that_is_not_a_sheet_ends_the_job_not_imported_with_the_reason(cl
     assert job.state == JobState.DONE and job.outcome == "未导入" and job.error is None
     assert "未导入" in client.get("/jobs/").get_data(as_text=True)
     assert count(school) == 0
+
+
+def test_a_site_name_that_looks_like_a_formula_stays_text_in_the_templates_drop_down(client):
+    """openpyxl stores a string starting with "=" as a live formula, which Excel runs on opening."""
+    import zipfile
+
+    school = ready_school()
+    site = school.sites[J]
+    site.name = '=HYPERLINK("http://x","站点")'
+    db.session.commit()
+    login_as(client, school.user)
+    data = client.get(f"/registrations/template.xlsx?plan_id={school.plan.id}").data
+    options = load_workbook(io.BytesIO(data))["下拉选项"]
+    assert site.name in {options["B1"].value, options["B2"].value}  # exactly as typed, to match on import
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        sheets = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/worksheets/")]
+    assert not any("<f>" in xml for xml in sheets)

@@ -100,6 +100,20 @@ def test_a_sheet_without_the_headers_or_not_a_sheet_is_a_message(tmp_path):
         importer.import_rows(s.org, s.plan.id, junk)
 
 
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_template():
+    """openpyxl stores a string starting with "=" as a live formula, which Excel runs on opening."""
+    import zipfile
+
+    s = make_scored_setup(people=1, subjects=1)
+    s.registrations[0].candidate.name = '=HYPERLINK("http://evil","x")'
+    db.session.flush()
+    _, data = importer.build_template(s.org, s.plan.id)
+    assert load_workbook(io.BytesIO(data)).active["B2"].value == '=HYPERLINK("http://evil","x")'
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        sheets = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/worksheets/")]
+    assert not any("<f>" in xml for xml in sheets)
+
+
 def test_the_template_lists_every_ticket_and_subject_with_absentees_pre_marked(tmp_path):
     s = make_scored_setup(people=2, subjects=2)
     s.seat(s.registrations[0], s.subjects[0]).absent = True

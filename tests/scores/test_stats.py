@@ -208,7 +208,7 @@ def test_export_cells_that_look_like_formulas_stay_text(client):
     scored.add(site, [80])
     login_as(client, make_user("org"))
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(client.get(f"/scores/stats/{scored.plan.id}.xlsx").data))
-    assert ["=1+1职业学院", 1.0, 1.0, 0.0, 0.0, 100.0] in workbook.get_sheet_by_name("按院校").to_python()
+    assert ["'=1+1职业学院", 1.0, 1.0, 0.0, 0.0, 100.0] in workbook.get_sheet_by_name("按院校").to_python()
 
 
 def test_the_list_shows_a_school_only_plans_it_sat(world):
