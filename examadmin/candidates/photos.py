@@ -44,6 +44,7 @@ from ..core import audit, clock, idcard, permissions, sandbox
 from ..core.archives import count_entries
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
+from ..core.jobs import InputRefused
 from ..core.storage import delete_after_commit, delete_after_rollback, get_storage
 from ..extensions import db
 from .models import Candidate
@@ -78,8 +79,9 @@ RATIO_CHECK_MIN_BYTES = 1024 * 1024
 DEBRIS_NAMES = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
 
 
-class ZipRefused(DomainError):
-    """The zip as a whole is refused; `file` names the zip or the member at fault."""
+class ZipRefused(InputRefused):
+    """The zip as a whole is refused; `file` names the zip or the member at fault. The user's
+    file, not the system, is at fault: the job ends 未导入 with the reason (core.jobs)."""
 
     def __init__(self, message: str, *, file: str):
         super().__init__(message)

@@ -596,9 +596,16 @@ def test_the_job_reports_progress_and_its_result(school_user, monkeypatch):
     assert seen[0] == (1, 4) and seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_a_refused_zip_fails_the_job_with_its_reason(school_user):
+def test_a_refused_zip_ends_the_job_not_imported_with_its_reason(school_user, client):
+    """The user's file is refused as 未导入; 失败 and the sysadmin's to-do are for the system's faults."""
     job = _submit(school_user, b"not a zip", name="坏文件.zip")
-    assert job.state == JobState.FAILED and "坏文件.zip" in job.error and "不是有效的 zip" in job.error
+    assert job.state == JobState.DONE and job.error is None and job.outcome == "未导入"
+    assert "坏文件.zip" in job.result["refused"] and "不是有效的 zip" in job.result["refused"]
+    login_as(client, school_user)
+    page = client.get(f"/candidates/photos/{job.id}").get_data(as_text=True)
+    assert "未导入：「坏文件.zip」不是有效的 zip" in page
+    # the sysadmin's to-do 近 7 天失败的后台任务 counts 失败 jobs only
+    assert db.session.scalar(select(func.count(Job.id)).where(Job.state == JobState.FAILED)) == 0
 
 
 def test_the_pages_upload_show_progress_result_and_filter(client, school_user):
