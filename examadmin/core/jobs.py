@@ -39,7 +39,7 @@ from ..extensions import db, huey
 from . import clock, permissions
 from .columns import enum_type
 from .errors import DomainError
-from .personal import MaskedJSON, MaskedLongText
+from .personal import MaskedJSON, MaskedLongText, MaskedText
 from .roles import Role
 from .storage import get_storage
 from .workflow import Workflow
@@ -71,13 +71,14 @@ JOB = Workflow(
 class Job(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
-    title: Mapped[str] = mapped_column(String(100))
+    #: title and file names are masked too: a sheet may be named by a candidate's ID number
+    title: Mapped[str] = mapped_column(MaskedText(100))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.QUEUED)
     #: what the job was asked to do, kept so that a failed job can be run again
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     input_key: Mapped[str | None] = mapped_column(String(200))
-    input_name: Mapped[str | None] = mapped_column(String(200))
+    input_name: Mapped[str | None] = mapped_column(MaskedText(200))
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(String(300), default="")
@@ -96,7 +97,7 @@ class Job(db.Model):
     #: masked when stored (PIPL: a job's result is not a candidate's detail page)
     result: Mapped[dict | None] = mapped_column(MaskedJSON)
     result_key: Mapped[str | None] = mapped_column(String(200))
-    result_name: Mapped[str | None] = mapped_column(String(200))
+    result_name: Mapped[str | None] = mapped_column(MaskedText(200))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

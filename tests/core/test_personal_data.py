@@ -146,6 +146,22 @@ def test_a_job_result_is_stored_with_ids_and_phones_masked():
     assert db.session.get(Job, job.id).result["failures"][0]["id_number"] == idcard.mask("E12345678")
 
 
+
+def test_a_jobs_file_names_are_stored_and_shown_masked(client):
+    """A sheet named by a candidate's ID number: the job list, page and JSON show it masked."""
+    number = id_number()
+    user = make_user("school")
+    job = jobs.submit(user, "test_pii_result", {"number": "x"}, input_name=f"{number}.xlsx", title=f"导入 {number}")
+    job.result_name = f"结果_{number}.xlsx"
+    db.session.commit()
+    stored = db.session.execute(text("SELECT title, input_name, result_name FROM job WHERE id = :id"),
+                                {"id": job.id}).one()
+    assert not any(number in value for value in stored)
+    login_as(client, user)
+    for url in ("/jobs/", f"/jobs/{job.id}", f"/jobs/{job.id}.json"):
+        body = client.get(url).get_data(as_text=True)
+        assert number not in body and idcard.mask(number) in body, url
+
 # ---- item 14: the log reads as users speak --------------------------------------------------------
 
 def test_the_audit_log_shows_chinese_labels_names_and_yes_no(client):
