@@ -96,6 +96,9 @@ def save_requirement(actor: Any, level_id: Any, min_supervision: Any, min_practi
         mode = RequirementMode(str(mode or "").strip())
     except ValueError:
         raise DomainError(f"请选择{level.label}未达要求时的处理方式：拒绝报考或提醒", field="mode") from None
+    # The level's row makes two saves take turns (the requirement's own row may not exist yet,
+    # and FOR UPDATE locks nothing then): the second finds the first's row and updates it.
+    db.session.execute(select(CertificateLevel.id).where(CertificateLevel.id == level.id).with_for_update())
     before = requirement_for(level)
     row = db.session.scalar(select(HoursRequirement).where(HoursRequirement.certificate_level_id == level.id)
                             .with_for_update())

@@ -149,6 +149,10 @@ def open_accounts(actor: Any, candidate_ids: Iterable[int] | None = None) -> lis
     none yet; returns the slips with their one-time codes."""
     permissions.require(actor, "portal.accounts")
     candidates = _candidates(actor, candidate_ids)
+    # Two 开通账号 at once for the same candidates: their rows (in id order, so that two requests
+    # never wait for each other crosswise) make the second wait and then find the accounts made.
+    db.session.execute(select(Candidate.id).where(Candidate.id.in_([c.id for c in candidates]))
+                       .order_by(Candidate.id).with_for_update())
     have = set(db.session.scalars(select(PortalAccount.candidate_id)
                                   .where(PortalAccount.candidate_id.in_([c.id for c in candidates]))))
     # A candidate account made before the portal existed (by the administrator) is taken over.

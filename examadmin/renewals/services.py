@@ -67,6 +67,9 @@ def save_policy(actor: Any, certificate_id: int, data: dict[str, Any]) -> Renewa
         values[field] = value
     if values["late_hours_required"] < values["hours_required"]:
         raise DomainError("补办所需学时不能少于按期再登记所需学时", field="late_hours_required")
+    # Two saves of a certificate's first policy at once: the certificate's row makes them take
+    # turns, so the second finds the first's policy and updates it (no unique violation).
+    db.session.execute(select(Certificate.id).where(Certificate.id == certificate.id).with_for_update())
     policy = db.session.scalar(select(RenewalPolicy).where(RenewalPolicy.certificate_id == certificate.id))
     before = audit.snapshot(policy, POLICY_FIELDS) if policy else None
     if policy is None:

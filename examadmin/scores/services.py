@@ -80,8 +80,17 @@ def check_entry(subject: Subject, raw_score: Any, absent: bool, violation: bool)
 # ---- publication --------------------------------------------------------------------------
 
 def publication(plan_id: int) -> ScorePublication:
-    """The plan's publication record, made at 成绩登记中 the first time it is asked for."""
-    pub = db.session.scalar(select(ScorePublication).where(ScorePublication.plan_id == plan_id))
+    """The plan's publication record, locked until the commit, made at 成绩登记中 the first time
+    it is asked for. Moves between stages and objections take turns on it: two clicks on 发布
+    do not both publish, and no objection slips in while the open ones are being counted."""
+    query = (select(ScorePublication).where(ScorePublication.plan_id == plan_id).with_for_update()
+             .execution_options(populate_existing=True))
+    pub = db.session.scalar(query)
+    if pub is None:
+        # Two first requests at once: the plan's row makes them take turns, and the second,
+        # reading again, finds the first's record.
+        db.session.execute(select(ExamPlan.id).where(ExamPlan.id == plan_id).with_for_update())
+        pub = db.session.scalar(query)
     if pub is None:
         pub = ScorePublication(plan_id=plan_id, stage=PublicationStage.ENTERING)
         db.session.add(pub)

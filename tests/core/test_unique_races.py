@@ -86,3 +86,75 @@ def test_parallel_creations_of_one_unique_thing(app, case):
     answers = race(app, action, RACERS)
     assert answers.count("ok") == 1, answers
     assert all(message in a for a in answers if a != "ok"), answers
+
+
+# ---- first saves of a one-per-parent record: the later requests update it, none answers 500 ----
+
+def case_renewal_policy():
+    from examadmin.renewals import services as renewals
+    from examadmin.renewals.models import RenewalPolicy
+    from tests.conftest import the_certificate
+
+    org, certificate_id = _setup_user("org"), the_certificate().id
+    data = {"validity_years": "3", "window_months": "3", "hours_required": "60", "late_hours_required": "80",
+            "grace_months": "12"}
+    return (lambda: renewals.save_policy(_actor(org), certificate_id, data),
+            lambda: db.session.query(RenewalPolicy).filter_by(certificate_id=certificate_id).count())
+
+
+def case_hours_requirement():
+    from examadmin.hours import requirements
+    from examadmin.hours.models import HoursRequirement
+
+    org, level_id = _setup_user("org"), level_of(Level.MIDDLE).id
+    return (lambda: requirements.save_requirement(_actor(org), level_id, "40", "100", "拒绝"),
+            lambda: db.session.query(HoursRequirement).filter_by(certificate_level_id=level_id).count())
+
+
+@pytest.mark.parametrize("case", [case_renewal_policy, case_hours_requirement], ids=lambda c: c.__name__)
+def test_parallel_first_saves_of_a_setting_all_succeed_with_one_row(app, case):
+    with app.app_context():
+        action, rows = case()
+        db.session.commit()
+        db.session.remove()
+    answers = race(app, action, RACERS)
+    assert answers == ["ok"] * RACERS, answers
+    with app.app_context():
+        assert rows() == 1
+
+
+# ---- one action on one record, clicked twice at once: one does it, the other is told why --------
+
+def case_portal_accounts():
+    from examadmin.portal import services as portal
+    from tests.scheduling.factories import make_candidate
+
+    school_user = make_user("school")
+    candidate_id = make_candidate(school_user.school_id).id
+    db.session.commit()
+    user_id = school_user.id
+    return lambda: portal.open_accounts(_actor(user_id), [candidate_id]), "所选考生都已开通账号"
+
+
+def case_score_display():
+    from examadmin.scores import services as scores
+    from tests.scores.factories import make_scored_setup
+
+    s = make_scored_setup(people=1, subjects=1)
+    room_id = s.seat(s.registrations[0], s.subjects[0]).room_id
+    seat_id = s.seat(s.registrations[0], s.subjects[0]).id
+    scores.save_grid(s.org, s.plan.id, room_id, {seat_id: {"score": "70"}})
+    db.session.commit()
+    org_id, plan_id = s.org.id, s.plan.id
+    return lambda: scores.open_display(_actor(org_id), plan_id, 5), "成绩公示中"
+
+
+@pytest.mark.parametrize("case", [case_portal_accounts, case_score_display], ids=lambda c: c.__name__)
+def test_one_action_clicked_twice_at_once_is_done_once(app, case):
+    with app.app_context():
+        action, message = case()
+        db.session.commit()
+        db.session.remove()
+    answers = race(app, action, RACERS)
+    assert answers.count("ok") == 1, answers
+    assert all(message in a for a in answers if a != "ok"), answers
