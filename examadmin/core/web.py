@@ -1,14 +1,17 @@
 """What every page shares: sign-in by default, security headers, errors in Chinese, paging."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import time
 from enum import Enum
 from functools import wraps
 from typing import Any, Callable
 
-from flask import (Flask, flash, jsonify, redirect, render_template, request, session,
+from flask import (Flask, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
+from cryptography.fernet import Fernet, InvalidToken
 from flask_login import current_user, logout_user
 from flask_sqlalchemy.pagination import SelectPagination
 from flask_wtf.csrf import CSRFError
@@ -352,6 +355,29 @@ def service_view(fn: Callable) -> Callable:
 MAX_SEARCH = 100
 
 
+def _search_box() -> Fernet:
+    """The key that seals a kept search text: Flask's session cookie is signed, not encrypted, and
+    a search is often an ID number, which must not sit readable in a browser on a shared PC."""
+    digest = hashlib.sha256(b"examadmin search:" + str(current_app.secret_key).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _keep_search(endpoint: str, text: str) -> None:
+    session[f"search:{endpoint}"] = _search_box().encrypt(text.encode()).decode() if text else ""
+
+
+def _kept_search(endpoint: str) -> str:
+    sealed = session.get(f"search:{endpoint}") or ""
+    try:
+        return _search_box().decrypt(sealed.encode(), ttl=SEARCH_KEPT_SECONDS).decode() if sealed else ""
+    except (InvalidToken, ValueError):
+        return ""  # an old, expired or altered cookie: no search, as after a new sign-in
+
+
+#: a kept search lasts a working day; then the list shows unfiltered again
+SEARCH_KEPT_SECONDS = 8 * 3600
+
+
 def posted_search(endpoint: str, filters: tuple[str, ...]):
     """A list's search form arrives as a POST, so that an ID number typed into it never lands in a
     URL (access logs, browser history): the text is kept in the session and the page redirects
@@ -360,7 +386,7 @@ def posted_search(endpoint: str, filters: tuple[str, ...]):
 
     if ConfirmForm().validate_on_submit():
         text = (request.form.get("q") or "").strip()[:MAX_SEARCH]
-        session[f"search:{endpoint}"] = text
+        _keep_search(endpoint, text)
     else:
         text = ""
         flash("页面已过期，请重新查询。", "warning")
@@ -374,5 +400,5 @@ def search_text(endpoint: str, *, by_name_link: bool = False) -> str:
     """The text posted to `posted_search`, while the list shows its result (`search=1`).
     With `by_name_link` a plain `?q=` in the URL (a link by a person's name) works too."""
     if request.args.get("search") == "1":
-        return session.get(f"search:{endpoint}", "")
+        return _kept_search(endpoint)
     return request.args.get("q", "")[:MAX_SEARCH] if by_name_link else ""

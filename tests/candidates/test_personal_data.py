@@ -65,6 +65,9 @@ def test_the_search_form_posts_and_no_id_number_reaches_a_url(client):
     assert number not in location and number.lower() not in location and "search=1" in location
     found = client.get(location).get_data(as_text=True)
     assert "欧阳娜娜" in found and "司马光" not in found and idcard.mask(number) in found
+    # the kept search is sealed: the session cookie is signed, not encrypted
+    with client.session_transaction() as kept:
+        assert not any(number[-8:].lower() in str(v).lower() for v in kept.values())
     # the list without search=1 (the menu link) shows everyone again
     assert "司马光" in client.get("/candidates/").get_data(as_text=True)
     # clearing the box clears the search
