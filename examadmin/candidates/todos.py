@@ -22,7 +22,7 @@ def needs_review(user: Any) -> Iterable[Todo]:
     state = CandidateState.NEEDS_REVIEW
     count = count_in_scope(user, Candidate, Candidate.state == state, Candidate.hidden.is_(False))
     return [Todo("需人工确认的考生", count, url_for("candidates.index", state=state.value),
-                 "按列出的原因修改后重新认证，或核对原件后人工确认")]
+                 "按列出的原因修改后重新认证；照片问题须补传照片，其余可核对原件后人工确认")]
 
 
 @source("candidates.corrections_to_review")

@@ -252,11 +252,12 @@ def test_a_read_that_gets_past_the_checks_fails_in_its_child_with_a_message(scho
     assert "「坏表.xlsx」无法读取" in refused.value.message and "内存上限" in refused.value.message
 
 
-def test_the_error_report_reads_the_file_again_within_the_same_limits(tmp_path, app):
+@pytest.mark.parametrize("dimension", [None, "A1:B3"], ids=["no-dimension", "false-dimension"])
+def test_the_error_report_reads_the_file_again_within_the_same_limits(tmp_path, app, dimension):
     # The job's second read (the annotated sheet) of a file changed in between, or a first
     # read that passed by chance: a refusal with the file's name, not a crash.
     with pytest.raises(DomainError, match="「考生.xlsx」.*XFD"):
-        importer.error_workbook(far_corner_xlsx(tmp_path / "h.xlsx"), tmp_path / "out.xlsx", [],
+        importer.error_workbook(far_corner_xlsx(tmp_path / "h.xlsx", dimension), tmp_path / "out.xlsx", [],
                                 app.config["MAX_IMPORT_ROWS"], "考生.xlsx")
     assert not (tmp_path / "out.xlsx").exists()
 
