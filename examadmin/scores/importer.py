@@ -26,7 +26,7 @@ from ..exams.models import ExamPlan, ExamSession, Subject
 from ..extensions import db
 from ..registrations.models import Registration
 from ..scheduling.models import AdmissionTicket, Seat
-from .services import Change, _write, check_entry, require_reason, stage_of
+from .services import Change, _existing, _write, check_entry, refusals, require_reason, stage_of
 
 HEADERS = ["准考证号", "姓名", "科目", "成绩", "缺考", "违纪"]
 HEADER_ALIASES = {"准考证号": "ticket", "准考证": "ticket", "科目": "subject", "考试科目": "subject",
@@ -104,6 +104,7 @@ def import_rows(actor: Any, plan_id: Any, path: str | Path, *, valid_only: bool 
     report = ImportReport()
     seen: dict[tuple[str, str], int] = {}
     changes: list[Change] = []
+    numbers: list[int] = []
     data_rows = rows[header_index + 1:]
     for offset, cells in enumerate(data_rows):
         number = header_index + 2 + offset
@@ -117,9 +118,18 @@ def import_rows(actor: Any, plan_id: Any, path: str | Path, *, valid_only: bool 
         change = _check_row(raw, number, seats, seen, report)
         if change is not None:
             changes.append(change)
+            numbers.append(number)
+    # Rows that may not change now (exam not over, certificate made) are row errors like the others.
+    existing = _existing(plan.id, [(c.registration_id, c.subject_id) for c in changes])
+    refused = refusals(plan.id, changes, existing)
+    if refused:
+        for index, message in refused.items():
+            report.errors.append(Problem(numbers[index], "成绩", message))
+        report.errors.sort(key=lambda p: p.row)
+        changes = [c for i, c in enumerate(changes) if i not in refused]
     if report.errors and not valid_only:
         return report
-    report.changed = _write(actor, plan.id, changes, None, reason=reason, source=file_name or "导入")
+    report.changed = _write(actor, plan.id, changes, existing, reason=reason, source=file_name or "导入")
     report.unchanged = len(changes) - report.changed
     report.imported = bool(report.changed) or not report.errors
     audit.record(actor, "score.import", plan, after={
