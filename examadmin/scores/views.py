@@ -98,9 +98,14 @@ def entry(plan_id: int):
             room = room or services.entry_grid(current_user, plan.id, room_id)[1]
         else:
             _, room, grid = services.entry_grid(current_user, plan.id, room_id)
+    # said before anyone types a page of scores the service would refuse
+    not_over = []
+    if room:
+        not_over = sorted((s for s in services.unended_sessions(plan.id).values() if s.subject_id == room.subject_id),
+                          key=lambda s: (s.date, s.start_time))
     return render_template("scores/entry.html", plan=plan, chooser=chooser, rooms=rooms, room=room, grid=grid,
                            reason=reason, stage=services.stage_of(plan.id), Stage=PublicationStage,
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), not_over=not_over)
 
 
 @bp.route("/plans/<int:plan_id>/template.xlsx")

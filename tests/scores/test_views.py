@@ -18,7 +18,7 @@ from examadmin.scores.models import Score, ScoreObjection, ScorePublication
 from examadmin.scores.states import ObjectionState, PublicationStage
 from tests.conftest import login_as, make_user
 from tests.dashboard.test_todos import todos as dashboard_todos
-from tests.scores.factories import make_scored_setup
+from tests.scores.factories import hold_exam, make_scored_setup
 
 
 def _grid_url(s, subject):
@@ -295,3 +295,18 @@ def test_the_org_has_a_to_do_for_each_plan_with_objections_waiting(client):
     assert label not in dashboard_todos(client, make_user("province"))
     services.answer_objection(s.org, objection.id, "复核无误")
     assert dashboard_todos(client, s.org)[label][0] == 1
+
+
+def test_the_grid_of_an_exam_not_over_says_so_and_refuses_the_rows(client):
+    s = make_scored_setup(people=1, subjects=1, held=False)
+    login_as(client, s.org)
+    url, room = _grid_url(s, s.subjects[0])
+    session = s.plan.sessions[0]
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-testid="exam-not-over"' in page and f"{session.date:%Y-%m-%d} 09:00-11:00" in page
+    seat = services.entry_grid(s.org, s.plan.id, room)[2][0].seat_id
+    body = client.post(url, data={f"seat-{seat}": "66"}).get_data(as_text=True)
+    assert "尚未结束，不能登记成绩" in body and 'value="66"' in body
+    assert db.session.scalar(select(Score.id)) is None
+    hold_exam(s.plan)
+    assert 'data-testid="exam-not-over"' not in client.get(url).get_data(as_text=True)
