@@ -6,7 +6,8 @@ Builds a fresh SQLite database in a temporary directory (migrations, reference d
 demo), schedules N paid registrations of the demo school into the demo's open plan (as
 bench/schedule_and_tickets.py does), writes a sheet of one row per seat with xlsxwriter, then
 times `scores.importer.import_rows` with its commit, and the opening of the display period
-(which recomputes every result of the plan).
+(which recomputes every result of the plan). The plan's sessions are moved into the past after
+scheduling: scores are refused for an exam that has not ended.
 """
 from __future__ import annotations
 
@@ -93,6 +94,11 @@ def main() -> int:
         for start in range(0, len(rows), 20_000):
             db.session.execute(insert(Registration), rows[start:start + 20_000])
         seats.schedule(school_user, plan.id, site.id, seed=1)
+        # Scores are entered only for an exam that is over: move the plan's sessions 30 days back.
+        first = min(s.date for s in plan.sessions)
+        shift = first - (clock.now().date() - timedelta(days=30))
+        for session in plan.sessions:
+            session.date -= shift
         db.session.commit()
         sheet_rows = [(ticket, name, f"{40 + i % 60}.{i % 10}", "", "") for i, (ticket, name) in enumerate(
             db.session.execute(select(AdmissionTicket.ticket_number, Subject.name)
@@ -123,7 +129,8 @@ def main() -> int:
         displayed = time.perf_counter() - started
         scores = db.session.scalar(select(func.count(Score.id)).where(Score.plan_id == plan.id))
         results = db.session.scalar(select(func.count(Result.id)).where(Result.plan_id == plan.id))
-        assert scores == len(sheet_rows) and results == count
+        # one result per scheduled registration: the N made here and the demo's own paid ones
+        assert scores == len(sheet_rows) and results == len({ticket for ticket, *_ in sheet_rows}), (scores, results)
         db.session.remove()
     print(f"import: {len(sheet_rows):,} rows checked, written, audited and results computed in {imported:.2f} s "
           f"= {len(sheet_rows) / imported:,.0f} rows/s")

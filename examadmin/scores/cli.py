@@ -72,7 +72,7 @@ def import_command(plan_id, valid_only, reason, as_user, as_json, file):
         db.session.commit()
     else:
         db.session.rollback()
-    lines = [f"共 {report.rows} 行：修改 {report.changed}，未变 {report.unchanged}，空行 {report.skipped_blank}，"
+    lines = [f"共 {report.rows} 行：修改 {report.changed}，未变 {report.unchanged}，空行或未填写 {report.skipped_blank}，"
              f"{'已导入' if report.imported else '有错误，未导入任何数据'}"]
     lines += [f"第 {p.row} 行 {p.column}：{p.message}" for p in report.errors]
     finish(report.as_dict(), as_json, report.imported, "\n".join(lines))

@@ -26,7 +26,7 @@ from ..exams.models import ExamPlan, ExamSession, Subject
 from ..extensions import db
 from ..registrations.models import Registration
 from ..scheduling.models import AdmissionTicket, Seat
-from .services import Change, _write, check_entry, require_reason, stage_of
+from .services import Change, _existing, _write, check_entry, refusals, require_reason, stage_of
 
 HEADERS = ["准考证号", "姓名", "科目", "成绩", "缺考", "违纪"]
 HEADER_ALIASES = {"准考证号": "ticket", "准考证": "ticket", "科目": "subject", "考试科目": "subject",
@@ -43,6 +43,7 @@ class ImportReport:
     #: rows whose score or marks differ from what was stored, and were written
     changed: int = 0
     unchanged: int = 0
+    #: blank rows and rows left unfilled (no score, no mark)
     skipped_blank: int = 0
     imported: bool = False
     errors: list[Problem] = field(default_factory=list)
@@ -69,6 +70,19 @@ def _flag(value: Any) -> bool:
     if text in NO:
         return False
     raise DomainError(f"「{cell_text(value)[:10]}」无法识别，请填写“是”或留空")
+
+
+def _not_filled(raw: dict[str, Any]) -> bool:
+    """A template row left as handed out: no score typed and neither 缺考 nor 违纪 marked.
+
+    Such a row is skipped like a blank one, so that a template filled in part (a room, a day)
+    can be imported; a typed score, even a bad one, or an unreadable mark is checked as usual."""
+    if cell_text(raw.get("score")).strip():
+        return False
+    try:
+        return not _flag(raw.get("absent")) and not _flag(raw.get("violation"))
+    except DomainError:
+        return False
 
 
 def _plan_seats(plan_id: int) -> dict[str, dict]:
@@ -104,22 +118,32 @@ def import_rows(actor: Any, plan_id: Any, path: str | Path, *, valid_only: bool 
     report = ImportReport()
     seen: dict[tuple[str, str], int] = {}
     changes: list[Change] = []
+    numbers: list[int] = []
     data_rows = rows[header_index + 1:]
     for offset, cells in enumerate(data_rows):
         number = header_index + 2 + offset
         if progress and offset % 500 == 0:
             progress(offset, len(data_rows))
         raw = {name: (cells[col] if col < len(cells) else None) for name, col in columns.items()}
-        if all(cell_text(v) == "" for v in raw.values()):
+        if all(cell_text(v) == "" for v in raw.values()) or _not_filled(raw):
             report.skipped_blank += 1
             continue
         report.rows += 1
         change = _check_row(raw, number, seats, seen, report)
         if change is not None:
             changes.append(change)
+            numbers.append(number)
+    # Rows that may not change now (exam not over, certificate made) are row errors like the others.
+    existing = _existing(plan.id, [(c.registration_id, c.subject_id) for c in changes])
+    refused = refusals(plan.id, changes, existing)
+    if refused:
+        for index, message in refused.items():
+            report.errors.append(Problem(numbers[index], "成绩", message))
+        report.errors.sort(key=lambda p: p.row)
+        changes = [c for i, c in enumerate(changes) if i not in refused]
     if report.errors and not valid_only:
         return report
-    report.changed = _write(actor, plan.id, changes, None, reason=reason, source=file_name or "导入")
+    report.changed = _write(actor, plan.id, changes, existing, reason=reason, source=file_name or "导入")
     report.unchanged = len(changes) - report.changed
     report.imported = bool(report.changed) or not report.errors
     audit.record(actor, "score.import", plan, after={
@@ -154,9 +178,7 @@ def _check_row(raw, number, seats, seen, report) -> Change | None:
     value = None
     if subject is not None and len(flags) == 2:
         try:
-            value, absent, violation = check_entry(subject, raw.get("score"), flags["absent"], flags["violation"])
-            if value is None and not absent and not violation:
-                errors.append(Problem(number, "成绩", "请填写成绩，或标记缺考、违纪"))
+            value, _, _ = check_entry(subject, raw.get("score"), flags["absent"], flags["violation"])
         except DomainError as exc:
             errors.append(Problem(number, "成绩", exc.message))
     if ticket and subject_name:
@@ -208,8 +230,9 @@ def build_template(actor: Any, plan_id: Any) -> tuple[ExamPlan, bytes]:
         "1. 每行是一名考生的一个科目，以准考证号和科目对应；姓名列仅供核对，不导入。",
         "2. 成绩为 0 到该科目满分之间的数字，最多一位小数。",
         "3. 缺考、违纪填“是”或留空；缺考的科目不填成绩。签到时已标记缺考的考生已预先填好。",
-        "4. 导入时先检查所有行：默认只要有一行有误就全部不导入，并逐行列出错误。",
-        "5. 成绩公示开始后再导入，须填写修改原因，每项修改都会记入成绩的修改记录。",
+        "4. 既未填成绩、也未标记缺考或违纪的行不导入（跳过），可以分批填写、分批导入。",
+        "5. 导入时先检查所有行：默认只要有一行有误就全部不导入，并逐行列出错误。",
+        "6. 成绩公示开始后再导入，须填写修改原因，每项修改都会记入成绩的修改记录。",
         f"本模板适用于：{plan.name}",
     ], start=1):
         guide.cell(row=row, column=1, value=text).alignment = Alignment(wrap_text=True)

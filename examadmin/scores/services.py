@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Callable
 
 from flask import has_request_context, request
 from sqlalchemy import and_, func, insert, select, update
@@ -37,6 +37,12 @@ MAX_REASON = 500
 SCORE_FIELDS = ["score", "absent", "violation"]
 #: how a score is written: digits with at most one point, an optional sign (-1 is refused by range)
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+#: Later areas that hold on to a registration's scores: the certificates area answers which of
+#: the given registrations of a plan have a certificate record that is not 已撤销, with the
+#: record's state ({registration id: "已发放"}). Their scores cannot change until the record is
+#: revoked. The later area registers itself here (an earlier area never imports a later one).
+LOCKED_SOURCES: list[Callable[[int, set[int]], dict[int, str]]] = []
 
 
 # ---- reading and checking one entry ---------------------------------------------------------
@@ -122,6 +128,11 @@ def open_display(actor: Any, plan_id: Any, display_days: Any) -> ScorePublicatio
     pub = publication(plan.id)
     if pub.stage != PublicationStage.ENTERING:
         PUBLICATION.move(pub, "display", actor)  # refuses with the stage in the message
+    pending = unended_sessions(plan.id)
+    if pending:
+        first = min(pending.values(), key=lambda s: (s.date, s.end_time))
+        more = f"等 {len(pending)} 场考试" if len(pending) > 1 else ""
+        raise DomainError(f"{_session_label(first)}{more}尚未结束，考试全部结束后才能开始公示成绩")
     _store_checkin_absences(actor, plan.id)
     missing = missing_count(plan.id)
     if missing:
@@ -212,17 +223,9 @@ def require_reason(pub_stage: PublicationStage, reason: str) -> str:
     return reason
 
 
-def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | None, *, reason: str,
-           source: str) -> int:
-    """Write the changes that differ from what is stored, audit each one, recompute the results.
-
-    Set-based: one INSERT for new scores, one executemany UPDATE, one INSERT of audit records.
-    """
-    if existing is None or not existing:
-        existing = _existing(plan_id, [(c.registration_id, c.subject_id) for c in changes])
-    now = clock.now()
-    actor_id = getattr(actor, "id", None)
-    new, changed, audits = [], [], []
+def _effective(changes: list[Change], existing: dict) -> tuple[list, list]:
+    """The changes that would write: (change, after) of new scores, (change, id, before, after) of changed ones."""
+    new, changed = [], []
     for c in changes:
         after = {"score": c.score, "absent": c.absent, "violation": c.violation}
         old = existing.get((c.registration_id, c.subject_id))
@@ -237,8 +240,94 @@ def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | Non
             if before == after:
                 continue
             changed.append((c, old["id"], before, after))
+    return new, changed
+
+
+def unended_sessions(plan_id: int) -> dict[int, ExamSession]:
+    """The plan's sessions that have not ended yet (by the clock): no score can be entered for them."""
+    now = clock.now()
+    sessions = db.session.scalars(select(ExamSession).options(joinedload(ExamSession.subject))
+                                  .where(ExamSession.plan_id == plan_id, ExamSession.date >= now.date()))
+    return {s.id: s for s in sessions if s.ends_at > now}
+
+
+def _session_label(session: ExamSession) -> str:
+    return (f"科目「{session.subject.name}」的考试（{session.date:%Y-%m-%d} "
+            f"{session.start_time:%H:%M}-{session.end_time:%H:%M}）")
+
+
+def locked_registrations(plan_id: int, registration_ids: set[int]) -> dict[int, str]:
+    """Of these registrations, those whose scores a later step holds (a certificate), with its state."""
+    found: dict[int, str] = {}
+    if registration_ids:
+        for source in LOCKED_SOURCES:
+            found.update(source(plan_id, set(registration_ids)))
+    return found
+
+
+def refusals(plan_id: int, changes: list[Change], existing: dict | None = None) -> dict[int, str]:
+    """Which of the changes (by position) may not be written, and why.
+
+    Only changes that would write count (a row typed as it is stored is no change): a score
+    for a session that has not ended yet (DOMAIN.md §9: scores come from a held exam), and a
+    change of a registration whose certificate was made and not revoked."""
+    if existing is None:
+        existing = _existing(plan_id, [(c.registration_id, c.subject_id) for c in changes])
+    new, changed = _effective(changes, existing)
+    writing = {id(c) for c, *_ in new} | {id(c) for c, *_ in changed}
+    return _refusals(plan_id, [(i, c) for i, c in enumerate(changes) if id(c) in writing])
+
+
+def _refusals(plan_id: int, wanted: list[tuple[int, Change]]) -> dict[int, str]:
+    if not wanted:
+        return {}
+    out: dict[int, str] = {}
+    pending = unended_sessions(plan_id)
+    if pending:
+        regs = {c.registration_id for _, c in wanted}
+        query = select(Seat.registration_id, Seat.subject_id, Seat.session_id).where(
+            Seat.plan_id == plan_id, Seat.session_id.in_(list(pending)))
+        if len(regs) <= results.CHUNK:
+            query = query.where(Seat.registration_id.in_(regs))
+        waiting = {(r, s): session_id for r, s, session_id in db.session.execute(query)}
+        for i, c in wanted:
+            session_id = waiting.get((c.registration_id, c.subject_id))
+            if session_id is not None:
+                session = pending[session_id]
+                out[i] = (f"该科目考试（{session.date:%Y-%m-%d} {session.start_time:%H:%M}-"
+                          f"{session.end_time:%H:%M}）尚未结束，不能登记成绩")
+    locked = locked_registrations(plan_id, {c.registration_id for _, c in wanted})
+    if locked:
+        names = dict(db.session.execute(select(Registration.id, Candidate.name)
+                                        .join(Candidate, Candidate.id == Registration.candidate_id)
+                                        .where(Registration.id.in_(list(locked)))).all())
+        for i, c in wanted:
+            state = locked.get(c.registration_id)
+            if state is not None and i not in out:
+                out[i] = (f"{names.get(c.registration_id, '该考生')}的成绩已生成证书（状态：{state}），"
+                          "须先撤销证书后再更正成绩")
+    return out
+
+
+def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | None, *, reason: str,
+           source: str) -> int:
+    """Write the changes that differ from what is stored, audit each one, recompute the results.
+
+    Set-based: one INSERT for new scores, one executemany UPDATE, one INSERT of audit records.
+    A change `refusals` names is refused as a whole (the grid and the import report them per row
+    before calling this).
+    """
+    if existing is None or not existing:
+        existing = _existing(plan_id, [(c.registration_id, c.subject_id) for c in changes])
+    new, changed = _effective(changes, existing)
     if not new and not changed:
         return 0
+    refused = _refusals(plan_id, list(enumerate([c for c, *_ in new] + [c for c, *_ in changed])))
+    if refused:
+        raise DomainError(next(iter(refused.values())))
+    now = clock.now()
+    actor_id = getattr(actor, "id", None)
+    audits = []
     stage = stage_of(plan_id)
     action = "score.enter" if stage == PublicationStage.ENTERING else "score.correct"
     if new:
@@ -430,7 +519,7 @@ def save_grid(actor: Any, plan_id: Any, room_id: Any, entries: dict[int, dict], 
     plan, room, grid = entry_grid(actor, plan_id, room_id)
     reason = require_reason(stage_of(plan.id), reason)
     report = SaveReport()
-    changes = []
+    changes, changed_rows = [], []
     for row in grid:
         entry = entries.get(row.seat_id)
         if entry is None:
@@ -443,9 +532,17 @@ def save_grid(actor: Any, plan_id: Any, room_id: Any, entries: dict[int, dict], 
             row.absent, row.violation = bool(entry.get("absent")), bool(entry.get("violation"))
             report.errors[row.seat_id] = exc.message
             continue
-        row.score, row.absent, row.violation = value, absent, violation
         changes.append(Change(row.registration_id, row.subject_id, row.school_id, value, absent, violation,
                               f"{row.name} {row.subject.name}"))
+        changed_rows.append((row, entry))
+    # Rows that may not change now (exam not over, certificate made) are refused one by one.
+    refused = refusals(plan.id, changes)
+    for index, message in refused.items():
+        row, entry = changed_rows[index]
+        row.typed, row.error = str(entry.get("score") or ""), message
+        row.absent, row.violation = bool(entry.get("absent")), bool(entry.get("violation"))
+        report.errors[row.seat_id] = message
+    changes = [c for i, c in enumerate(changes) if i not in refused]
     report.saved = _write(actor, plan.id, changes, None, reason=reason, source="成绩录入")
     return report, entry_grid(actor, plan.id, room.id)[2] if not report.errors else _merge(grid, actor, plan, room)
 

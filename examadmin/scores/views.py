@@ -98,9 +98,14 @@ def entry(plan_id: int):
             room = room or services.entry_grid(current_user, plan.id, room_id)[1]
         else:
             _, room, grid = services.entry_grid(current_user, plan.id, room_id)
+    # said before anyone types a page of scores the service would refuse
+    not_over = []
+    if room:
+        not_over = sorted((s for s in services.unended_sessions(plan.id).values() if s.subject_id == room.subject_id),
+                          key=lambda s: (s.date, s.start_time))
     return render_template("scores/entry.html", plan=plan, chooser=chooser, rooms=rooms, room=room, grid=grid,
                            reason=reason, stage=services.stage_of(plan.id), Stage=PublicationStage,
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), not_over=not_over)
 
 
 @bp.route("/plans/<int:plan_id>/template.xlsx")
@@ -138,6 +143,16 @@ def import_result(job_id: int):
 
 # ---- publication --------------------------------------------------------------------------
 
+def _flash_form_errors(form) -> None:
+    """A form that did not validate says why (a field's errors with its label), never a silent redirect."""
+    messages = []
+    for name, errors in form.errors.items():
+        field = form._fields.get(name)
+        label = field.label.text if field is not None and name != "csrf_token" else ""
+        messages += [f"{label}：{error}" if label else str(error) for error in errors]
+    flash("；".join(messages) or "请检查填写内容后重新提交。", "danger")
+
+
 @bp.route("/plans/<int:plan_id>/display", methods=["POST"])
 @service_view
 def open_display(plan_id: int):
@@ -146,16 +161,21 @@ def open_display(plan_id: int):
         pub = services.open_display(current_user, plan_id, request.form.get("display_days"))
         db.session.commit()
         flash(f"已开始成绩公示，公示期至 {pub.display_ends_at:%Y-%m-%d %H:%M}。", "success")
+    else:
+        _flash_form_errors(form)
     return redirect(url_for("scores.index", plan_id=plan_id))
 
 
 @bp.route("/plans/<int:plan_id>/publish", methods=["POST"])
 @service_view
 def publish(plan_id: int):
-    if ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if form.validate_on_submit():
         services.publish_final(current_user, plan_id)
         db.session.commit()
         flash("成绩已发布：公众查询和证书发放从此使用这些结果。", "success")
+    else:
+        _flash_form_errors(form)
     return redirect(url_for("scores.index", plan_id=plan_id))
 
 

@@ -1,16 +1,13 @@
 """Browser journey of issue 11, the part after publication: the school sees the results and
 the charts, the candidate sees their score, and the public lookup finds it.
 
-It runs on a server of its own: the demo, plus final scores for the demo's scheduled plan.
-Until the scores demo (scores/demo.py, built in parallel) is in this tree, `_ensure_final_scores`
-gives every seated registration of that plan a score and a result and publishes the plan as
-final, exactly as the scores services would leave it; it adds nothing where the demo already
-has scores, so after the merge the journey reads the demo's own figures.
+It runs on a server of its own with the demo alone: the demo enters the scores of its held
+plan (第2次) through the score services and publishes them final (scores/demo.py). Nothing is
+written past the services here, so a demo that stops publishing fails this journey.
 """
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 
 import pytest
 from flask_migrate import upgrade
@@ -28,33 +25,13 @@ from examadmin.demo import load_demo
 from examadmin.extensions import db
 from examadmin.registrations.models import Registration
 from examadmin.scheduling.demo import PAST_PLAN_SUFFIX
-from examadmin.scheduling.models import AdmissionTicket, Seat
+from examadmin.scheduling.models import AdmissionTicket
 from examadmin.exams.models import ExamPlan
-from examadmin.scores.models import Result, Score, ScorePublication
+from examadmin.scores import services
+from examadmin.scores.models import Score, ScorePublication
 from examadmin.scores.states import PublicationStage
 from tests.conftest import dispose
 from tests.e2e.test_journey import sign_in, sign_out
-
-
-def _ensure_final_scores() -> None:
-    plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PAST_PLAN_SUFFIX}")))
-    if db.session.scalar(select(ScorePublication.id).where(ScorePublication.plan_id == plan.id)) is not None:
-        return
-    seats = db.session.scalars(select(Seat).where(Seat.plan_id == plan.id).order_by(Seat.registration_id)).all()
-    by_registration: dict[int, list[Seat]] = {}
-    for seat in seats:
-        by_registration.setdefault(seat.registration_id, []).append(seat)
-    for index, held in enumerate(by_registration.values()):
-        registration = held[0].registration
-        value = Decimal(52 + 9 * index)  # 52, 61, 70, ...: the first fails, the others pass
-        for seat in held:
-            db.session.add(Score(registration_id=registration.id, subject_id=seat.subject_id, plan_id=plan.id,
-                                 school_id=registration.school_id, score=value))
-        passed = all(value >= seat.subject.pass_mark for seat in held)
-        db.session.add(Result(registration_id=registration.id, plan_id=plan.id, school_id=registration.school_id,
-                              certificate_level_id=registration.certificate_level_id, id_type=registration.id_type,
-                              id_number=registration.id_number, passed=passed, total=value * len(held)))
-    db.session.add(ScorePublication(plan_id=plan.id, stage=PublicationStage.FINAL))
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +45,9 @@ def scored_url(tmp_path_factory):
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         load_demo()
-        _ensure_final_scores()
         db.session.commit()
+        plan = db.session.scalar(select(ExamPlan).where(ExamPlan.name.like(f"%{PAST_PLAN_SUFFIX}")))
+        assert services.stage_of(plan.id) == PublicationStage.FINAL, "the demo no longer publishes its scores"
         # what the candidate account should see: its plan, ticket, score and the ID number
         candidate = db.session.scalar(select(User).where(User.username == "candidate"))
         registration, ticket, score, plan_name = db.session.execute(

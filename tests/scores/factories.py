@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from examadmin.catalog.models import Level
+from examadmin.core import clock
 from examadmin.exams.models import ExamPlan, Subject
 from examadmin.extensions import db
 from examadmin.registrations.models import Registration
@@ -43,8 +44,11 @@ class ScoreSetup:
                                                     Seat.subject_id == subject.id))
 
 
-def make_scored_setup(people: int = 3, subjects: int = 2, school_user=None) -> ScoreSetup:
-    """A published plan with `subjects` subjects of 初级 (full 100, pass 60), `people` scheduled registrations."""
+def make_scored_setup(people: int = 3, subjects: int = 2, school_user=None, held: bool = True) -> ScoreSetup:
+    """A published plan with `subjects` subjects of 初级 (full 100, pass 60), `people` scheduled registrations.
+
+    Registration and scheduling need the plan's future dates (2030); with `held` the sessions are
+    then moved into the past, so that the exam is over and scores can be entered."""
     made = [make_subject(Level.JUNIOR, "机考") for _ in range(subjects)]
     plan = make_plan([(s, "09:00" if i % 2 == 0 else "14:00", "11:00" if i % 2 == 0 else "16:00",
                        EXAM_DAY + timedelta(days=i // 2)) for i, s in enumerate(made)])
@@ -54,11 +58,22 @@ def make_scored_setup(people: int = 3, subjects: int = 2, school_user=None) -> S
         make_room(school_user, plan, site, subject, f"机房{i + 1}", max(people, 1) + 5)
     registrations = register_many(plan, site, people)
     seats.schedule(school_user, plan.id, site.id, seed=7)
+    if held:
+        hold_exam(plan)
     db.session.flush()
     for registration in registrations:
         db.session.refresh(registration)
     org = make_any_user("org")
     return ScoreSetup(plan, site, school_user, org, made, registrations)
+
+
+def hold_exam(plan: ExamPlan, days_ago: int = 30) -> None:
+    """Move the plan's sessions `days_ago` days back (keeping their order and times): the exam was held."""
+    sessions = sorted(plan.sessions, key=lambda s: (s.date, s.start_time, s.id))
+    shift = sessions[0].date - (clock.now().date() - timedelta(days=days_ago)) if sessions else timedelta(0)
+    for session in sessions:
+        session.date = session.date - shift
+    db.session.flush()
 
 
 def set_stage(plan_id: int, stage: PublicationStage, **fields) -> ScorePublication:

@@ -131,6 +131,46 @@ def test_the_template_lists_every_ticket_and_subject_with_absentees_pre_marked(t
     assert report.imported and report.changed == 4
 
 
+def test_a_template_filled_in_part_imports_the_filled_rows_and_skips_the_rest(tmp_path):
+    s = make_scored_setup(people=3, subjects=2)
+    a, b, c = s.registrations
+    first = s.subjects[0].name
+    _, data = importer.build_template(s.org, s.plan.id)
+    book = load_workbook(io.BytesIO(data))
+    rows = list(book.active.iter_rows(min_row=2))
+    assert len(rows) == 6
+    # the org fills in the first subject of a and b only (a 缺考), and types 否 into one more row
+    for row in rows:
+        ticket, subject = row[0].value, row[2].value
+        if (ticket, subject) == (s.ticket(a), first):
+            row[3].value = 80
+        elif (ticket, subject) == (s.ticket(b), first):
+            row[4].value = "是"
+        elif ticket == s.ticket(c) and subject == first:
+            row[3].value, row[4].value = "  ", "否"
+    path = tmp_path / "part.xlsx"
+    book.save(path)
+    report = importer.import_rows(s.org, s.plan.id, path)
+    assert report.errors == [] and report.imported
+    assert report.rows == 2 and report.changed == 2 and report.skipped_blank == 4
+    assert count_scores() == 2
+    # the result stays open while a subject has neither score nor mark
+    assert db.session.scalar(select(Result.passed).where(Result.registration_id == a.id)) is None
+
+
+@pytest.mark.parametrize("score, absent, message", [
+    ("八十", "", "不是数字"), ("101", "", "满分"), ("", "也许", "无法识别"), ("", "缺", "无法识别"),
+])
+def test_a_typed_but_bad_value_in_an_unfilled_row_is_still_an_error(tmp_path, score, absent, message):
+    s = make_scored_setup(people=1, subjects=2)
+    reg = s.registrations[0]
+    sa, sb = (x.name for x in s.subjects)
+    path = sheet(tmp_path, [(s.ticket(reg), sa, 70, "", ""), (s.ticket(reg), sb, score, absent, "")])
+    report = importer.import_rows(s.org, s.plan.id, path)
+    assert [p.row for p in report.errors] == [3] and message in report.errors[0].message
+    assert not report.imported and count_scores() == 0
+
+
 def test_cli_import_json_and_exit_codes(tmp_path, cli):
     s = make_scored_setup(people=1, subjects=1)
     reg, subject = s.registrations[0], s.subjects[0]

@@ -51,6 +51,22 @@ def test_a_score_together_with_absent_is_refused():
         services.check_entry(s.subjects[0], "80", True, False)
 
 
+def test_absent_and_violation_together_are_refused_in_the_grid():
+    s = make_scored_setup(people=2, subjects=1)
+    with pytest.raises(DomainError, match="缺考和违纪不能同时标记"):
+        services.check_entry(s.subjects[0], "", True, True)
+    room = _room_id(s, s.subjects[0])
+    both, alone = services.entry_grid(s.org, s.plan.id, room)[2]
+    report, rows = services.save_grid(s.org, s.plan.id, room, {
+        both.seat_id: {"score": "", "absent": True, "violation": True},
+        alone.seat_id: {"score": "", "violation": True}})
+    assert report.errors == {both.seat_id: "缺考和违纪不能同时标记"} and report.saved == 1
+    refused = next(r for r in rows if r.seat_id == both.seat_id)
+    assert refused.absent and refused.violation  # what was ticked stays on screen
+    stored = dict(db.session.execute(select(Score.registration_id, Score.violation)).all())
+    assert stored == {alone.registration_id: True}
+
+
 def _room_id(s, subject):
     return s.seat(s.registrations[0], subject).room_id
 

@@ -11,12 +11,14 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from examadmin.core import clock
+from examadmin.core.forms import CSRF_MESSAGE
 from examadmin.extensions import db
 from examadmin.scores import services
 from examadmin.scores.models import Score, ScoreObjection, ScorePublication
 from examadmin.scores.states import ObjectionState, PublicationStage
 from tests.conftest import login_as, make_user
-from tests.scores.factories import make_scored_setup
+from tests.dashboard.test_todos import todos as dashboard_todos
+from tests.scores.factories import hold_exam, make_scored_setup
 
 
 def _grid_url(s, subject):
@@ -251,3 +253,60 @@ def test_a_large_plan_chooses_the_site_first_then_its_rooms(client, monkeypatch)
         response = client.get(f"/scores/plans/{s.plan.id}/entry?site_id={bad}")
         assert response.status_code == 200
         assert f'<option value="{s.site.id}" selected>' in response.get_data(as_text=True)
+
+
+def test_a_display_form_that_does_not_validate_says_why(client):
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, s.org)
+    page = client.post(f"/scores/plans/{s.plan.id}/display", data={"display_days": "123456"}, follow_redirects=True)
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "公示天数：" in body and 'alert-danger' in body
+    assert services.stage_of(s.plan.id) == PublicationStage.ENTERING
+
+
+def test_a_publish_form_that_does_not_validate_says_why(app, client):
+    s = make_scored_setup(people=1, subjects=1)
+    login_as(client, s.org)
+    # the form's own token check (the app-wide check would answer first): an expired page
+    app.config.update(WTF_CSRF_ENABLED=True, WTF_CSRF_CHECK_DEFAULT=False)
+    try:
+        page = client.post(f"/scores/plans/{s.plan.id}/publish", data={}, follow_redirects=True)
+    finally:
+        app.config.update(WTF_CSRF_ENABLED=False, WTF_CSRF_CHECK_DEFAULT=True)
+    assert page.status_code == 200 and CSRF_MESSAGE in page.get_data(as_text=True)
+    assert services.stage_of(s.plan.id) == PublicationStage.ENTERING
+
+
+def test_the_org_has_a_to_do_for_each_plan_with_objections_waiting(client):
+    s = make_scored_setup(people=2, subjects=1)
+    _, room = _grid_url(s, s.subjects[0])
+    grid = services.entry_grid(s.org, s.plan.id, room)[2]
+    services.save_grid(s.org, s.plan.id, room, {r.seat_id: {"score": "58"} for r in grid})
+    services.open_display(s.org, s.plan.id, 3)
+    first, second = db.session.scalars(select(Score).order_by(Score.id)).all()
+    objection = services.raise_objection(s.school_user, first.id, "主观题漏评")
+    services.raise_objection(s.school_user, second.id, "请复核")
+    label = f"待答复的成绩异议（{s.plan.name}）"
+    count, link = dashboard_todos(client, s.org)[label]
+    assert count == 2 and link == f"/scores/plans/{s.plan.id}/objections?state=待答复"
+    listing = client.get(link).get_data(as_text=True)
+    assert "主观题漏评" in listing and "请复核" in listing
+    assert label not in dashboard_todos(client, s.school_user)
+    assert label not in dashboard_todos(client, make_user("province"))
+    services.answer_objection(s.org, objection.id, "复核无误")
+    assert dashboard_todos(client, s.org)[label][0] == 1
+
+
+def test_the_grid_of_an_exam_not_over_says_so_and_refuses_the_rows(client):
+    s = make_scored_setup(people=1, subjects=1, held=False)
+    login_as(client, s.org)
+    url, room = _grid_url(s, s.subjects[0])
+    session = s.plan.sessions[0]
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-testid="exam-not-over"' in page and f"{session.date:%Y-%m-%d} 09:00-11:00" in page
+    seat = services.entry_grid(s.org, s.plan.id, room)[2][0].seat_id
+    body = client.post(url, data={f"seat-{seat}": "66"}).get_data(as_text=True)
+    assert "尚未结束，不能登记成绩" in body and 'value="66"' in body
+    assert db.session.scalar(select(Score.id)) is None
+    hold_exam(s.plan)
+    assert 'data-testid="exam-not-over"' not in client.get(url).get_data(as_text=True)
