@@ -261,6 +261,9 @@ def render_door_list(target, roster: Roster) -> int:
     return len(chunks)
 
 
+SIGN_X = 426  # where the signature column of the sign-in sheet begins (from the left margin)
+
+
 def render_sign_in_sheet(target, roster: Roster) -> int:
     """签到表: seat, photo, ticket number, name, masked ID number and a signature column."""
     font = pdf.cjk_font().name
@@ -268,11 +271,14 @@ def render_sign_in_sheet(target, roster: Roster) -> int:
     per_page = 12
     row_h = 52
     chunks = [roster.rows[i:i + per_page] for i in range(0, len(roster.rows), per_page)] or [[]]
-    cols = [("座位号", 0), ("照片", 44), ("准考证号", 100), ("姓名", 230), ("证件号码", 300), ("考生签名", 420)]
+    # (label, x, width): a 24-digit ticket number needs about 140 pt at 10.5 pt, and ran into the
+    # name when the column was 130 wide; a long name wraps onto a second line within the row
+    cols = [("座位号", 0, 38), ("照片", 44, 36), ("准考证号", 86, 140), ("姓名", 232, 84), ("证件号码", 320, 102),
+            ("考生签名", SIGN_X + 4, W - 2 * M - SIGN_X - 8)]
     for n, chunk in enumerate(chunks, start=1):
         y = _roster_heading(canvas, font, "考 生 签 到 表", roster, n, len(chunks))
         canvas.setFont(font, 10.5)
-        for label, x in cols:
+        for label, x, _ in cols:
             canvas.drawString(M + 4 + x, y - 14, label)
         canvas.rect(M, y - 20, W - 2 * M, 20)
         y -= 20
@@ -280,11 +286,11 @@ def render_sign_in_sheet(target, roster: Roster) -> int:
             y -= row_h
             canvas.rect(M, y, W - 2 * M, row_h)
             pdf.draw_photo(canvas, row.photo_path, M + 44, y + 4, 36, 44)
-            canvas.setFont(font, 10.5)
-            for (_, x), text in zip([cols[0], cols[2], cols[3], cols[4]],
-                                    [str(row.seat_number), row.ticket_number, row.name, row.id_number]):
-                canvas.drawString(M + 4 + x, y + row_h / 2 - 4, text)
-            canvas.line(M + 416, y, M + 416, y + row_h)
+            for (_, x, width), text in zip([cols[0], cols[2], cols[3], cols[4]],
+                                           [str(row.seat_number), row.ticket_number, row.name, row.id_number]):
+                size, lines = _layout(text, font, 10.5, width, lines=2)
+                _fit_lines(canvas, size, lines, font, M + 4 + x, y, row_h)
+            canvas.line(M + SIGN_X, y, M + SIGN_X, y + row_h)
         canvas.setFont(font, 10)
         canvas.drawString(M, M - 14, "监考人员签字：____________________　　____________________　　缺考人数：______")
         canvas.showPage()

@@ -82,3 +82,22 @@ def test_a_ticket_of_ordinary_length_is_drawn_at_full_size_on_one_line():
     runs = {text: size for text, _, _, size in _runs(out.getvalue())}
     assert runs["重庆市九龙坡区科城路 60 号"] == 11.5 and runs["实训楼 301"] == 10.5
     assert runs["2026年第4次全国统一考试（社会心理服务）"] == 10
+
+
+def test_the_sign_in_sheet_keeps_long_names_and_ticket_numbers_in_their_columns():
+    from examadmin.extensions import db
+    from examadmin.tickets import services
+    from tests.scheduling.ticket_factories import make_scheduled
+
+    s = make_scheduled(2)
+    s.registrations[0].candidate.name = "阿卜杜热合曼·买买提依明"
+    s.tickets[0].ticket_number = "202600002000010100100107"  # as long as scheduling makes them
+    db.session.flush()
+    _, data = services.sign_in_sheet_pdf(s.school_user, s.room.id, s.session.id)
+    boxes = _boxes(data)
+    assert any("阿卜杜热合曼" in b[0] for b in boxes) and any("202600002000010100100107" in b[0] for b in boxes)
+    for i, (a, ax0, ax1, ay0, ay1) in enumerate(boxes):
+        assert ax1 <= render.W - render.M, f"{a!r} leaves the table"
+        for b, bx0, bx1, by0, by1 in boxes[i + 1:]:
+            if ay0 < by1 and by0 < ay1:
+                assert ax1 <= bx0 or bx1 <= ax0, f"{a!r} runs into {b!r}"
