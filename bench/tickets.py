@@ -8,10 +8,13 @@ and their registrations scheduled into rooms of 50 seats with ticket numbers (in
 set-based, as scheduling leaves them). Then it times, through the same service the web
 page, the job and `examadmin tickets` use:
   - tickets.services.write_plan_tickets: the whole plan as one PDF (load, sign, draw);
-  - tickets.services.candidate_ticket: one candidate's own ticket, as the portal serves it.
+  - tickets.services.candidate_ticket: one candidate's own ticket, as the portal serves it: drawn
+    fresh (the kept file tickets/cache/<id>.pdf deleted before each call: the first download)
+    and again from the kept file (every later download).
 Targets on the 2-core machine (issue 10): 1,000 pages in one PDF < 3 s; one ticket < 50 ms.
 
-`measure(...)` is what bench/schedule_and_tickets.py calls after scheduling its own data.
+`run(app, plan_id, site_id)` is what bench/schedule_and_tickets.py --tickets calls after scheduling
+its own data (proctors assigned, photos drawn, at most 1,000 of its tickets in one PDF).
 """
 from __future__ import annotations
 
@@ -32,27 +35,66 @@ SEATS_PER_ROOM = 50
 
 
 def measure(school_actor, candidate_actor, plan_id: int, registration_id: int, out: Path,
-            repeat_one: int = 20) -> dict:
-    """Time the whole plan's PDF and one candidate's ticket; returns the figures."""
+            repeat_one: int = 20, registration_ids: list[int] | None = None) -> dict:
+    """Time the whole plan's PDF (or, given `registration_ids`, the PDF of just those tickets) and
+    one candidate's ticket, drawn fresh and served from the kept file; returns the figures."""
+    from examadmin.core.storage import get_storage
     from examadmin.extensions import db
-    from examadmin.tickets import services
+    from examadmin.tickets import render, services
+    from examadmin.tickets.data import load_tickets
 
     started, cpu = time.perf_counter(), time.process_time()
-    pages = services.write_plan_tickets(school_actor, plan_id, str(out))
+    if registration_ids is None:
+        pages = services.write_plan_tickets(school_actor, plan_id, str(out))
+    else:
+        # What write_plan_tickets does for a whole plan (the school's check, load, sign, draw),
+        # for a slice of it: a plan of 100,000 is a job of minutes, not a figure per page.
+        from examadmin.registrations.models import Registration
+
+        services.plan_tickets(school_actor, plan_id)
+        pages = render.render_tickets(str(out), load_tickets(Registration.id.in_(registration_ids)),
+                                      title="准考证 基准测试")
     plan_s, plan_cpu = time.perf_counter() - started, time.process_time() - cpu
     db.session.rollback()  # the audit rows of a benchmark are not kept
-    times, cpu_times = [], []
-    for _ in range(repeat_one):
-        started, cpu = time.perf_counter(), time.process_time()
-        services.candidate_ticket(candidate_actor, registration_id)
-        times.append((time.perf_counter() - started) * 1000)
-        cpu_times.append((time.process_time() - cpu) * 1000)
-        db.session.rollback()
+
+    def one(fresh: bool) -> tuple[list[float], list[float]]:
+        kept = services.TICKET_CACHE.format(registration_id=registration_id)
+        times, cpu_times = [], []
+        for _ in range(repeat_one):
+            if fresh:  # the candidate's first download: nothing drawn and kept yet
+                get_storage().delete(kept)
+            started, cpu = time.perf_counter(), time.process_time()
+            services.candidate_ticket(candidate_actor, registration_id)
+            times.append((time.perf_counter() - started) * 1000)
+            cpu_times.append((time.process_time() - cpu) * 1000)
+            db.session.rollback()
+        return times, cpu_times
+
+    fresh, fresh_cpu = one(fresh=True)
+    kept, kept_cpu = one(fresh=False)  # the last fresh draw left the file: every call here reads it
     # CPU time is reported beside wall time: on a machine shared with other work the wall
     # time measures the neighbours as much as this code.
     return {"pages": pages, "seconds": plan_s, "cpu_seconds": plan_cpu, "pages_per_s": pages / plan_s,
-            "one_ms": statistics.median(times), "one_cpu_ms": statistics.median(cpu_times),
-            "bytes": out.stat().st_size}
+            "fresh_ms": statistics.median(fresh), "fresh_cpu_ms": statistics.median(fresh_cpu),
+            "one_ms": statistics.median(kept), "one_cpu_ms": statistics.median(kept_cpu),
+            "repeat": repeat_one, "bytes": out.stat().st_size}
+
+
+def report(figures: dict, font) -> bool:
+    """Print the figures against the targets; True when both are met."""
+    ok_pages = figures["seconds"] * PAGES_TARGET[0] / max(figures["pages"], 1) < PAGES_TARGET[1]
+    # the target holds for the first download (a fresh drawing), not only for the kept file
+    ok_one = figures["fresh_ms"] < ONE_TARGET_MS
+    print(f"font: {font.name} ({'embedded subset of ' + str(font.path) if font.embedded else 'CID, not embedded'})")
+    print(f"plan PDF: {figures['pages']} pages in {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s) = "
+          f"{figures['pages_per_s']:,.0f} pages/s, {figures['bytes'] / 1e6:.1f} MB   "
+          f"(target {PAGES_TARGET[0]:,} in < {PAGES_TARGET[1]:.0f} s: {'met' if ok_pages else 'MISSED'})")
+    print(f"one ticket, first download (drawn): {figures['fresh_ms']:.1f} ms (CPU {figures['fresh_cpu_ms']:.1f} ms, "
+          f"median of {figures['repeat']})   (target < {ONE_TARGET_MS:.0f} ms: {'met' if ok_one else 'MISSED'})")
+    print(f"one ticket, downloaded again (the kept drawing, tickets/cache/): {figures['one_ms']:.1f} ms "
+          f"(CPU {figures['one_cpu_ms']:.1f} ms, median of {figures['repeat']})")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return ok_pages and ok_one
 
 
 def photos(count: int, folder: Path) -> list[str]:
@@ -154,6 +196,85 @@ def build(pages: int, storage_dir: Path) -> tuple:
     return school, candidate_user, plan.id, registration_ids[0]
 
 
+def run(app, plan_id: int, site_id: int, pages: int = PAGES_TARGET[0]) -> bool:
+    """The tickets of a plan that bench/schedule_and_tickets.py has just scheduled: two proctors
+    in every room and session of the site (so that its tickets are released), photos for the
+    candidates drawn, the bench's clock inside the plan's download window; then at most `pages`
+    tickets of the site in one PDF and one candidate's own ticket. Returns whether the targets
+    were met."""
+    from unittest import mock
+
+    from sqlalchemy import select, update
+
+    from examadmin.candidates.models import Candidate
+    from examadmin.core import clock, idcard, pdf
+    from examadmin.core.auth import User
+    from examadmin.exams.models import ExamPlan
+    from examadmin.extensions import db
+    from examadmin.registrations.models import Registration
+    from examadmin.registrations.states import RegistrationState
+    from examadmin.scheduling.models import AdmissionTicket, Seat
+    from examadmin.scheduling.services import proctors
+    from examadmin.sites.models import ExamSite
+    from examadmin.tickets import services
+
+    with app.app_context():
+        plan = db.session.get(ExamPlan, plan_id)
+        site = db.session.get(ExamSite, site_id)
+        school = db.session.scalar(select(User).where(User.username == "school1", User.school_id == site.school_id))
+        started = time.perf_counter()
+        # Two proctors per room, through the same services as the assignment page: a room's two
+        # proctors keep it for each of its sessions (the sessions are on different days).
+        held = db.session.execute(select(Seat.room_id, Seat.session_id).where(
+            Seat.plan_id == plan_id, Seat.site_id == site_id).group_by(Seat.room_id, Seat.session_id)).all()
+        room_proctors: dict[int, list[int]] = {}
+        for n, room_id in enumerate(sorted({room for room, _ in held})):
+            room_proctors[room_id] = []
+            for k in range(proctors.min_proctors()):
+                first17 = f"500106197001{n % 28 + 1:02d}{k}{n // 28 % 100:02d}"
+                proctor = proctors.save_proctor(school, {
+                    "name": f"压测监考{n}-{k + 1}", "phone": f"1380000{n:04d}", "id_number": first17 + idcard.check_char(first17),
+                    "role": "主监考" if k == 0 else "副监考"})
+                room_proctors[room_id].append(proctor.id)
+        for room_id, session_id in held:
+            for proctor_id in room_proctors[room_id]:
+                proctors.assign(school, proctor_id, room_id, session_id)
+
+        chosen = db.session.execute(
+            select(Registration.id, Registration.candidate_id, Candidate.photo_key)
+            .join(AdmissionTicket, AdmissionTicket.registration_id == Registration.id)
+            .join(Candidate, Candidate.id == Registration.candidate_id)
+            .where(Registration.plan_id == plan_id, Registration.site_id == site_id,
+                   Registration.state == RegistrationState.SCHEDULED)
+            .order_by(AdmissionTicket.ticket_number).limit(pages)).all()
+        # the scheduling bench's candidates have no photo; a ticket without one draws faster
+        bare = [candidate_id for _, candidate_id, key in chosen if not key]
+        keys = photos(len(bare), Path(app.config["STORAGE_DIR"]) / "photos" / "bench")
+        if bare:
+            db.session.execute(update(Candidate), [{"id": cid, "photo_key": key} for cid, key in zip(bare, keys)])
+        # the demo's `candidate` account downloads its own ticket: its registration when it has
+        # one scheduled here, else (a smaller demo) it stands for the first candidate chosen
+        candidate_user = db.session.scalar(select(User).where(User.username == "candidate"))
+        registration_id = next((rid for rid, cid, _ in chosen if cid == candidate_user.candidate_id), None)
+        if registration_id is None:
+            registration_id, candidate_user.candidate_id = chosen[0][0], chosen[0][1]
+        db.session.commit()
+        print(f"tickets set up: {sum(map(len, room_proctors.values()))} proctors in {len(held)} rooms × sessions, "
+              f"{len(bare)} photos, in {time.perf_counter() - started:.1f} s")
+
+        # The bench's clock moves into the download window (as the tests move it), rather than
+        # the window to now: the plan stays as the org published it.
+        opened = plan.ticket_start + timedelta(hours=1)
+        with mock.patch.object(clock, "now", lambda: opened):
+            services.require_released(plan_id, {site_id})
+            font = pdf.cjk_font()
+            figures = measure(school, candidate_user, plan_id, registration_id,
+                              Path(app.config["STORAGE_DIR"]).parent / "tickets.pdf",
+                              registration_ids=[rid for rid, _, _ in chosen])
+        db.session.remove()
+    return report(figures, font)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=PAGES_TARGET[0])
@@ -188,16 +309,7 @@ def main() -> int:
         figures = measure(school, candidate, plan_id, registration_id, tmp / "tickets.pdf")
         db.session.remove()
 
-    ok_pages = figures["seconds"] * PAGES_TARGET[0] / max(figures["pages"], 1) < PAGES_TARGET[1]
-    ok_one = figures["one_ms"] < ONE_TARGET_MS
-    print(f"font: {font.name} ({'embedded subset of ' + str(font.path) if font.embedded else 'CID, not embedded'})")
-    print(f"plan PDF: {figures['pages']} pages in {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s) = "
-          f"{figures['pages_per_s']:,.0f} pages/s, {figures['bytes'] / 1e6:.1f} MB   (target {PAGES_TARGET[0]:,} in < {PAGES_TARGET[1]:.0f} s: "
-          f"{'met' if ok_pages else 'MISSED'})")
-    print(f"one ticket: {figures['one_ms']:.1f} ms (CPU {figures['one_cpu_ms']:.1f} ms, median of 20)   (target < {ONE_TARGET_MS:.0f} ms: "
-          f"{'met' if ok_one else 'MISSED'})")
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    return 0 if ok_pages and ok_one else 1
+    return 0 if report(figures, font) else 1
 
 
 if __name__ == "__main__":

@@ -101,6 +101,23 @@ def mask(number: str | None) -> str:
     return number[:head] + "*" * (n - head - tail) + number[-tail:]
 
 
+def mask_keep_last4(number: str | None) -> str:
+    """An ID number with only its last four characters visible, whatever the paper: what a paper
+    handed to the candidate (the activation slip) shows, where the region code is not needed.
+
+    居民身份证 (18): **************123X. A number of fewer than eight characters keeps at most
+    half of itself (a 6-character permit number shows its last three); four or fewer show nothing.
+    """
+    if not number:
+        return ""
+    number = str(number)
+    n = len(number)
+    if n <= 4:
+        return "*" * n
+    keep = min(4, n // 2)
+    return "*" * (n - keep) + number[-keep:]
+
+
 def mask_phone(phone: str | None) -> str:
     """138****1234 for a mobile number; other numbers keep about a third visible."""
     if not phone:

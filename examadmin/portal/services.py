@@ -208,7 +208,7 @@ def slips_workbook(slips: list[Slip], activate_url: str) -> bytes:
     """Activation slips (激活通知单) as a sheet: ID numbers masked except the last four."""
     note = "用证件号码和激活码激活一次并设置密码，之后用证件号码和密码登录；激活码只能使用一次。"
     rows = [[s.candidate.name, s.candidate.class_name, s.candidate.student_number,
-             idcard.mask(s.candidate.id_number), code_for_slip(s.code), activate_url, note] for s in slips]
+             idcard.mask_keep_last4(s.candidate.id_number), code_for_slip(s.code), activate_url, note] for s in slips]
     buffer = io.BytesIO()
     write_table(buffer, "考生账号激活通知单", SLIP_HEADERS, rows, widths=[12, 14, 14, 22, 14, 40, 60])
     return buffer.getvalue()

@@ -13,7 +13,7 @@ COLS, ROWS = 2, 4
 
 
 def slips_pdf(slips, activate_url: str, school_name: str) -> bytes:
-    """One slip per candidate: name, class, masked ID number, the one-time code and how to use it."""
+    """One slip per candidate: name, class, the ID number masked except the last four, the one-time code and how to use it."""
     font = pdf.cjk_font().name
     buffer = io.BytesIO()
     canvas = pdf.new_canvas(buffer, title="考生账号激活通知单", pagesize=A4)
@@ -36,7 +36,7 @@ def slips_pdf(slips, activate_url: str, school_name: str) -> bytes:
             canvas.setFont(font, 8)
             canvas.drawString(x, top - 14, school_name[:30])
             lines = [("姓名", candidate.name), ("班级", candidate.class_name or "—"),
-                     ("证件号码", idcard.mask(candidate.id_number))]
+                     ("证件号码", idcard.mask_keep_last4(candidate.id_number))]
             y = top - 34
             canvas.setFont(font, 10)
             for label, value in lines:

@@ -42,7 +42,7 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
 
 # ---- admission ticket -------------------------------------------------------------------
 
-TOP = H - M - 70          # top of the field grid
+TOP = H - M - 84          # top of the field grid (below the title and the plan's name)
 ROW = 26                  # height of a field row
 PHOTO_W, PHOTO_H = 105, 129
 PHOTO_X = W - M - 8 - PHOTO_W
@@ -51,6 +51,8 @@ LONG = ["证书名称", "等　　级", "考核站点", "站点地址"]
 LABEL_W = 72
 TABLE_TOP = TOP - ROW * (len(SHORT) + len(LONG)) - 26
 COLS = [("科目", 0), ("考试方式", 150), ("考试时间", 215), ("考场", 360), ("座位号", 455)]
+#: a subjects row of one line, and of two (a long subject or room name wraps)
+TABLE_ROW, TABLE_ROW_2 = 22, 30
 QR = 130
 
 
@@ -92,39 +94,100 @@ def _ticket_form(canvas, font: str) -> None:
     canvas.endForm()
 
 
-def _fit(canvas, text: str, font: str, size: float, width: float, x: float, y: float) -> None:
-    """Draw one line, shrinking the size until it fits (long site names)."""
+MIN_SIZE = 7      # below this a printed ticket is no longer comfortably legible
+WRAP_BELOW = 9    # a one-line field that would need a smaller size wraps onto two lines instead
+
+
+def _one_line_size(text: str, font: str, size: float, width: float, smallest: float) -> float | None:
+    """The largest size from `size` down to `smallest` at which `text` fits `width` on one line."""
     # No glyph is wider than the font size, so short text needs no measuring (most fields).
-    while len(text) * size > width and size > 7 and stringWidth(text, font, size) > width:
+    while size >= smallest:
+        if len(text) * size <= width or stringWidth(text, font, size) <= width:
+            return size
         size -= 0.5
+    return None
+
+
+def _clip(text: str, font: str, size: float, width: float) -> str:
+    """`text` cut short with an ellipsis so that it fits `width`."""
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _layout(text: str, font: str, size: float, width: float, *, lines: int = 1) -> tuple[float, list[str]]:
+    """How a value is drawn in `width`: one line, shrunk from `size` if need be; where `lines` is 2
+    and one line would need less than WRAP_BELOW, two lines at the largest size that holds it;
+    what even MIN_SIZE cannot hold is cut short with an ellipsis, never drawn over its neighbours."""
+    one = _one_line_size(text, font, size, width, WRAP_BELOW if lines > 1 else MIN_SIZE)
+    if one is not None:
+        return one, [text]
+    if lines > 1:
+        for two in (WRAP_BELOW, 8.5, 8, 7.5, MIN_SIZE):
+            wrapped = wrap(text, font, two, width)
+            if len(wrapped) <= lines:
+                return two, wrapped
+        wrapped = wrap(text, font, MIN_SIZE, width)
+        return MIN_SIZE, wrapped[:lines - 1] + [_clip("".join(wrapped[lines - 1:]), font, MIN_SIZE, width)]
+    return MIN_SIZE, [_clip(text, font, MIN_SIZE, width)]
+
+
+def _fit(canvas, text: str, font: str, size: float, width: float, x: float, y: float, *,
+         centred: bool = False) -> None:
+    """Draw one line at baseline `y`, shrinking the size until it fits (cut short below MIN_SIZE)."""
+    size, (line,) = _layout(text, font, size, width)
     canvas.setFont(font, size)
-    canvas.drawString(x, y, text)
+    if centred:
+        canvas.drawCentredString(x, y, line)
+    else:
+        canvas.drawString(x, y, line)
+
+
+def _fit_lines(canvas, size: float, lines: list[str], font: str, x: float, bottom: float, height: float) -> None:
+    """Draw one or two lines centred vertically in a box from `bottom` of `height`."""
+    canvas.setFont(font, size)
+    gap = 1.5
+    block = len(lines) * size + (len(lines) - 1) * gap
+    baseline = bottom + (height + block) / 2 - size * 0.88  # the CJK glyphs sit about 0.88 em above the baseline
+    for line in lines:
+        canvas.drawString(x, baseline, line)
+        baseline -= size + gap
 
 
 def _ticket_page(canvas, t: TicketData, font: str) -> None:
     canvas.doForm("ticket")
     left, right = M + 8, W - M - 8
-    canvas.setFont(font, 17)
-    canvas.drawCentredString(W / 2, H - M - 26, f"{t.certificate}（{t.level}）")
+    _fit(canvas, f"{t.certificate}（{t.level}）", font, 17, right - left, W / 2, H - M - 26, centred=True)
     canvas.setFont(font, 22)
     canvas.drawCentredString(W / 2, H - M - 54, "准 考 证")
-    canvas.setFont(font, 9)
-    canvas.drawRightString(right, H - M - 54, t.plan_name[:40])
+    # the plan's name on a line of its own: beside the title a long one ran into it
+    _fit(canvas, t.plan_name, font, 10, right - left, W / 2, H - M - 72, centred=True)
     values = [t.name, t.gender, t.id_type, t.id_number, t.ticket_number,
               t.certificate, t.level, t.site_name, t.site_address]
     for i, value in enumerate(values):
-        y = TOP - ROW * (i + 1) + 8
+        bottom = TOP - ROW * (i + 1)
         end = PHOTO_X - 14 if i < len(SHORT) else right
-        size = 15 if i in (0, 4) else 11.5
-        _fit(canvas, value, font, size, end - left - LABEL_W - 8, left + LABEL_W + 8, y)
+        width = end - left - LABEL_W - 8
+        if i < len(SHORT):
+            _fit(canvas, value, font, 15 if i in (0, 4) else 11.5, width, left + LABEL_W + 8, bottom + 8)
+        else:  # a long site name or address wraps onto a second line within the row
+            size, lines = _layout(value, font, 11.5, width, lines=2)
+            if len(lines) == 1:
+                canvas.setFont(font, size)
+                canvas.drawString(left + LABEL_W + 8, bottom + 8, lines[0])
+            else:
+                _fit_lines(canvas, size, lines, font, left + LABEL_W + 8, bottom, ROW)
     pdf.draw_photo(canvas, t.photo_path, PHOTO_X, TOP - PHOTO_H, PHOTO_W, PHOTO_H)
-    canvas.setFont(font, 10.5)
     y = TABLE_TOP - 22
+    # each column's width ends where the next begins: a long room name ran into the seat number
+    widths = [nxt - x - 8 for (_, x), (_, nxt) in zip(COLS, COLS[1:])] + [right - left - 6 - COLS[-1][1]]
     for line in t.lines:
-        y -= 22
-        cells = [line.subject, line.mode, line.when, line.room, str(line.seat_number)]
-        for (_, x), text in zip(COLS, cells):
-            _fit(canvas, text, font, 10.5, 140 if x == 0 else 130, left + 6 + x, y + 7)
+        cells = [_layout(text, font, 10.5, width, lines=2) for text, width in zip(
+            [line.subject, line.mode, line.when, line.room, str(line.seat_number)], widths)]
+        height = TABLE_ROW_2 if any(len(lines) > 1 for _, lines in cells) else TABLE_ROW
+        y -= height
+        for (_, x), (size, lines) in zip(COLS, cells):
+            _fit_lines(canvas, size, lines, font, left + 6 + x, y, height)
         canvas.line(left, y, right, y)
     canvas.drawImage(pdf.qr_reader(t.token), right - QR, M + 12, QR, QR)
 
@@ -198,6 +261,9 @@ def render_door_list(target, roster: Roster) -> int:
     return len(chunks)
 
 
+SIGN_X = 426  # where the signature column of the sign-in sheet begins (from the left margin)
+
+
 def render_sign_in_sheet(target, roster: Roster) -> int:
     """签到表: seat, photo, ticket number, name, masked ID number and a signature column."""
     font = pdf.cjk_font().name
@@ -205,11 +271,14 @@ def render_sign_in_sheet(target, roster: Roster) -> int:
     per_page = 12
     row_h = 52
     chunks = [roster.rows[i:i + per_page] for i in range(0, len(roster.rows), per_page)] or [[]]
-    cols = [("座位号", 0), ("照片", 44), ("准考证号", 100), ("姓名", 230), ("证件号码", 300), ("考生签名", 420)]
+    # (label, x, width): a 24-digit ticket number needs about 140 pt at 10.5 pt, and ran into the
+    # name when the column was 130 wide; a long name wraps onto a second line within the row
+    cols = [("座位号", 0, 38), ("照片", 44, 36), ("准考证号", 86, 140), ("姓名", 232, 84), ("证件号码", 320, 102),
+            ("考生签名", SIGN_X + 4, W - 2 * M - SIGN_X - 8)]
     for n, chunk in enumerate(chunks, start=1):
         y = _roster_heading(canvas, font, "考 生 签 到 表", roster, n, len(chunks))
         canvas.setFont(font, 10.5)
-        for label, x in cols:
+        for label, x, _ in cols:
             canvas.drawString(M + 4 + x, y - 14, label)
         canvas.rect(M, y - 20, W - 2 * M, 20)
         y -= 20
@@ -217,11 +286,11 @@ def render_sign_in_sheet(target, roster: Roster) -> int:
             y -= row_h
             canvas.rect(M, y, W - 2 * M, row_h)
             pdf.draw_photo(canvas, row.photo_path, M + 44, y + 4, 36, 44)
-            canvas.setFont(font, 10.5)
-            for (_, x), text in zip([cols[0], cols[2], cols[3], cols[4]],
-                                    [str(row.seat_number), row.ticket_number, row.name, row.id_number]):
-                canvas.drawString(M + 4 + x, y + row_h / 2 - 4, text)
-            canvas.line(M + 416, y, M + 416, y + row_h)
+            for (_, x, width), text in zip([cols[0], cols[2], cols[3], cols[4]],
+                                           [str(row.seat_number), row.ticket_number, row.name, row.id_number]):
+                size, lines = _layout(text, font, 10.5, width, lines=2)
+                _fit_lines(canvas, size, lines, font, M + 4 + x, y, row_h)
+            canvas.line(M + SIGN_X, y, M + SIGN_X, y + row_h)
         canvas.setFont(font, 10)
         canvas.drawString(M, M - 14, "监考人员签字：____________________　　____________________　　缺考人数：______")
         canvas.showPage()

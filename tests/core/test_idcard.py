@@ -71,3 +71,17 @@ def test_known_number_and_messages():
 
 def test_mask():
     assert idcard.mask("50010720000101123X") == "500107********123X"
+
+
+@pytest.mark.parametrize("number, shown", [
+    ("50010720000101123X", "**************123X"),  # 居民身份证: no region code, no birth date
+    ("E12345678", "*****5678"),                      # passport
+    ("H1234567890", "*******7890"),                  # 港澳居民来往内地通行证
+    ("8300001990010112", "************0112"),        # 台湾居民 (16)
+    ("AB1234", "***234"),                            # short papers keep at most half
+    ("1234", "****"),
+    ("", ""),
+    (None, ""),
+])
+def test_mask_keep_last4_shows_the_last_four_of_every_paper(number, shown):
+    assert idcard.mask_keep_last4(number) == shown

@@ -182,8 +182,8 @@ def test_tickets_accounts_and_check_in(browser, tickets_site, shot):
     css(browser, "[data-testid=open-all]").click()
     slips = wait_for_download(browser.download_dir, "考生账号激活通知单-*.xlsx")
     rows = CalamineWorkbook.from_path(str(slips)).get_sheet_by_index(0).to_python()
-    code = next(row[4] for row in rows[1:] if row[0] == first_name)
-    assert first_id not in str(rows) and first_id[-4:] in str(rows)
+    code, shown_id = next((row[4], row[3]) for row in rows[1:] if row[0] == first_name)
+    assert first_id not in str(rows) and shown_id == "*" * 14 + first_id[-4:]  # masked except the last four
     browser.get(f"{url}/portal/accounts")
     assert "待激活" in css(browser, "[data-testid=accounts-table]").text
     sign_out(browser)

@@ -54,7 +54,8 @@ def test_the_school_opens_accounts_in_bulk_and_gets_slips_with_masked_ids(client
         [services.Slip(a.candidate, "ABCD2345") for a in accounts], "http://x/portal/activate"))[1:]]
     for account, shown in zip(accounts, slip_ids):
         number = account.candidate.id_number
-        assert number not in shown and shown.endswith(number[-4:]) and "********" in shown
+        # masked except the last four (issue 10, item 7): not even the region code shows
+        assert shown == "*" * 14 + number[-4:] and number[:6] not in shown
     page = client.get("/portal/accounts").get_data(as_text=True)
     assert page.count("待激活") >= 3
 
@@ -201,7 +202,8 @@ def test_activation_slips_as_pdf_to_print_and_cut(client):
     text = "".join(page.extract_text() for page in reader.pages)
     assert text.count("考生账号激活通知单") == 9 and "陈晓明" in text and "/portal/activate" in text
     number = s.registrations[0].candidate.id_number
-    assert number not in text and number[-4:] in text
+    assert number not in text and number[-4:] in text and "*" * 14 + number[-4:] in text
+    assert number[:6] not in text  # masked except the last four: no region code either
     codes = [a.code_hash for a in db.session.scalars(select(PortalAccount))]
     assert len(codes) == 9 and all(codes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from datetime import datetime
 
 import pytest
@@ -125,6 +126,41 @@ def test_tickets_outside_the_window_are_refused_with_the_window(client, monkeypa
     login_as(client, candidate_user(s, s.registrations[0]))
     body = client.get(f"/tickets/mine/{s.registrations[0].id}.pdf", follow_redirects=True).get_data(as_text=True)
     assert "2030-06-13 09:00 至 2030-06-22 16:00" in body
+
+
+def _plan_download(listing: str) -> str:
+    """The plan download form(s) of the tickets page."""
+    start = listing.index('action="/tickets/plans/')
+    return listing[listing.rindex("<form", 0, start):listing.index("</form>", start)]
+
+
+def test_the_plan_download_cannot_be_sent_outside_the_window_and_says_when(client, monkeypatch):
+    window = "2030-06-13 09:00 至 2030-06-22 16:00"
+    monkeypatch.setattr(clock, "now", lambda: datetime(2030, 6, 12, 9, 0))
+    s = make_scheduled(1)
+    login_as(client, s.school_user)
+    form = _plan_download(client.get(f"/tickets/?plan_id={s.plan.id}").get_data(as_text=True))
+    assert "<fieldset disabled>" in form and re.search(r'data-testid="plan-tickets"[^>]*disabled', form)
+    assert f'title="不在下载时间内，准考证下载时间：{window}"' in form
+    monkeypatch.setattr(clock, "now", lambda: IN_WINDOW)
+    listing = client.get(f"/tickets/?plan_id={s.plan.id}").get_data(as_text=True)
+    form = _plan_download(listing)
+    assert "disabled" not in form and "plan-tickets-closed" not in form and "下载全部准考证" in form
+
+
+def test_each_session_row_links_its_test_exam_list_as_excel_and_as_csv(client, in_window):
+    s = make_scheduled(2)
+    login_as(client, s.school_user)
+    listing = client.get(f"/tickets/?plan_id={s.plan.id}").get_data(as_text=True)
+    links = {fmt: re.search(rf'href="([^"]+)" data-testid="session-test-exam-{fmt}"', listing) for fmt in ("xlsx", "csv")}
+    assert all(links.values()), listing
+    url = links["csv"].group(1).replace("&amp;", "&")
+    assert f"session_id={s.session.id}" in url
+    response = client.get(url)
+    assert response.mimetype == "text/csv"
+    lines = response.data.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("准考证号,姓名,证件号码") and len(lines) == 3
+    assert {line.split(",")[0] for line in lines[1:]} == {t.ticket_number for t in s.tickets}
 
 
 def test_a_candidate_gets_only_their_own_ticket(client, in_window):
