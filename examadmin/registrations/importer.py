@@ -24,7 +24,7 @@ from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, w
 from ..exams.models import ExamPlan
 from ..extensions import db
 from ..sites.models import ExamSite
-from . import lapse, services
+from . import services
 from .services import Entry
 
 HEADER_ALIASES = {
@@ -53,7 +53,7 @@ def import_rows(actor: Any, school_id: int, plan_id: int, path: str | Path, *, v
     if actor.school_id not in (None, school.id):
         raise permissions.NotInScope()
     plan = permissions.get_for(actor, ExamPlan, plan_id)
-    lapse.lapse_overdue(plan_id=plan.id)
+    services.lapse_before_registering(plan, school)
     services._require_open(plan)
     try:
         rows = read_first_sheet(path, max_rows=current_app.config["MAX_IMPORT_ROWS"],

@@ -206,12 +206,13 @@ def registrations_by_candidate(actor: Any, candidate_ids: list[int]) -> dict[int
 
 
 def places_by_line(line_ids: list[int]) -> dict[int, int]:
-    """Places held by live registrations per quota line, for the ledger."""
+    """Places held by live registrations per quota line, for the ledger: an overdue unpaid one
+    holds none (it has lapsed, whether or not the lapse has been written yet)."""
     if not line_ids:
         return {}
     rows = db.session.execute(
         select(Registration.quota_line_id, func.count()).where(Registration.quota_line_id.in_(line_ids))
-        .where(Registration.state.in_(LIVE)).group_by(Registration.quota_line_id))
+        .where(Registration.state.in_(LIVE), ~lapse.overdue_clause()).group_by(Registration.quota_line_id))
     return {line_id: count for line_id, count in rows}
 
 
