@@ -6,6 +6,7 @@ import io
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate
 from ..candidates.states import CandidateState
@@ -85,12 +86,26 @@ def export():
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _eligible_candidates():
-    """The school's candidates that may be chosen on the 报考 page: 信息准确, not deleted."""
-    return db.session.scalars(
-        select(Candidate).where(Candidate.school_id == current_user.school_id, Candidate.hidden.is_(False),
-                                Candidate.state == CandidateState.ACCURATE)
-        .order_by(Candidate.class_name, Candidate.id).limit(services.MAX_SELECTED)).all()
+def _eligible_candidates(selected: list[int]) -> tuple[list[Candidate], bool, list[Candidate]]:
+    """The school's candidates that may be chosen on the 报考 page (信息准确, not deleted): the first
+    MAX_SELECTED by class, and always the ones selected on the candidate list, wherever they fall.
+    Also whether more exist than are listed, and the selected ones that may not be chosen."""
+    mine = (select(Candidate).where(Candidate.school_id == current_user.school_id, Candidate.hidden.is_(False))
+            .options(joinedload(Candidate.major)))
+    listed = db.session.scalars(mine.where(Candidate.state == CandidateState.ACCURATE)
+                                .order_by(Candidate.class_name, Candidate.id).limit(services.MAX_SELECTED + 1)).all()
+    more = len(listed) > services.MAX_SELECTED
+    listed = listed[:services.MAX_SELECTED]
+    shown = {c.id for c in listed}
+    missing = [i for i in selected if i not in shown]
+    unlisted: list[Candidate] = []
+    not_accurate: list[Candidate] = []
+    if missing:
+        for c in db.session.scalars(mine.where(Candidate.id.in_(missing)).order_by(Candidate.id)):
+            (unlisted if c.state == CandidateState.ACCURATE else not_accurate).append(c)
+    if unlisted:
+        listed = sorted([*listed, *unlisted], key=lambda c: (c.class_name or "", c.id))
+    return listed, more, not_accurate
 
 
 def _selected_ids(name: str) -> list[int]:
@@ -134,10 +149,11 @@ def new():
             for warning in warnings:
                 flash(f"提醒：{warning}", "warning")
             return redirect(url_for("registrations.index", plan_id=form.plan_id.data))
-    candidates = _eligible_candidates()
+    candidates, more, not_accurate = _eligible_candidates(selected)
     fees = {p.id: services.plan_levels(p) for p in plans}
     return render_template("registrations/new.html", form=form, candidates=candidates, selected=set(selected),
-                           candidate_error=candidate_error,
+                           candidate_error=candidate_error, more=more, not_accurate=not_accurate,
+                           max_listed=services.MAX_SELECTED,
                            retakes=retakes, plans=plans, fees=fees, warning=services.PLATFORM_WARNING,
                            registered=lists.registrations_by_candidate(current_user, [c.id for c in candidates]))
 

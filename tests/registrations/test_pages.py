@@ -259,3 +259,25 @@ def test_the_record_panel_names_fields_in_chinese(client):
     assert "考试计划：" in body and "考试费（元）：" in body
     for code in ("plan：", "site：", "id_number：", "kind：", "is_retake：", "fee："):
         assert code not in body, code
+
+
+def test_candidates_selected_on_the_list_are_always_on_the_page_beyond_the_first_listed(client, monkeypatch):
+    from examadmin.candidates.states import CandidateState
+
+    monkeypatch.setattr(services, "MAX_SELECTED", 2)
+    school = ready_school()
+    first, second = verified(school.user, name="靠前甲"), verified(school.user, name="靠前乙")
+    far = verified(school.user, name="靠后丙")  # third by class and id: beyond the first two
+    pending = verified(school.user, name="待认证丁", state=CandidateState.PENDING)
+    db.session.commit()
+    login_as(client, school.user)
+    page = client.post("/registrations/new", data={"ids": [far.id, pending.id], "scope": ""}).get_data(as_text=True)
+    assert f'value="{far.id}" checked' in page and "靠后丙" in page
+    assert "靠前甲" in page and "靠前乙" in page and 'data-testid="reg-more"' in page
+    # a selected candidate who may not register is named, not silently left out
+    assert 'data-testid="reg-not-accurate"' in page and "待认证丁（信息待认证）" in page
+    response = client.post("/registrations/new", data={
+        "ids": [far.id], "plan_id": school.plan.id, "site_id": school.sites[J].id, "submit": "1"},
+        follow_redirects=True)
+    assert "已报考 1 名考生" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Registration.id).where(Registration.candidate_id == far.id)) is not None
