@@ -219,3 +219,41 @@ def test_a_file_that_is_not_a_sheet_ends_the_job_not_imported_with_the_reason(cl
     assert job.state == JobState.DONE and job.outcome == "未导入" and job.error is None
     assert "未导入" in client.get("/jobs/").get_data(as_text=True)
     assert count(school) == 0
+
+
+def _closed_window(school, monkeypatch) -> str:
+    from datetime import timedelta
+
+    from examadmin.core import clock
+
+    moment = school.plan.registration_end + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    plan = school.plan
+    return f"报考期间：{plan.registration_start:%Y-%m-%d %H:%M} 至 {plan.registration_end:%Y-%m-%d %H:%M}"
+
+
+def test_an_import_after_the_registration_window_is_refused_with_the_window(tmp_path, monkeypatch):
+    import pytest
+
+    from examadmin.core.errors import DomainError
+
+    school = ready_school()
+    student = verified(school.user, name="迟到生")
+    path = write_sheet(tmp_path / "late.xlsx", [row(student, school.sites[J])])
+    window = _closed_window(school, monkeypatch)
+    with pytest.raises(DomainError) as exc:
+        import_rows(school.user, school.school_id, school.plan.id, path, file_name="late.xlsx")
+    assert window in exc.value.message and "不能报考" in exc.value.message
+    assert count(school) == 0 and used(school.lines["心理健康教育"]) == 0
+
+
+def test_the_cli_import_after_the_window_exits_1_with_the_window_in_its_json(cli, tmp_path, monkeypatch):
+    school = ready_school()
+    student = verified(school.user, name="迟到生")
+    path = write_sheet(tmp_path / "late.xlsx", [row(student, school.sites[J])])
+    window = _closed_window(school, monkeypatch)
+    result = cli.invoke(args=["registrations", "import", "--school", school.user.school.code,
+                              "--plan", str(school.plan.id), "--json", str(path)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["imported"] is False and window in data["errors"][0]["message"]
