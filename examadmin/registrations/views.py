@@ -13,7 +13,7 @@ from ..candidates.states import CandidateState
 from ..core import audit, jobs, permissions
 from ..core.clock import now
 from ..core.errors import DomainError
-from ..core.excel import write_table
+from ..core.excel import write_sheets
 from ..core.forms import opts
 from ..core.web import paginate, service_view
 from ..extensions import db
@@ -79,8 +79,11 @@ def index():
 def export():
     filters = _filters()
     buffer = io.BytesIO()
-    write_table(buffer, "报考名单", lists.EXPORT_HEADERS, lists.export_rows(current_user, filters),
-                widths=[30, 12, 26, 10, 22, 10, 26, 6, 40, 16, 8, 10, 10, 14, 16, 16, 30])
+    write_sheets(buffer, [
+        ("报考名单", lists.EXPORT_HEADERS, lists.export_rows(current_user, filters),
+         [30, 12, 26, 10, 22, 10, 26, 6, 40, 16, 8, 10, 10, 14, 16, 16, 30]),
+        ("统计", lists.FIGURE_HEADERS, lists.figure_rows(current_user, filters), [8, 40] + [12] * len(lists.FIGURE_COLUMNS)),
+    ])
     buffer.seek(0)
     return send_file(buffer, as_attachment=True, download_name=f"报考名单_{now():%Y%m%d%H%M}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
