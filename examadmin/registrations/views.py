@@ -14,7 +14,7 @@ from ..core import audit, jobs, permissions
 from ..core.clock import now
 from ..core.errors import DomainError
 from ..core.excel import write_sheets
-from ..core.forms import opts
+from ..core.forms import ConfirmForm, opts
 from ..core.web import paginate, service_view
 from ..extensions import db
 from . import lists, services
@@ -235,7 +235,21 @@ def import_result(job_id: int):
     errors = [e for e in result.get("errors", []) if not column or e["column"] == column]
     columns = sorted({e["column"] for e in result.get("errors", [])})
     return render_template("registrations/import_result.html", job=job, result=result, errors=errors,
-                           columns=columns, column=column)
+                           columns=columns, column=column, confirm=ConfirmForm())
+
+
+@bp.route("/import/<int:job_id>/valid-only", methods=["POST"])
+@service_view
+def import_valid_only(job_id: int):
+    """只导入正确的行 from the file the refused import keeps: no second upload."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("registrations.import_result", job_id=job_id))
+    from .tasks import start_valid_rows_import
+
+    job = start_valid_rows_import(current_user, job_id)
+    db.session.commit()
+    jobs.dispatch(job)
+    return redirect(url_for("registrations.import_result", job_id=job.id))
 
 
 from . import views_payment  # noqa: E402,F401

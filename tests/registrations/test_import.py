@@ -257,3 +257,53 @@ def test_the_cli_import_after_the_window_exits_1_with_the_window_in_its_json(cli
     assert result.exit_code == 1, result.output
     data = json.loads(result.output)
     assert data["imported"] is False and window in data["errors"][0]["message"]
+
+
+def test_a_refused_import_offers_to_register_the_valid_rows_from_the_kept_file(client, tmp_path):
+    from examadmin.core.jobs import Job
+
+    school = ready_school()
+    good, pending = verified(school.user, name="正确行"), verified(school.user, name="错误行", state=CandidateState.PENDING)
+    path = write_sheet(tmp_path / "二班.xlsx", [row(good, school.sites[J]), row(pending, school.sites[J])])
+    db.session.commit()
+    login_as(client, school.user)
+    with open(path, "rb") as fh:
+        response = client.post("/registrations/import", data={"plan_id": str(school.plan.id), "file": (fh, "二班.xlsx")},
+                               content_type="multipart/form-data")
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/registrations/import/{job_id}").get_data(as_text=True)
+    assert "只导入正确的行（1 行，使用已上传的文件）" in page and count(school) == 0
+
+    # another school cannot run it on this job
+    other = ready_school(plan=school.plan)
+    login_as(client, other.user)
+    assert client.post(f"/registrations/import/{job_id}/valid-only").status_code == 404
+    login_as(client, school.user)
+
+    again = client.post(f"/registrations/import/{job_id}/valid-only")
+    assert again.status_code == 302
+    new_id = int(again.headers["Location"].rsplit("/", 1)[1])
+    new, old = db.session.get(Job, new_id), db.session.get(Job, job_id)
+    assert new_id != job_id and new.input_key == old.input_key and new.input_name == "二班.xlsx"
+    assert new.params["valid_only"] is True and new.params["plan_id"] == school.plan.id
+    assert count(school) == 1 and used(school.lines["心理健康教育"]) == 1
+    page = client.get(f"/registrations/import/{new_id}").get_data(as_text=True)
+    assert "已导入" in page and "只导入正确的行（" not in page
+    refused = client.post(f"/registrations/import/{new_id}/valid-only", follow_redirects=True)
+    assert refused.status_code == 200 and "只有因错误未导入的文件" in refused.get_data(as_text=True)
+    assert count(school) == 1
+
+
+def test_a_file_with_only_bad_rows_offers_no_valid_only_registration(client, tmp_path):
+    school = ready_school()
+    pending = verified(school.user, state=CandidateState.PENDING)
+    path = write_sheet(tmp_path / "bad.xlsx", [row(pending, school.sites[J])])
+    db.session.commit()
+    login_as(client, school.user)
+    with open(path, "rb") as fh:
+        response = client.post("/registrations/import", data={"plan_id": str(school.plan.id), "file": (fh, "bad.xlsx")},
+                               content_type="multipart/form-data")
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert "只导入正确的行（" not in client.get(f"/registrations/import/{job_id}").get_data(as_text=True)
+    refused = client.post(f"/registrations/import/{job_id}/valid-only", follow_redirects=True)
+    assert "没有正确的行可以导入" in refused.get_data(as_text=True)
