@@ -112,13 +112,18 @@ def open_plans(actor: Any) -> list[ExamPlan]:
         ExamPlan.registration_start <= now, ExamPlan.registration_end >= now).order_by(*PLAN_ORDER)))
 
 
-def usable_sites(actor: Any, school_id: int | None = None) -> list[ExamSite]:
-    """The school's approved, enabled sites (each is for one certificate level)."""
+def usable_sites(actor: Any, school_id: int | None = None, *,
+                 certificate_ids: Iterable[int] | None = None) -> list[ExamSite]:
+    """The school's approved, enabled sites (each is for one certificate level); with
+    `certificate_ids`, only those of these certificates (the plans' being registered for)."""
     school_id = school_id or actor.school_id
-    return list(db.session.scalars(
-        select(ExamSite).where(ExamSite.school_id == school_id, ExamSite.state == SiteState.APPROVED)
-        .options(joinedload(ExamSite.certificate_level).joinedload(CertificateLevel.certificate))
-        .order_by(ExamSite.certificate_level_id)))
+    query = (select(ExamSite).where(ExamSite.school_id == school_id, ExamSite.state == SiteState.APPROVED)
+             .options(joinedload(ExamSite.certificate_level).joinedload(CertificateLevel.certificate))
+             .order_by(ExamSite.certificate_level_id))
+    if certificate_ids is not None:
+        query = query.where(ExamSite.certificate_level_id.in_(
+            select(CertificateLevel.id).where(CertificateLevel.certificate_id.in_(set(certificate_ids)))))
+    return list(db.session.scalars(query))
 
 
 def lapse_before_registering(plan: ExamPlan, school: School) -> None:

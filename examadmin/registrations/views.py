@@ -66,7 +66,7 @@ def index():
     plan = next((p for p in plans if p.id == filters.plan_id), None)
     sites = []
     if current_user.school_id:
-        sites = services.usable_sites(current_user)
+        sites = services.usable_sites(current_user, certificate_ids=[plan.certificate_id] if plan else None)
     query = lists.list_registrations(current_user, filters)
     return render_template("registrations/index.html", page=paginate(query), plans=plans, plan=plan,
                            filters=filters, figures=lists.figures(current_user, filters),
@@ -129,7 +129,7 @@ def new():
     permissions.require(current_user, "registrations.manage")
     form = RegisterForm()
     plans = services.open_plans(current_user)
-    sites = services.usable_sites(current_user)
+    sites = services.usable_sites(current_user, certificate_ids={p.certificate_id for p in plans})
     form.plan_id.choices = opts([("", "请选择")] + [(p.id, p.name) for p in plans])
     form.site_id.choices = opts([("", "请选择")] + [(s.id, f"{s.name}（{s.certificate_level.level.value}）")
                                                    for s in sites])
@@ -201,7 +201,7 @@ def template():
         return redirect(url_for("registrations.import_sheet"))
     plan = services.get_plan(current_user, plan_id)
     school = current_user.school
-    data = build_template(school, plan, services.plan_levels(plan), services.usable_sites(current_user))
+    data = build_template(school, plan, services.plan_levels(plan), services.usable_sites(current_user, certificate_ids=[plan.certificate_id]))
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"报考导入模板_{school.code}_{plan.id}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -307,3 +307,46 @@ def test_a_file_with_only_bad_rows_offers_no_valid_only_registration(client, tmp
     assert "只导入正确的行（" not in client.get(f"/registrations/import/{job_id}").get_data(as_text=True)
     refused = client.post(f"/registrations/import/{job_id}/valid-only", follow_redirects=True)
     assert "没有正确的行可以导入" in refused.get_data(as_text=True)
+
+
+def _same_named_site_of_another_certificate(school):
+    """A second certificate whose name differs only by 职业技能等级证书, so that the school's 初级 site
+    for it gets the very name of its 初级 site for the plan's certificate (sites.site_name)."""
+    from examadmin.catalog import services as catalog
+    from examadmin.core.auth import SYSTEM
+    from tests.conftest import the_certificate
+    from tests.sites.factories import make_site
+
+    other = catalog.save_certificate(SYSTEM, {"code": "T-R8", "org_name": "某组织",
+                                              "name": the_certificate().name.removesuffix("职业技能等级证书")})
+    catalog.add_level(SYSTEM, other.id, "初级")
+    foreign = make_site(school.user, certificate=other)
+    assert foreign.name == school.sites[J].name and foreign.id != school.sites[J].id
+    return foreign
+
+
+def test_an_import_row_names_the_site_of_the_plans_certificate_where_names_repeat(tmp_path):
+    school = ready_school()
+    foreign = _same_named_site_of_another_certificate(school)
+    student = verified(school.user, name="同名站点生")
+    report = import_rows(school.user, school.school_id, school.plan.id,
+                         write_sheet(tmp_path / "same.xlsx", [row(student, school.sites[J])]))
+    assert report.imported and report.created == 1, report.as_dict()
+    registration = db.session.scalar(select(Registration).where(Registration.candidate_id == student.id))
+    assert registration.site_id == school.sites[J].id != foreign.id
+
+
+def test_the_register_form_and_the_template_offer_only_sites_of_the_plans_certificates(client):
+    school = ready_school()
+    foreign = _same_named_site_of_another_certificate(school)
+    db.session.commit()
+    login_as(client, school.user)
+    page = client.get("/registrations/new").get_data(as_text=True)
+    assert f'value="{school.sites[J].id}"' in page and f'value="{foreign.id}"' not in page
+    listing = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
+    assert f'value="{school.sites[J].id}"' in listing and f'value="{foreign.id}"' not in listing
+    with client.get(f"/registrations/template.xlsx?plan_id={school.plan.id}") as answer:
+        book = load_workbook(io.BytesIO(answer.data))
+    names = [c for sheet in book.worksheets for r in sheet.iter_rows(values_only=True) for c in r
+             if c == school.sites[J].name]
+    assert len(names) == 1  # listed once in the drop-down's source, not once per certificate
