@@ -259,6 +259,10 @@ def test_the_record_panel_names_fields_in_chinese(client):
     assert "考试计划：" in body and "考试费（元）：" in body
     for code in ("plan：", "site：", "id_number：", "kind：", "is_retake：", "fee："):
         assert code not in body, code
+    # the quota line is named as the ledger names it, not by its number
+    line = school.lines["心理健康教育"]
+    assert f"使用指标：{line.application.year} 年初级「{line.major_label}」" in body
+    assert "指标编号" not in body
 
 
 def test_candidates_selected_on_the_list_are_always_on_the_page_beyond_the_first_listed(client, monkeypatch):
