@@ -100,8 +100,9 @@ def load_demo(force: bool = False) -> dict[str, int]:
 
     load_exams_demo()  # subjects, an approved site, a published plan open for registration
     from .registrations.demo import load_demo as load_registrations_demo
+    from .registrations.demo import load_open_plan as load_open_plan_registrations
 
-    load_registrations_demo()  # verified candidates registered for the open plan (初级)
+    load_registrations_demo()  # the candidates verified, an approved 初级 application (the plans below need both)
 
     from .scheduling.demo import load_demo as load_scheduling_demo
 
@@ -116,7 +117,10 @@ def load_demo(force: bool = False) -> dict[str, int]:
     load_certificates_demo()
     from .hours.demo import load_demo as load_hours_demo
 
-    load_hours_demo()  # 陈同学's hours in each review state
+    load_hours_demo()  # 陈同学's hours in each review state; 郑海's for 中级; a 中级 site
+    # The open plan's registrations come last of the year's steps: they obey the rules as of now,
+    # so the past plan's final results (who passed 初级, who retakes it) and the hours must exist.
+    load_open_plan_registrations()  # some paid, some unpaid, the social candidate's order waiting
     from .renewals.demo import load_demo as load_renewals_demo
 
     renewals = load_renewals_demo()  # two holders in their re-registration window: enough hours, and short of them

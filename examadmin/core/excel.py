@@ -43,26 +43,36 @@ def write_table(path: str | Path | BinaryIO, sheet: str, headers: Sequence[str],
     that Excel does not round them to 15 digits. Texts pass through `safe_text` (every export
     writes here, so no user-supplied text becomes a formula).
     """
+    return write_sheets(path, [(sheet, headers, rows, widths)])[0]
+
+
+def write_sheets(path: str | Path | BinaryIO,
+                 sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence], Sequence[int] | None]]) -> list[int]:
+    """Several sheets (name, headers, rows, widths) in one workbook, each as `write_table` writes
+    one, in order (constant memory writes a sheet's rows in turn); the row count of each."""
     target = path if hasattr(path, "write") else str(path)  # a path or an in-memory buffer
     workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
-                                                "strings_to_formulas": False, "strings_to_urls": False})
+                                            "strings_to_formulas": False, "strings_to_urls": False})
     try:
-        ws = workbook.add_worksheet(sheet)
         bold = workbook.add_format({"bold": True, "bg_color": "#E9ECEF", "border": 1})
-        for col, header in enumerate(headers):
-            ws.write_string(0, col, safe_text(str(header)), bold)
-            ws.set_column(col, col, (widths[col] if widths else max(10, len(header) * 2 + 2)))
-        ws.freeze_panes(1, 0)
-        count = 0
-        for count, row in enumerate(rows, start=1):
-            for col, value in enumerate(row):
-                if value is None:
-                    continue
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    ws.write_number(count, col, value)
-                else:
-                    ws.write_string(count, col, safe_text(str(value)))
-        return count
+        counts = []
+        for sheet, headers, rows, widths in sheets:
+            ws = workbook.add_worksheet(sheet)
+            for col, header in enumerate(headers):
+                ws.write_string(0, col, safe_text(str(header)), bold)
+                ws.set_column(col, col, (widths[col] if widths else max(10, len(header) * 2 + 2)))
+            ws.freeze_panes(1, 0)
+            count = 0
+            for count, row in enumerate(rows, start=1):
+                for col, value in enumerate(row):
+                    if value is None:
+                        continue
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        ws.write_number(count, col, value)
+                    else:
+                        ws.write_string(count, col, safe_text(str(value)))
+            counts.append(count)
+        return counts
     finally:
         workbook.close()
 

@@ -1,7 +1,9 @@
 """The demo's hours: the `candidate` account (陈同学) has recorded hours in the portal, one verified
 by school1, one returned by the org with a reason, one waiting, so that 我的学时 and 学时审核 show
 each state. School 5150000001 gets an approved 中级 site, so that 报考 for 中级 on the open plan shows
-the hours rule: 吴桐 (no verified 督导 or 实践 hours) is refused naming the missing hours. Through the
+the hours rule: 吴桐 (no verified 督导 or 实践 hours) is refused naming the missing hours. 郑海, the social
+candidate who passed 初级, has a training provider's list of his 督导 and 实践 hours imported by school1
+(enough for 中级), so that the registration demo registers him for 中级 on the open plan. Through the
 services (and their rules); idempotent. (Holders with enough hours for re-registration
 come with the renewal demo.)"""
 from __future__ import annotations
@@ -24,6 +26,7 @@ EVIDENCE = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Ty
 def load_demo() -> dict[str, int]:
     done = _holder_records()
     done["middle_site"] = _middle_site()
+    done["provider_list"] = _provider_list()
     return done
 
 
@@ -73,3 +76,41 @@ def _middle_site() -> int:
         "has_partitions": True})
     sites.approve_site(org, site.id)
     return 1
+
+
+#: 郑海's hours on a training provider's list: (kind, provider, days ago, hours); 督导 50 and 实践 125
+#: in all, the standard's minimum for 中级
+PROVIDER_LIST_PERSON = "郑海"
+PROVIDER_LIST = ([("督导", "重庆市心理咨询师协会督导中心", 200 - 30 * n, "10") for n in range(5)]
+                 + [("实践", "沙坪坝区社区心理服务站", 190 - 14 * n, "10") for n in range(12)]
+                 + [("实践", "沙坪坝区社区心理服务站", 15, "5")])
+
+
+def _provider_list() -> int:
+    """school1 imports the provider's list of 郑海's hours through the hours import (arriving 已核验)."""
+    import tempfile
+    from pathlib import Path
+
+    from openpyxl import Workbook
+
+    from ..candidates.models import Candidate
+    from .importer import HEADERS, import_rows
+
+    school_user = find_user("school1")
+    person = db.session.scalar(select(Candidate).where(
+        Candidate.school_id == getattr(school_user, "school_id", None), Candidate.name == PROVIDER_LIST_PERSON,
+        Candidate.hidden.is_(False)))
+    if person is None or db.session.scalar(select(HoursRecord.id).where(HoursRecord.id_number == person.id_number)):
+        return 0
+    today = clock.now().date()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADERS)
+    for kind, provider, days_ago, hours in PROVIDER_LIST:
+        sheet.append([person.id_number, person.name, kind, (today - timedelta(days=days_ago)).isoformat(),
+                      provider, hours])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "学时名单.xlsx"
+        book.save(path)
+        report = import_rows(school_user, path, file_name="社区心理服务站学时名单.xlsx")
+    return report.created if report.imported else 0

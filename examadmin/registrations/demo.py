@@ -1,20 +1,28 @@
 """Demo registrations of school 5150000001 for the open plan, so that a newcomer sees step 6.
 
-The school's candidates are verified (they have drawn demo photos, so the built-in check
-passes; one that still fails is confirmed by hand, as a coordinator would), an approved
-初级 application gives 心理健康教育 and 护理 places, and all but one candidate (吴桐, left
-for the browser journey and for the newcomer to register) are registered at the school's
-初级 site. The payment part of the demo (`demo_payments`) then pays some.
+Two parts, run at two points of the demo (examadmin/demo.py orders them):
+
+- `load_demo`, early: the school's candidates are verified (they have drawn demo photos, so the
+  built-in check passes; one that still fails is confirmed by hand, as a coordinator would) and
+  an approved 初级 application gives 心理健康教育 and 护理 places. The scheduled plans of the
+  scheduling demo need both.
+- `load_open_plan`, after the past plan's results are final and the hours demo has run: the open
+  plan's registrations, made through the services, so that they obey the rules as of now. Those
+  who passed 初级 (陈同学, 周杰, 郑海) are not registered for it again; 刘明 (failed) and 黄晓雯
+  (absent) register as retakes known from the results (no quota place); 郑海, the social
+  candidate, moves on to 中级 at the school's 中级 site (his supervision and practice hours come
+  with the hours demo); 吴桐 is left for the browser journey and for the newcomer to register.
+  The payment part of the demo (`demo_payments`) then pays some.
+
 Idempotent, like the rest of the demo.
 """
 from __future__ import annotations
-
 
 from sqlalchemy import select
 
 from ..candidates import verification
 from ..candidates.demo import PEOPLE
-from ..candidates.models import Candidate
+from ..candidates.models import Candidate, CandidateKind
 from ..candidates.states import CandidateState
 from ..catalog.models import Level, Major
 from ..core.auth import find_user
@@ -27,6 +35,7 @@ from ..pilots.services import LineInput
 from ..sites.models import ExamSite
 from . import services
 from .models import Registration
+from .services import Entry
 
 #: the candidate left unregistered (verified) for the newcomer and the browser journey
 LEFT_FOR_YOU = "吴桐"
@@ -71,28 +80,53 @@ def _junior_application(school_user) -> None:
 
 
 def load_demo() -> dict[str, int]:
-    """Verified candidates of 5150000001 registered for the open plan's 初级 (idempotent)."""
+    """School 5150000001 ready to register: its demo candidates verified, an approved 初级 application."""
     school_user = find_user("school1")
     _verify_all(school_user)
     _junior_application(school_user)
-    plan = next(iter(services.open_plans(school_user)), None)
-    site = db.session.scalar(select(ExamSite).where(ExamSite.school_id == school_user.school_id)
-                             .where(ExamSite.certificate_level.has(level=Level.JUNIOR)))
+    return {}
+
+
+def _site_of(school_user, level: Level) -> ExamSite | None:
+    return db.session.scalar(select(ExamSite).where(ExamSite.school_id == school_user.school_id)
+                             .where(ExamSite.certificate_level.has(level=level)).order_by(ExamSite.id))
+
+
+def _accepted(school_user, plan: ExamPlan, site: ExamSite, people: list[Candidate]) -> list[int]:
+    """The ids of those of `people` whom the registration rules accept at `site` now (nothing is written)."""
+    if not people:
+        return []
+    checked = services.check_entries(school_user, school_user.school, plan,
+                                     [Entry(c, site, row=index) for index, c in enumerate(people)])
+    refused = {problem.row for problem in checked.problems}
+    return [c.id for index, c in enumerate(people) if index not in refused]
+
+
+def load_open_plan() -> dict[str, int]:
+    """The open plan's registrations as the rules allow them today, then some paid (idempotent)."""
+    school_user = find_user("school1")
+    plan = next(iter(services.open_plans(school_user)), None) if school_user else None
+    junior = _site_of(school_user, Level.JUNIOR) if school_user else None
+    if plan is None or junior is None:
+        return {"registrations": 0}
+    registered = set(db.session.scalars(select(Registration.candidate_id).where(Registration.plan_id == plan.id)))
+    people = [c for c in db.session.scalars(select(Candidate).where(
+        Candidate.school_id == school_user.school_id, Candidate.name.in_([p[0] for p in PEOPLE]),
+        Candidate.name != LEFT_FOR_YOU, Candidate.hidden.is_(False),
+        Candidate.state == CandidateState.ACCURATE).order_by(Candidate.id)) if c.id not in registered]
     created = 0
-    if plan is not None and site is not None:
-        registered = set(db.session.scalars(select(Registration.candidate_id).where(Registration.plan_id == plan.id)))
-        wanted = db.session.scalars(select(Candidate.id).where(
-            Candidate.school_id == school_user.school_id, Candidate.name.in_([p[0] for p in PEOPLE]),
-            Candidate.name != LEFT_FOR_YOU, Candidate.state == CandidateState.ACCURATE)).all()
-        todo = [cid for cid in wanted if cid not in registered]
-        if todo:
-            created = len(services.register_candidates(school_user, plan.id, site.id, todo))
-        _load_payments(plan)
-    return {"registrations": created}
-
-
-def _load_payments(plan: ExamPlan) -> None:
-    """The payment part of the demo: some paid in a confirmed order, one waiting, the rest unpaid."""
+    # 初级 for those who have not passed it (the rules refuse a passer; a failed result makes a retake)
+    ids = _accepted(school_user, plan, junior, people)
+    if ids:
+        created += len(services.register_candidates(school_user, plan.id, junior.id, ids))
+    # a social candidate who passed 初级 moves on to 中级, where the plan holds it and the rules let him
+    middle = _site_of(school_user, Level.MIDDLE)
+    social = [c for c in people if c.id not in ids and c.kind == CandidateKind.SOCIAL]
+    if middle is not None and Level.MIDDLE in services.plan_levels(plan):
+        middle_ids = _accepted(school_user, plan, middle, social)
+        if middle_ids:
+            created += len(services.register_candidates(school_user, plan.id, middle.id, middle_ids))
     from .demo_payments import load_demo as load_payments
 
     load_payments()
+    return {"registrations": created}

@@ -24,7 +24,7 @@ from ..core.excel import SheetError, cell_text, find_header, read_first_sheet, w
 from ..exams.models import ExamPlan
 from ..extensions import db
 from ..sites.models import ExamSite
-from . import lapse, services
+from . import services
 from .services import Entry
 
 HEADER_ALIASES = {
@@ -53,7 +53,7 @@ def import_rows(actor: Any, school_id: int, plan_id: int, path: str | Path, *, v
     if actor.school_id not in (None, school.id):
         raise permissions.NotInScope()
     plan = permissions.get_for(actor, ExamPlan, plan_id)
-    lapse.lapse_overdue(plan_id=plan.id)
+    services.lapse_before_registering(plan, school)
     services._require_open(plan)
     try:
         rows = read_first_sheet(path, max_rows=current_app.config["MAX_IMPORT_ROWS"],
@@ -63,7 +63,7 @@ def import_rows(actor: Any, school_id: int, plan_id: int, path: str | Path, *, v
         raise InputRefused(str(exc)) from exc
     report = ImportReport()
     candidates = _candidates_by_number(school.id)
-    sites = _sites_by_name(school.id)
+    sites = _sites_by_name(school.id, plan.certificate_id)
     entries: list[Entry] = []
     data_rows = rows[header_index + 1:]
     for offset, cells in enumerate(data_rows):
@@ -151,10 +151,18 @@ def _candidates_by_number(school_id: int) -> dict[str, Candidate]:
     return found
 
 
-def _sites_by_name(school_id: int) -> dict[str, ExamSite]:
+def _sites_by_name(school_id: int, certificate_id: int) -> dict[str, ExamSite]:
+    """Site name -> the school's site; where names repeat, the site of the plan's certificate wins
+    (then the usable one). A name found only among other certificates' sites is kept, so that
+    the row is refused saying the site is not of the plan's certificate."""
     rows = db.session.scalars(select(ExamSite).where(ExamSite.school_id == school_id)
-                              .options(joinedload(ExamSite.certificate_level).joinedload(CertificateLevel.certificate)))
-    return {s.name: s for s in rows}
+                              .options(joinedload(ExamSite.certificate_level).joinedload(CertificateLevel.certificate))
+                              .order_by(ExamSite.id))
+    ranked = sorted(rows, key=lambda s: (s.certificate_level.certificate_id != certificate_id, not s.usable, s.id))
+    found: dict[str, ExamSite] = {}
+    for site in ranked:
+        found.setdefault(site.name, site)
+    return found
 
 
 def error_workbook(path: str | Path, target: str | Path, errors: list[dict], max_rows: int) -> None:

@@ -171,6 +171,52 @@ def _figures(actor: Any, filters: Filters, per_site: bool) -> list[dict[str, Any
     return rows
 
 
+#: the export's 统计 sheet: the page's figures table
+FIGURE_HEADERS = ["等级", "考核站点", *FIGURE_COLUMNS]
+
+
+def figure_rows(actor: Any, filters: Filters) -> list[list]:
+    """The export's 统计 sheet: the same figures as the page (same query, same filters), then the
+    filters they were taken with."""
+    rows: list[list] = [[r["level"], r["site"], *(r[c] for c in FIGURE_COLUMNS)] for r in figures(actor, filters)]
+    rows.append([])
+    rows.append(["筛选条件", describe_filters(actor, filters)])
+    if filters.state:
+        rows.append(["", f"状态筛选（{filters.state}）只作用于报考名单；统计列出各状态的人数"])
+    return rows
+
+
+def describe_filters(actor: Any, filters: Filters) -> str:
+    """The filters in words, e.g. 考试计划：2026年第4次…；等级：初级 (names only from the actor's scope)."""
+    parts = []
+    if filters.plan_id:
+        name = db.session.scalar(permissions.scoped(actor, select(ExamPlan.name).where(ExamPlan.id == filters.plan_id),
+                                                    ExamPlan))
+        parts.append(f"考试计划：{name or filters.plan_id}")
+    if filters.school_code:
+        parts.append(f"学校标识码：{filters.school_code}")
+    if filters.school_id:
+        name = db.session.scalar(permissions.scoped(actor, select(School.name).where(School.id == filters.school_id),
+                                                    School))
+        parts.append(f"院校：{name or filters.school_id}")
+    if filters.level:
+        parts.append(f"等级：{filters.level}")
+    if filters.site_id:
+        name = db.session.scalar(select(ExamSite.name).where(
+            ExamSite.id == filters.site_id, ExamSite.id.in_(select(Registration.site_id).where(
+                Registration.site_id == filters.site_id, permissions.scope_clause(actor, Registration)))))
+        parts.append(f"考核站点：{name or filters.site_id}")
+    if filters.kind:
+        parts.append(f"考生类型：{filters.kind}")
+    if filters.retake:
+        parts.append(f"是否补考：{'是' if filters.retake == '1' else '否'}")
+    if filters.state:
+        parts.append(f"状态：{filters.state}")
+    if filters.q:
+        parts.append(f"姓名含：{filters.q}")
+    return "；".join(parts) or "全部"
+
+
 EXPORT_HEADERS = ["考试计划", "学校标识码", "院校", "姓名", "证件号码", "考生类型", "证书", "等级", "考核站点", "专业",
                   "是否补考", "补考依据", "报考费（元）", "状态", "缴费订单", "报考时间", "取消/放弃原因"]
 
@@ -206,12 +252,13 @@ def registrations_by_candidate(actor: Any, candidate_ids: list[int]) -> dict[int
 
 
 def places_by_line(line_ids: list[int]) -> dict[int, int]:
-    """Places held by live registrations per quota line, for the ledger."""
+    """Places held by live registrations per quota line, for the ledger: an overdue unpaid one
+    holds none (it has lapsed, whether or not the lapse has been written yet)."""
     if not line_ids:
         return {}
     rows = db.session.execute(
         select(Registration.quota_line_id, func.count()).where(Registration.quota_line_id.in_(line_ids))
-        .where(Registration.state.in_(LIVE)).group_by(Registration.quota_line_id))
+        .where(Registration.state.in_(LIVE), ~lapse.overdue_clause()).group_by(Registration.quota_line_id))
     return {line_id: count for line_id, count in rows}
 
 

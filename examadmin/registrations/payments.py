@@ -368,7 +368,13 @@ def start_checkout(actor: Any, order_id: Any) -> str:
 def record_notification(provider_name: str, payload: Any) -> PaymentOrder:
     """An online provider's callback: confirm the order as the system after checking it."""
     provider = providers.get_provider(provider_name)
-    notice = provider.parse_notification(payload)
+    if not isinstance(payload, dict):
+        raise DomainError("支付通知格式无效")
+    try:
+        notice = provider.parse_notification(payload)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        # a provider reads the fields it expects: a notice without them is bad input, not a fault
+        raise DomainError("支付通知内容无效（缺少或无法识别的字段）") from None
     order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.reference == notice.reference,
                                                          PaymentOrder.provider == provider_name))
     if order is None:
@@ -378,7 +384,13 @@ def record_notification(provider_name: str, payload: Any) -> PaymentOrder:
         return order
     if Decimal(notice.amount) != order.amount:
         raise DomainError(f"缴费订单 {order.reference} 应缴 {order.amount} 元，支付通知的金额为 {notice.amount} 元，未确认")
-    order.transaction_ref = notice.transaction_ref[:MAX_TRANSACTION_REF]
+    transaction_ref = notice.transaction_ref[:MAX_TRANSACTION_REF]
+    if order.state == PaymentState.CONFIRMED:
+        if order.transaction_ref == transaction_ref:
+            # providers repeat a notice until it is acknowledged: the same payment again changes nothing
+            return order
+        _confirm(None, order)  # another payment of a confirmed order: refused (不能重复确认), nothing changed
+    order.transaction_ref = transaction_ref
     return _confirm(None, order)
 
 

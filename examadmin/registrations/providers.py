@@ -11,9 +11,11 @@ Where an online provider plugs in:
    returns a `Notification` (or raises `DomainError`).
 2. Set `PAYMENT_PROVIDER=package.module:Class` (loaded on first use), or call
    `register_provider("name", Class)` at start-up and set `PAYMENT_PROVIDER=name`.
-3. A public callback view passes the provider's request body to
-   `payments.record_notification(name, payload)`, which confirms the order as the system
-   (the `confirm` move allows "system") after checking reference and amount.
+3. Give the provider the callback URL `POST /registrations/payments/notify/<name>` (public, no
+   CSRF token: `views_payment.payment_notify`). It passes the JSON body (or the form fields) to
+   `payments.record_notification(name, payload)`, which confirms the order as the system (the
+   `confirm` move allows "system") after checking reference and amount, acknowledges a repeated
+   notice of the same payment, and answers a refusal with 400 and the message.
 The order pages then show a 网上缴费 button (`checkout_url`) beside the voucher upload.
 """
 from __future__ import annotations

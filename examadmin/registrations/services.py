@@ -112,13 +112,27 @@ def open_plans(actor: Any) -> list[ExamPlan]:
         ExamPlan.registration_start <= now, ExamPlan.registration_end >= now).order_by(*PLAN_ORDER)))
 
 
-def usable_sites(actor: Any, school_id: int | None = None) -> list[ExamSite]:
-    """The school's approved, enabled sites (each is for one certificate level)."""
+def usable_sites(actor: Any, school_id: int | None = None, *,
+                 certificate_ids: Iterable[int] | None = None) -> list[ExamSite]:
+    """The school's approved, enabled sites (each is for one certificate level); with
+    `certificate_ids`, only those of these certificates (the plans' being registered for)."""
     school_id = school_id or actor.school_id
-    return list(db.session.scalars(
-        select(ExamSite).where(ExamSite.school_id == school_id, ExamSite.state == SiteState.APPROVED)
-        .options(joinedload(ExamSite.certificate_level).joinedload(CertificateLevel.certificate))
-        .order_by(ExamSite.certificate_level_id)))
+    query = (select(ExamSite).where(ExamSite.school_id == school_id, ExamSite.state == SiteState.APPROVED)
+             .options(joinedload(ExamSite.certificate_level).joinedload(CertificateLevel.certificate))
+             .order_by(ExamSite.certificate_level_id))
+    if certificate_ids is not None:
+        query = query.where(ExamSite.certificate_level_id.in_(
+            select(CertificateLevel.id).where(CertificateLevel.certificate_id.in_(set(certificate_ids)))))
+    return list(db.session.scalars(query))
+
+
+def lapse_before_registering(plan: ExamPlan, school: School) -> None:
+    """Lapse what is overdue before the rules are checked: the plan's unpaid registrations (they
+    still block the same person's registration for the level) and every overdue unpaid one of the
+    school, whatever its plan, because a quota line covers a year and all plans of that year
+    draw on it: a place held past another plan's deadline must not refuse this registration."""
+    lapse.lapse_overdue(plan_id=plan.id)
+    lapse.lapse_overdue(school_id=school.id)
 
 
 def _school_of(actor: Any) -> School:
@@ -485,7 +499,7 @@ def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: I
     the registered (e.g. hours short where the level only warns) are appended to `warnings`."""
     school = _school_of(actor)
     plan = permissions.get_for(actor, ExamPlan, plan_id)
-    lapse.lapse_overdue(plan_id=plan.id)
+    lapse_before_registering(plan, school)
     _require_open(plan)
     site = db.session.get(ExamSite, int(site_id)) if site_id and 0 < int(site_id) < 2**31 else None
     if site is None or site.school_id != school.id:

@@ -10,8 +10,18 @@ from sqlalchemy import select
 from ..core import clock, permissions
 from ..core.todo import Todo, count_in_scope, source
 from ..exams.models import ExamPlan
+from . import lapse
 from .models import PaymentOrder, Registration
 from .states import PaymentState, RegistrationState
+
+
+def _still_payable():
+    """SQL: an order that still holds a registration it can pay for. One whose registrations all
+    lapsed (written, or overdue and not yet written) asks nothing of anyone: confirming it is
+    refused, and a new voucher would be too."""
+    live = select(Registration.payment_order_id).where(Registration.state == RegistrationState.UNPAID,
+                                                       ~lapse.overdue_clause())
+    return PaymentOrder.id.in_(live)
 
 
 @source("payments.to_confirm")
@@ -19,7 +29,7 @@ def payments_to_confirm(user: Any) -> Iterable[Todo]:
     if not permissions.can(user, "payments.review"):
         return []
     state = PaymentState.SUBMITTED
-    count = count_in_scope(user, PaymentOrder, PaymentOrder.state == state)
+    count = count_in_scope(user, PaymentOrder, PaymentOrder.state == state, _still_payable())
     return [Todo("待确认的缴费订单", count, url_for("registrations.payments", state=state.value),
                  "核对缴费凭证后确认到账或驳回；缴费截止前未确认的报考将视为自动放弃")]
 
@@ -29,7 +39,7 @@ def payments_rejected(user: Any) -> Iterable[Todo]:
     if not permissions.can(user, "payments.manage"):
         return []
     state = PaymentState.REJECTED
-    count = count_in_scope(user, PaymentOrder, PaymentOrder.state == state)
+    count = count_in_scope(user, PaymentOrder, PaymentOrder.state == state, _still_payable())
     return [Todo("被驳回的缴费订单", count, url_for("registrations.payments", state=state.value),
                  "按驳回原因重新上传凭证，或撤销订单")]
 

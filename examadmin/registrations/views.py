@@ -6,14 +6,15 @@ import io
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..candidates.models import Candidate
 from ..candidates.states import CandidateState
 from ..core import audit, jobs, permissions
 from ..core.clock import now
 from ..core.errors import DomainError
-from ..core.excel import write_table
-from ..core.forms import opts
+from ..core.excel import write_sheets
+from ..core.forms import ConfirmForm, opts
 from ..core.web import paginate, service_view
 from ..extensions import db
 from . import lists, services
@@ -65,7 +66,7 @@ def index():
     plan = next((p for p in plans if p.id == filters.plan_id), None)
     sites = []
     if current_user.school_id:
-        sites = services.usable_sites(current_user)
+        sites = services.usable_sites(current_user, certificate_ids=[plan.certificate_id] if plan else None)
     query = lists.list_registrations(current_user, filters)
     return render_template("registrations/index.html", page=paginate(query), plans=plans, plan=plan,
                            filters=filters, figures=lists.figures(current_user, filters),
@@ -78,19 +79,36 @@ def index():
 def export():
     filters = _filters()
     buffer = io.BytesIO()
-    write_table(buffer, "报考名单", lists.EXPORT_HEADERS, lists.export_rows(current_user, filters),
-                widths=[30, 12, 26, 10, 22, 10, 26, 6, 40, 16, 8, 10, 10, 14, 16, 16, 30])
+    write_sheets(buffer, [
+        ("报考名单", lists.EXPORT_HEADERS, lists.export_rows(current_user, filters),
+         [30, 12, 26, 10, 22, 10, 26, 6, 40, 16, 8, 10, 10, 14, 16, 16, 30]),
+        ("统计", lists.FIGURE_HEADERS, lists.figure_rows(current_user, filters), [8, 40] + [12] * len(lists.FIGURE_COLUMNS)),
+    ])
     buffer.seek(0)
     return send_file(buffer, as_attachment=True, download_name=f"报考名单_{now():%Y%m%d%H%M}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _eligible_candidates():
-    """The school's candidates that may be chosen on the 报考 page: 信息准确, not deleted."""
-    return db.session.scalars(
-        select(Candidate).where(Candidate.school_id == current_user.school_id, Candidate.hidden.is_(False),
-                                Candidate.state == CandidateState.ACCURATE)
-        .order_by(Candidate.class_name, Candidate.id).limit(services.MAX_SELECTED)).all()
+def _eligible_candidates(selected: list[int]) -> tuple[list[Candidate], bool, list[Candidate]]:
+    """The school's candidates that may be chosen on the 报考 page (信息准确, not deleted): the first
+    MAX_SELECTED by class, and always the ones selected on the candidate list, wherever they fall.
+    Also whether more exist than are listed, and the selected ones that may not be chosen."""
+    mine = (select(Candidate).where(Candidate.school_id == current_user.school_id, Candidate.hidden.is_(False))
+            .options(joinedload(Candidate.major)))
+    listed = db.session.scalars(mine.where(Candidate.state == CandidateState.ACCURATE)
+                                .order_by(Candidate.class_name, Candidate.id).limit(services.MAX_SELECTED + 1)).all()
+    more = len(listed) > services.MAX_SELECTED
+    listed = listed[:services.MAX_SELECTED]
+    shown = {c.id for c in listed}
+    missing = [i for i in selected if i not in shown]
+    unlisted: list[Candidate] = []
+    not_accurate: list[Candidate] = []
+    if missing:
+        for c in db.session.scalars(mine.where(Candidate.id.in_(missing)).order_by(Candidate.id)):
+            (unlisted if c.state == CandidateState.ACCURATE else not_accurate).append(c)
+    if unlisted:
+        listed = sorted([*listed, *unlisted], key=lambda c: (c.class_name or "", c.id))
+    return listed, more, not_accurate
 
 
 def _selected_ids(name: str) -> list[int]:
@@ -111,7 +129,7 @@ def new():
     permissions.require(current_user, "registrations.manage")
     form = RegisterForm()
     plans = services.open_plans(current_user)
-    sites = services.usable_sites(current_user)
+    sites = services.usable_sites(current_user, certificate_ids={p.certificate_id for p in plans})
     form.plan_id.choices = opts([("", "请选择")] + [(p.id, p.name) for p in plans])
     form.site_id.choices = opts([("", "请选择")] + [(s.id, f"{s.name}（{s.certificate_level.level.value}）")
                                                    for s in sites])
@@ -134,10 +152,11 @@ def new():
             for warning in warnings:
                 flash(f"提醒：{warning}", "warning")
             return redirect(url_for("registrations.index", plan_id=form.plan_id.data))
-    candidates = _eligible_candidates()
+    candidates, more, not_accurate = _eligible_candidates(selected)
     fees = {p.id: services.plan_levels(p) for p in plans}
     return render_template("registrations/new.html", form=form, candidates=candidates, selected=set(selected),
-                           candidate_error=candidate_error,
+                           candidate_error=candidate_error, more=more, not_accurate=not_accurate,
+                           max_listed=services.MAX_SELECTED,
                            retakes=retakes, plans=plans, fees=fees, warning=services.PLATFORM_WARNING,
                            registered=lists.registrations_by_candidate(current_user, [c.id for c in candidates]))
 
@@ -182,7 +201,7 @@ def template():
         return redirect(url_for("registrations.import_sheet"))
     plan = services.get_plan(current_user, plan_id)
     school = current_user.school
-    data = build_template(school, plan, services.plan_levels(plan), services.usable_sites(current_user))
+    data = build_template(school, plan, services.plan_levels(plan), services.usable_sites(current_user, certificate_ids=[plan.certificate_id]))
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"报考导入模板_{school.code}_{plan.id}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -216,7 +235,21 @@ def import_result(job_id: int):
     errors = [e for e in result.get("errors", []) if not column or e["column"] == column]
     columns = sorted({e["column"] for e in result.get("errors", [])})
     return render_template("registrations/import_result.html", job=job, result=result, errors=errors,
-                           columns=columns, column=column)
+                           columns=columns, column=column, confirm=ConfirmForm())
+
+
+@bp.route("/import/<int:job_id>/valid-only", methods=["POST"])
+@service_view
+def import_valid_only(job_id: int):
+    """只导入正确的行 from the file the refused import keeps: no second upload."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("registrations.import_result", job_id=job_id))
+    from .tasks import start_valid_rows_import
+
+    job = start_valid_rows_import(current_user, job_id)
+    db.session.commit()
+    jobs.dispatch(job)
+    return redirect(url_for("registrations.import_result", job_id=job.id))
 
 
 from . import views_payment  # noqa: E402,F401

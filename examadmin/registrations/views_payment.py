@@ -2,7 +2,7 @@
 service, commit, redirect."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField, SubmitField, TextAreaField
@@ -11,8 +11,8 @@ from wtforms.validators import Length, Optional
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
 from ..core.forms import BaseForm, ConfirmForm
-from ..core.web import commit_or_flash, int_arg, paginate, service_view
-from ..extensions import db
+from ..core.web import commit_or_flash, int_arg, paginate, public, service_view
+from ..extensions import csrf, db, limiter
 from . import lapse, payment_lists, payments, providers
 from .models import PaymentKind
 from .states import PAYMENT, PaymentState
@@ -167,3 +167,28 @@ def payment_checkout(order_id: int):
         db.session.commit()
         return redirect(url)
     return redirect(url_for("registrations.payment_show", order_id=order_id))
+
+
+#: a provider name as registered (providers.register_provider); longer is not a provider
+MAX_PROVIDER_NAME = 40
+
+
+# An online provider's server calls this, not a browser: no session, no CSRF token. What makes
+# a notice count is the provider's signature, checked by its parse_notification, and the
+# reference and amount checked by payments.record_notification.
+@csrf.exempt
+@bp.route("/payments/notify/<provider>", methods=["POST"])
+@public
+@limiter.limit("120 per minute", methods=["POST"])
+def payment_notify(provider: str):
+    """网上缴费 callback: the provider's notification confirms the order as the system."""
+    if len(provider) > MAX_PROVIDER_NAME:
+        abort(404)
+    payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    try:
+        order = payments.record_notification(provider, payload)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify({"ok": False, "message": exc.message}), 400
+    return jsonify({"ok": True, "reference": order.reference, "state": order.state.value})

@@ -236,3 +236,134 @@ def test_a_site_name_that_looks_like_a_formula_stays_text_in_the_templates_drop_
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         sheets = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/worksheets/")]
     assert not any("<f>" in xml for xml in sheets)
+
+
+def _closed_window(school, monkeypatch) -> str:
+    from datetime import timedelta
+
+    from examadmin.core import clock
+
+    moment = school.plan.registration_end + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    plan = school.plan
+    return f"报考期间：{plan.registration_start:%Y-%m-%d %H:%M} 至 {plan.registration_end:%Y-%m-%d %H:%M}"
+
+
+def test_an_import_after_the_registration_window_is_refused_with_the_window(tmp_path, monkeypatch):
+    import pytest
+
+    from examadmin.core.errors import DomainError
+
+    school = ready_school()
+    student = verified(school.user, name="迟到生")
+    path = write_sheet(tmp_path / "late.xlsx", [row(student, school.sites[J])])
+    window = _closed_window(school, monkeypatch)
+    with pytest.raises(DomainError) as exc:
+        import_rows(school.user, school.school_id, school.plan.id, path, file_name="late.xlsx")
+    assert window in exc.value.message and "不能报考" in exc.value.message
+    assert count(school) == 0 and used(school.lines["心理健康教育"]) == 0
+
+
+def test_the_cli_import_after_the_window_exits_1_with_the_window_in_its_json(cli, tmp_path, monkeypatch):
+    school = ready_school()
+    student = verified(school.user, name="迟到生")
+    path = write_sheet(tmp_path / "late.xlsx", [row(student, school.sites[J])])
+    window = _closed_window(school, monkeypatch)
+    result = cli.invoke(args=["registrations", "import", "--school", school.user.school.code,
+                              "--plan", str(school.plan.id), "--json", str(path)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["imported"] is False and window in data["errors"][0]["message"]
+
+
+def test_a_refused_import_offers_to_register_the_valid_rows_from_the_kept_file(client, tmp_path):
+    from examadmin.core.jobs import Job
+
+    school = ready_school()
+    good, pending = verified(school.user, name="正确行"), verified(school.user, name="错误行", state=CandidateState.PENDING)
+    path = write_sheet(tmp_path / "二班.xlsx", [row(good, school.sites[J]), row(pending, school.sites[J])])
+    db.session.commit()
+    login_as(client, school.user)
+    with open(path, "rb") as fh:
+        response = client.post("/registrations/import", data={"plan_id": str(school.plan.id), "file": (fh, "二班.xlsx")},
+                               content_type="multipart/form-data")
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/registrations/import/{job_id}").get_data(as_text=True)
+    assert "只导入正确的行（1 行，使用已上传的文件）" in page and count(school) == 0
+
+    # another school cannot run it on this job
+    other = ready_school(plan=school.plan)
+    login_as(client, other.user)
+    assert client.post(f"/registrations/import/{job_id}/valid-only").status_code == 404
+    login_as(client, school.user)
+
+    again = client.post(f"/registrations/import/{job_id}/valid-only")
+    assert again.status_code == 302
+    new_id = int(again.headers["Location"].rsplit("/", 1)[1])
+    new, old = db.session.get(Job, new_id), db.session.get(Job, job_id)
+    assert new_id != job_id and new.input_key == old.input_key and new.input_name == "二班.xlsx"
+    assert new.params["valid_only"] is True and new.params["plan_id"] == school.plan.id
+    assert count(school) == 1 and used(school.lines["心理健康教育"]) == 1
+    page = client.get(f"/registrations/import/{new_id}").get_data(as_text=True)
+    assert "已导入" in page and "只导入正确的行（" not in page
+    refused = client.post(f"/registrations/import/{new_id}/valid-only", follow_redirects=True)
+    assert refused.status_code == 200 and "只有因错误未导入的文件" in refused.get_data(as_text=True)
+    assert count(school) == 1
+
+
+def test_a_file_with_only_bad_rows_offers_no_valid_only_registration(client, tmp_path):
+    school = ready_school()
+    pending = verified(school.user, state=CandidateState.PENDING)
+    path = write_sheet(tmp_path / "bad.xlsx", [row(pending, school.sites[J])])
+    db.session.commit()
+    login_as(client, school.user)
+    with open(path, "rb") as fh:
+        response = client.post("/registrations/import", data={"plan_id": str(school.plan.id), "file": (fh, "bad.xlsx")},
+                               content_type="multipart/form-data")
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert "只导入正确的行（" not in client.get(f"/registrations/import/{job_id}").get_data(as_text=True)
+    refused = client.post(f"/registrations/import/{job_id}/valid-only", follow_redirects=True)
+    assert "没有正确的行可以导入" in refused.get_data(as_text=True)
+
+
+def _same_named_site_of_another_certificate(school):
+    """A second certificate whose name differs only by 职业技能等级证书, so that the school's 初级 site
+    for it gets the very name of its 初级 site for the plan's certificate (sites.site_name)."""
+    from examadmin.catalog import services as catalog
+    from examadmin.core.auth import SYSTEM
+    from tests.conftest import the_certificate
+    from tests.sites.factories import make_site
+
+    other = catalog.save_certificate(SYSTEM, {"code": "T-R8", "org_name": "某组织",
+                                              "name": the_certificate().name.removesuffix("职业技能等级证书")})
+    catalog.add_level(SYSTEM, other.id, "初级")
+    foreign = make_site(school.user, certificate=other)
+    assert foreign.name == school.sites[J].name and foreign.id != school.sites[J].id
+    return foreign
+
+
+def test_an_import_row_names_the_site_of_the_plans_certificate_where_names_repeat(tmp_path):
+    school = ready_school()
+    foreign = _same_named_site_of_another_certificate(school)
+    student = verified(school.user, name="同名站点生")
+    report = import_rows(school.user, school.school_id, school.plan.id,
+                         write_sheet(tmp_path / "same.xlsx", [row(student, school.sites[J])]))
+    assert report.imported and report.created == 1, report.as_dict()
+    registration = db.session.scalar(select(Registration).where(Registration.candidate_id == student.id))
+    assert registration.site_id == school.sites[J].id != foreign.id
+
+
+def test_the_register_form_and_the_template_offer_only_sites_of_the_plans_certificates(client):
+    school = ready_school()
+    foreign = _same_named_site_of_another_certificate(school)
+    db.session.commit()
+    login_as(client, school.user)
+    page = client.get("/registrations/new").get_data(as_text=True)
+    assert f'value="{school.sites[J].id}"' in page and f'value="{foreign.id}"' not in page
+    listing = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
+    assert f'value="{school.sites[J].id}"' in listing and f'value="{foreign.id}"' not in listing
+    with client.get(f"/registrations/template.xlsx?plan_id={school.plan.id}") as answer:
+        book = load_workbook(io.BytesIO(answer.data))
+    names = [c for sheet in book.worksheets for r in sheet.iter_rows(values_only=True) for c in r
+             if c == school.sites[J].name]
+    assert len(names) == 1  # listed once in the drop-down's source, not once per certificate

@@ -149,3 +149,66 @@ def test_the_job_lapses_and_commits(world, monkeypatch):
     assert lapse_tasks.lapse_overdue_registrations.call_local() == {"lapsed": 1, "places_returned": 1}
     db.session.refresh(reg)
     assert reg.state == RegistrationState.LAPSED and used(world) == 0
+
+
+# ---- a quota line covers a year: every plan of that year draws on it ---------------------------
+
+def _two_plans_one_place():
+    """A line of 1 place, plan A (deadline in 20 days) and plan B (open for 30 days, deadline in 35)."""
+    from datetime import timedelta
+
+    from examadmin.catalog.models import Level
+    from tests.exams.factories import make_plan, make_subject
+    from tests.registrations.factories import ready_school, verified
+
+    school = ready_school({"心理健康教育": 1})
+
+    def at(days):
+        return (clock.now() + timedelta(days=days)).strftime("%Y-%m-%d %H:%M")
+
+    plan_b = make_plan([(make_subject(Level.JUNIOR), "09:00", "11:00", (clock.now() + timedelta(days=50)).date())],
+                       registration_start=at(-1), registration_end=at(30), payment_deadline=at(35),
+                       ticket_start=at(36), ticket_end=at(60))
+    first = verified(school.user, name="甲同学")
+    second = verified(school.user, name="乙同学")
+    return school, plan_b, first, second
+
+
+def _register_in_b(how, school, plan_b, candidate, tmp_path):
+    from examadmin.catalog.models import Level
+    from examadmin.registrations import services
+    from examadmin.registrations.importer import import_rows
+    from tests.registrations.helpers import row, write_sheet
+
+    site = school.sites[Level.JUNIOR]
+    if how == "list":
+        return len(services.register_candidates(school.user, plan_b.id, site.id, [candidate.id]))
+    report = import_rows(school.user, school.school_id, plan_b.id,
+                         write_sheet(tmp_path / "b.xlsx", [row(candidate, site)]))
+    assert not report.errors, report.as_dict()
+    return report.created
+
+
+@pytest.mark.parametrize("how", ["list", "import"])
+def test_a_place_held_past_another_plans_deadline_goes_back_before_registering_in_a_later_plan(
+        how, monkeypatch, tmp_path):
+    from examadmin.catalog.models import Level
+    from examadmin.registrations import lists, services
+    from tests.registrations.factories import later
+
+    school, plan_b, first, second = _two_plans_one_place()
+    line = school.lines["心理健康教育"]
+    [held] = services.register_candidates(school.user, school.plan.id, school.sites[Level.JUNIOR].id, [first.id])
+    assert lists.places_by_line([line.id]) == {line.id: 1}
+    moment = later(25)  # plan A's payment deadline has passed; plan B's window is open
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    # the ledger's 其中报考占用 no longer counts the overdue registration, before any lapse is written
+    assert lists.places_by_line([line.id]) == {}
+
+    assert _register_in_b(how, school, plan_b, second, tmp_path) == 1
+
+    held = db.session.get(Registration, held)
+    assert held.state == RegistrationState.LAPSED and held.quota_line_id is None
+    db.session.refresh(line)
+    assert line.used == 1
+    assert lists.places_by_line([line.id]) == {line.id: 1}

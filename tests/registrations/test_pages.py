@@ -259,3 +259,65 @@ def test_the_record_panel_names_fields_in_chinese(client):
     assert "考试计划：" in body and "考试费（元）：" in body
     for code in ("plan：", "site：", "id_number：", "kind：", "is_retake：", "fee："):
         assert code not in body, code
+    # the quota line is named as the ledger names it, not by its number
+    line = school.lines["心理健康教育"]
+    assert f"使用指标：{line.application.year} 年初级「{line.major_label}」" in body
+    assert "指标编号" not in body
+
+
+def test_candidates_selected_on_the_list_are_always_on_the_page_beyond_the_first_listed(client, monkeypatch):
+    from examadmin.candidates.states import CandidateState
+
+    monkeypatch.setattr(services, "MAX_SELECTED", 2)
+    school = ready_school()
+    first, second = verified(school.user, name="靠前甲"), verified(school.user, name="靠前乙")
+    far = verified(school.user, name="靠后丙")  # third by class and id: beyond the first two
+    pending = verified(school.user, name="待认证丁", state=CandidateState.PENDING)
+    db.session.commit()
+    login_as(client, school.user)
+    page = client.post("/registrations/new", data={"ids": [far.id, pending.id], "scope": ""}).get_data(as_text=True)
+    assert f'value="{far.id}" checked' in page and "靠后丙" in page
+    assert "靠前甲" in page and "靠前乙" in page and 'data-testid="reg-more"' in page
+    # a selected candidate who may not register is named, not silently left out
+    assert 'data-testid="reg-not-accurate"' in page and "待认证丁（信息待认证）" in page
+    response = client.post("/registrations/new", data={
+        "ids": [far.id], "plan_id": school.plan.id, "site_id": school.sites[J].id, "submit": "1"},
+        follow_redirects=True)
+    assert "已报考 1 名考生" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Registration.id).where(Registration.candidate_id == far.id)) is not None
+
+
+def test_the_export_has_a_figures_sheet_by_level_and_site_with_the_same_filters(client):
+    school = ready_school()
+    a, b, c = (verified(school.user, name=n) for n in ("统计甲", "统计乙", "统计丙"))
+    social = verified(school.user, name="统计社会", kind="社会考生")
+    [ra, rb, _] = register(school, [a, b, c])
+    enough_hours(social)
+    register(school, [social], level=M)
+    services.cancel_registration(school.user, rb)
+    db.session.get(Registration, ra).state = S.PAID
+    db.session.commit()
+    login_as(client, school.user)
+
+    def figures_sheet(query: str) -> list[tuple]:
+        book = load_workbook(io.BytesIO(client.get(f"/registrations/export.xlsx?{query}").data))
+        assert book.sheetnames == ["报考名单", "统计"]
+        return list(book["统计"].values)
+
+    rows = figures_sheet(f"plan_id={school.plan.id}")
+    assert rows[0] == ("等级", "考核站点", "报考人数", "已缴费", "待缴费", "已排考", "已放弃（未缴费）", "已取消")
+    by_level = {r[0]: r for r in rows[1:] if r and r[0] in ("初级", "中级", "合计")}
+    assert by_level["初级"][1] == school.sites[J].name and by_level["初级"][2:] == (2, 1, 1, 0, 0, 1)
+    assert by_level["中级"][1] == school.sites[M].name and by_level["中级"][2:] == (1, 0, 1, 0, 0, 0)
+    assert by_level["合计"][2] == 3
+    assert rows[-1][0] == "筛选条件" and f"考试计划：{school.plan.name}" in rows[-1][1]
+
+    # the same filters as the page: 社会考生 only, so only the 中级 row and its total
+    rows = figures_sheet(f"plan_id={school.plan.id}&kind=社会考生&level=中级")
+    levels = [r[0] for r in rows[1:] if r and r[0] in ("初级", "中级", "合计")]
+    assert levels == ["中级", "合计"] and rows[1][2] == 1
+    assert "考生类型：社会考生" in rows[-1][1] and "等级：中级" in rows[-1][1]
+    # a state filter narrows the rows, not the figures (as on the page), and the sheet says so
+    rows = figures_sheet(f"plan_id={school.plan.id}&state=已取消")
+    assert any(r and r[0] == "初级" and r[2:] == (2, 1, 1, 0, 0, 1) for r in rows)
+    assert "只作用于报考名单" in rows[-1][1]

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from examadmin.core.errors import DomainError
+from examadmin.extensions import db
 from examadmin.registrations import payments, providers
 from examadmin.registrations.providers import Notification, OnlineProvider
 from examadmin.registrations.states import PaymentState, RegistrationState
@@ -69,9 +70,14 @@ def test_an_online_provider_takes_the_payer_to_its_cashier_and_its_notice_confir
                                               "amount": "600.00", "status": "paid"})
     assert order.state == PaymentState.CONFIRMED and order.transaction_ref == "T9"
     assert all(r.state == RegistrationState.PAID for r in regs)
-    with pytest.raises(DomainError, match="不能重复确认"):
-        payments.record_notification("fakebank", {"sign": "ok", "ref": order.reference, "txn": "T9",
+    # the provider repeating its notice of the same payment is acknowledged and changes nothing
+    payments.record_notification("fakebank", {"sign": "ok", "ref": order.reference, "txn": "T9",
+                                              "amount": "600.00", "status": "paid"})
+    assert order.state == PaymentState.CONFIRMED and order.transaction_ref == "T9"
+    with pytest.raises(DomainError, match="不能重复确认"):  # a second payment of a paid order
+        payments.record_notification("fakebank", {"sign": "ok", "ref": order.reference, "txn": "T10",
                                                   "amount": "600.00", "status": "paid"})
+    assert order.transaction_ref == "T9"
 
 
 def test_an_unknown_provider_is_a_clear_error():
@@ -93,3 +99,38 @@ def test_a_provider_named_module_and_class_in_the_settings_is_loaded(app):
     finally:
         app.config["PAYMENT_PROVIDER"] = "voucher"
         providers.unregister_provider("fakebank")
+
+
+def test_the_public_callback_view_confirms_on_a_signed_notice_and_refuses_the_rest(online, client):
+    world = make_world(places=3)
+    regs = [register(world, name=f"回调生{i}") for i in range(2)]
+    order = payments.create_school_order(world.school_user, world.plan.id, [r.id for r in regs])
+    payments.start_checkout(world.school_user, order.id)
+    db.session.commit()
+    url = "/registrations/payments/notify/fakebank"
+    paid = {"sign": "ok", "ref": order.reference, "txn": "W1", "amount": "600.00", "status": "paid"}
+
+    # no session and no CSRF token: the provider's server calls it; a forged or odd notice is a 400
+    forged = client.post(url, json={**paid, "sign": "forged"})
+    assert forged.status_code == 400 and forged.get_json() == {"ok": False, "message": "支付通知签名无效"}
+    assert client.post(url, json=["not", "an", "object"]).status_code == 400
+    missing = client.post(url, json={"sign": "ok"})
+    assert missing.status_code == 400 and "支付通知内容无效" in missing.get_json()["message"]
+    wrong = client.post(url, json={**paid, "amount": "1.00"})
+    assert wrong.status_code == 400 and "应缴 600.00 元" in wrong.get_json()["message"]
+    assert client.post("/registrations/payments/notify/voucher", json=paid).status_code == 400
+    assert client.post("/registrations/payments/notify/alipay", json=paid).get_json()["message"] \
+        == "未配置的缴费方式「alipay」"
+    assert client.post("/registrations/payments/notify/" + "x" * 41, json=paid).status_code == 404
+    db.session.refresh(order)
+    assert order.state == PaymentState.SUBMITTED
+
+    answer = client.post(url, data=paid)  # a form-encoded notice works as well as JSON
+    assert answer.status_code == 200
+    assert answer.get_json() == {"ok": True, "reference": order.reference, "state": "已确认"}
+    db.session.refresh(order)
+    assert order.state == PaymentState.CONFIRMED and order.transaction_ref == "W1"
+    for r in regs:
+        db.session.refresh(r)
+        assert r.state == RegistrationState.PAID
+    assert client.post(url, json=paid).status_code == 200  # the provider's retry is acknowledged

@@ -246,3 +246,26 @@ def test_the_order_page_says_where_to_transfer_and_no_developer_note(client, wor
         app.config.update(PAYMENT_PAYEE_NAME="", PAYMENT_PAYEE_BANK="", PAYMENT_PAYEE_ACCOUNT="")
     assert "某某职业技能评价中心" in html and "中国银行北京分行" in html and "6217 0000 1111 2222" in html
     assert "收款账户以评价组织通知为准" not in html
+
+
+def test_a_social_candidate_sees_the_fee_the_order_reference_and_amount_in_the_portal(client):
+    from examadmin.candidates.models import CandidateKind
+    from examadmin.registrations import payments
+    from tests.conftest import login_as
+    from tests.registrations.factories_payment import make_world, register
+    from tests.sites.factories import make_user
+
+    world = make_world(places=3)
+    reg = register(world, kind=CandidateKind.SOCIAL, name="门户社会人")
+    order = payments.create_social_order(world.school_user, world.plan.id, reg.candidate_id)
+    payments.submit_voucher(world.school_user, order.id, "凭证.pdf", b"%PDF-1.4\n%test\n")
+    account = make_user("candidate", school=world.school_user.school)
+    account.candidate_id = reg.candidate_id
+    db.session.commit()
+    login_as(client, account)
+    page = client.get("/portal/").get_data(as_text=True)
+    row = page.split('data-testid="portal-registrations"', 1)[1].split("</table>", 1)[0]
+    assert "300.00 元" in row.split('data-testid="portal-fee"', 1)[1].split("</td>", 1)[0]
+    payment = row.split('data-testid="portal-payment"', 1)[1].split("</td>", 1)[0]
+    assert "待确认" in payment and order.reference in payment and "金额 300.00 元" in payment
+    assert "缴费截止 2030-05-31 17:00" in payment

@@ -255,3 +255,21 @@ def test_a_draft_plan_is_not_found_by_a_school():
     with pytest.raises(NotFound):
         services.register_candidates(school.user, draft.id, school.sites[Level.JUNIOR].id,
                                      [verified(school.user).id])
+
+
+def test_a_site_approved_for_another_certificates_level_is_refused_naming_the_site():
+    from examadmin.catalog import services as catalog
+    from examadmin.core.auth import SYSTEM
+    from tests.sites.factories import make_site
+
+    school = ready_school()
+    other = catalog.save_certificate(SYSTEM, {"code": "T-R3", "name": "别的证书", "org_name": "某组织"})
+    catalog.add_level(SYSTEM, other.id, "初级")
+    foreign = make_site(school.user, certificate=other)  # approved and enabled, but for the other certificate
+    student = verified(school.user, name="别证书生")
+    with pytest.raises(DomainError) as exc:
+        services.register_candidates(school.user, school.plan.id, foreign.id, [student.id])
+    assert "别证书生" in exc.value.message
+    assert f"考核站点「{foreign.name}」不是考试计划「{school.plan.name}」的证书的站点" in exc.value.message
+    assert used(school.lines["心理健康教育"]) == 0
+    assert db.session.scalar(select(Registration.id).where(Registration.candidate_id == student.id)) is None

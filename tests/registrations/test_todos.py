@@ -32,3 +32,28 @@ def test_registrations_in_a_live_order_are_no_longer_waiting_to_be_paid(app):
     payments.withdraw_order(world.school_user, order.id)
     assert _labels(world.school_user).get("待缴费的报考") == 2
     assert second.payment_order_id is None
+
+
+def test_an_order_whose_registrations_all_lapsed_leaves_the_to_do_lists(app, monkeypatch):
+    from examadmin.core import clock
+    from examadmin.registrations import lapse
+    from tests.registrations.factories_payment import AFTER_DEADLINE, BEFORE_DEADLINE
+
+    monkeypatch.setattr(clock, "now", lambda: BEFORE_DEADLINE)
+    world = make_world()
+    waiting_reg, rejected_reg = register(world, name="待确认生"), register(world, name="被驳回生")
+    waiting = payments.create_school_order(world.school_user, world.plan.id, [waiting_reg.id])
+    payments.submit_voucher(world.school_user, waiting.id, "凭证.pdf", b"%PDF-1.4\n%test\n")
+    rejected = payments.create_school_order(world.school_user, world.plan.id, [rejected_reg.id])
+    payments.submit_voucher(world.school_user, rejected.id, "凭证.pdf", b"%PDF-1.4\n%test\n")
+    payments.reject_order(world.org, rejected.id, "金额不符")
+    assert _labels(world.org).get("待确认的缴费订单") == 1
+    assert _labels(world.school_user).get("被驳回的缴费订单") == 1
+
+    monkeypatch.setattr(clock, "now", lambda: AFTER_DEADLINE)
+    # overdue: gone from the lists before the lapse is written, and after
+    assert "待确认的缴费订单" not in _labels(world.org)
+    assert "被驳回的缴费订单" not in _labels(world.school_user)
+    lapse.lapse_overdue()
+    assert "待确认的缴费订单" not in _labels(world.org)
+    assert "被驳回的缴费订单" not in _labels(world.school_user)
