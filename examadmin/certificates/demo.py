@@ -8,8 +8,10 @@ Nothing is inserted directly. Idempotent: run again, nothing changes.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..catalog.models import School
@@ -25,6 +27,13 @@ from .states import CertificateState, PaperState
 DEMO_SCHOOL = "5150000001"
 REVOKE_REASON = "演示：考生身份信息核查不符，经评价组织复核撤销"
 CARRIER, TRACKING = "中国邮政EMS", "EMS1082026001"
+
+
+def demo_base_url() -> str:
+    """The address the demo's QR codes point to: PUBLIC_BASE_URL, else where scripts/demo.sh
+    serves (http://127.0.0.1:$PORT, 5000 by default); never the unreachable http://localhost."""
+    port = os.environ.get("PORT", "").strip()
+    return current_app.config.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port if port.isdigit() else 5000}"
 
 
 def issue_demo(org: User, signer: User) -> int:
@@ -47,7 +56,7 @@ def issue_demo(org: User, signer: User) -> int:
                                                                     CertificateRecord.state == CertificateState.READY))
         if ready is not None:
             services.issue(org, plan.id, as_job=False)
-            issued += services.generate(org, plan.id)
+            issued += services.generate(org, plan.id, base_url=demo_base_url())
     return issued
 
 
