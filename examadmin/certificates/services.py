@@ -143,6 +143,43 @@ def state_counts(actor: Any, filters: dict[str, Any]) -> dict[CertificateState, 
                          list(CertificateState))
 
 
+#: at most this many schools or sites are offered in a filter's drop-down; more: narrow first
+CHOICES_MAX = 300
+
+
+@dataclass
+class FilterChoices:
+    """The schools and sites the list's drop-downs offer: those with records in the actor's scope
+    (and the plan and province chosen). None: too many to list, choose a plan or province first."""
+
+    schools: list[School] | None
+    sites: list[ExamSite] | None
+
+
+def filter_choices(actor: Any, filters: dict[str, Any]) -> FilterChoices:
+    """Schools (not for a school: it sees its own) and sites that have records in the actor's scope."""
+    permissions.require(actor, "certificates.view")
+    clean = _clean_filters(filters)
+    narrowing = {k: v for k, v in clean.items() if k in ("plan_id", "province_id")}
+    schools: list[School] | None = []
+    if getattr(actor, "role", None) != Role.SCHOOL:
+        ids = _filtered(actor, select(CertificateRecord.school_id), narrowing).distinct() \
+            .order_by(CertificateRecord.school_id).limit(CHOICES_MAX + 1)
+        schools = _named(School, ids)
+    if "school_id" in clean:
+        narrowing["school_id"] = clean["school_id"]
+    ids = _filtered(actor, select(CertificateRecord.site_id), narrowing).distinct() \
+        .order_by(CertificateRecord.site_id).limit(CHOICES_MAX + 1)
+    return FilterChoices(schools, _named(ExamSite, ids))
+
+
+def _named(model, id_query) -> list | None:
+    ids = list(db.session.scalars(id_query))
+    if len(ids) > CHOICES_MAX:
+        return None
+    return list(db.session.scalars(select(model).where(model.id.in_(ids)).order_by(model.name))) if ids else []
+
+
 def get_record(actor: Any, record_id: Any) -> CertificateRecord:
     permissions.require(actor, "certificates.view")
     return permissions.get_for(actor, CertificateRecord, record_id)

@@ -37,6 +37,7 @@ def index():
         "levels": db.session.scalars(select(CertificateLevel).join(Certificate)
                                      .order_by(Certificate.name, CertificateLevel.rank)).all(),
         "provinces": db.session.scalars(select(Province).order_by(Province.code)).all() if is_org else [],
+        "places": services.filter_choices(current_user, filters),
     }
     page = paginate(query)
     return render_template(

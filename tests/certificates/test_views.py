@@ -109,3 +109,64 @@ def test_a_school_cannot_use_org_buttons_and_sees_only_its_own(app, client):
     candidate = make_user("candidate", school=db.session.get(School, s.site.school_id))
     login_as(client, candidate)
     assert client.get("/certificates/").status_code == 403
+
+
+def _rows(page) -> int:
+    return page.text.count('data-testid="record-row"')
+
+
+def test_school_site_and_level_filters_are_offered_and_applied(app, client):
+    from examadmin.catalog.models import Level
+    from tests.certificates.factories import make_result
+    from tests.sites.factories import make_site
+
+    s = make_setup(passed=2, failed=0)
+    other_site = make_site(make_user("school"), Level.MIDDLE)
+    make_result(s.plan, other_site, True)
+    elsewhere = make_setup(passed=1, failed=0)  # another plan, school and site
+    services.make_records(s.plan.id, s.org)
+    services.make_records(elsewhere.plan.id, elsewhere.org)
+    school_a, school_b = (db.session.get(School, x.school_id) for x in (s.site, other_site))
+
+    login_as(client, s.org)
+    page = client.get(f"/certificates/?plan_id={s.plan.id}")
+    assert _rows(page) == 3
+    schools = re.search(r'data-testid="school-select">(.*?)</select>', page.text, re.S).group(1)
+    assert school_a.name in schools and school_b.name in schools
+    assert db.session.get(School, elsewhere.site.school_id).name not in schools  # not in this plan
+    sites = re.search(r'data-testid="site-select">(.*?)</select>', page.text, re.S).group(1)
+    assert f'value="{s.site.id}"' in sites and f'value="{other_site.id}"' in sites
+    assert f'value="{elsewhere.site.id}"' not in sites
+
+    by_school = client.get(f"/certificates/?plan_id={s.plan.id}&school_id={school_b.id}")
+    assert _rows(by_school) == 1 and f'value="{school_b.id}" selected' in by_school.text
+    sites = re.search(r'data-testid="site-select">(.*?)</select>', by_school.text, re.S).group(1)
+    assert f'value="{other_site.id}"' in sites and f'value="{s.site.id}"' not in sites  # the school's sites
+    by_site = client.get(f"/certificates/?plan_id={s.plan.id}&site_id={s.site.id}")
+    assert _rows(by_site) == 2 and f'value="{s.site.id}" selected' in by_site.text
+    by_level = client.get(f"/certificates/?certificate_level_id={other_site.certificate_level_id}")
+    assert _rows(by_level) == 1 and "考生" in by_level.text
+    assert _rows(client.get(f"/certificates/?plan_id={s.plan.id}&school_id=abc&site_id=99999999999999999999")) == 3
+    # stage one per plan and site: the org signs the site it filtered
+    client.post("/certificates/org-sign", data={"plan_id": s.plan.id, "site_id": s.site.id})
+    assert sorted(states(s.plan)) == sorted([S.SITE_SIGNING, S.SITE_SIGNING, S.ORG_SIGNING])
+
+    # a school: no school drop-down, only its own sites
+    login_as(client, s.school_user)
+    own = client.get("/certificates/")
+    assert 'data-testid="school-select"' not in own.text and _rows(own) == 2
+    sites = re.search(r'data-testid="site-select">(.*?)</select>', own.text, re.S).group(1)
+    assert f'value="{s.site.id}"' in sites and f'value="{other_site.id}"' not in sites
+    assert _rows(client.get(f"/certificates/?school_id={school_b.id}")) == 0
+
+
+def test_too_many_schools_to_list_ask_for_a_plan_or_province_first(app, client, monkeypatch):
+    s = make_setup(passed=1, failed=0)
+    other = make_setup(passed=1, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.make_records(other.plan.id, other.org)
+    monkeypatch.setattr(services, "CHOICES_MAX", 1)
+    login_as(client, s.org)
+    page = client.get("/certificates/")
+    assert 'data-testid="school-narrow"' in page.text and 'data-testid="school-select"' not in page.text
+    assert 'data-testid="school-select"' in client.get(f"/certificates/?plan_id={s.plan.id}").text
