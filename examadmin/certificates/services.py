@@ -558,7 +558,7 @@ def take_numbers(certificate_id: int, year: int, count: int) -> list[str]:
 def generate(actor: Any, plan_id: int, progress=None, base_url: str | None = None) -> int:
     """Generate the e-certificates of a plan's 证书生成中 records; each becomes 已发放 when its file exists."""
     from ..core.storage import get_storage
-    from .pdf import CertificatePage, render
+    from .pdf import CertificatePage, sync_files
 
     plan = db.session.get(ExamPlan, plan_id)
     records = db.session.scalars(
@@ -601,6 +601,8 @@ def generate(actor: Any, plan_id: int, progress=None, base_url: str | None = Non
         CERTIFICATE.move(record, "generated", None)
         if progress:
             progress(i + 1, total)
+    # the files are on disk before the caller commits the records that say 已发放
+    sync_files([path for _, path in jobs_])
     db.session.flush()
     return total
 
@@ -614,5 +616,5 @@ def records_rendered(records: list[CertificateRecord], pages: list[tuple[Any, st
     from .pdf import render_to_file
 
     for record, (page, path) in zip(records, pages):
-        render_to_file(page, path)
+        render_to_file(page, path, durable=False)  # synced once for the batch by `generate`
         yield record
