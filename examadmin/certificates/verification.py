@@ -91,8 +91,9 @@ def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
         status, message = REVOKED, f"该证书已于 {record.revoked_at:%Y-%m-%d} 被发证机构撤销，不再有效。"
     else:
         status, message = VALID, "证书真实有效，电子签名校验通过。"
-    current = validity.of_record(record)
-    if signature_ok and current is not None and record.state != CertificateState.REVOKED:
+    # a revoked certificate has no validity to show: 有效期至 beside 已撤销 would mislead
+    current = validity.of_record(record) if record.state != CertificateState.REVOKED else None
+    if signature_ok and current is not None:
         until = f"{current.valid_until:%Y-%m-%d}"
         if current.state.value == "未再登记":
             status, message = current.state.value, (f"证书真实，但登记有效期已于 {until} 届满，持证人尚未办理再登记，"

@@ -108,11 +108,16 @@ def test_public_pages_need_no_sign_in_and_the_id_travels_only_in_a_post(client, 
 
 
 def test_revoked_certificate_says_so_with_the_date(client, issued):
+    assert "有效期至" in post(client, issued.number, issued.id_number).get_data(as_text=True)
     org = make_user("org")
     revocation.revoke(org, issued.id, "证书信息有误，经核实撤销")
     page = post(client, issued.number, issued.id_number).get_data(as_text=True)
     assert "查验结果：已撤销" in page
     assert f"{issued.revoked_at:%Y-%m-%d}" in page
+    # no validity beside 已撤销: it would read as if the certificate were still good until then
+    assert "有效期至" not in page and "有效期状态" not in page
+    answer = verification.verify_by_code(issued.verify_code)
+    assert answer.status == verification.REVOKED and answer.valid_until is None and answer.validity == ""
 
 
 def test_an_altered_record_reports_the_signature_broken(client, issued):
@@ -159,10 +164,11 @@ def test_rate_limited_per_address_even_for_correct_data(app, client, issued):
     for _ in range(limit):
         assert post(client, issued.number, issued.id_number).status_code == 200
     refused = post(client, issued.number, issued.id_number)
-    assert refused.status_code == 429
+    assert refused.status_code == 429 and refused.headers["Cache-Control"] == "no-store"
     assert "王小明" not in refused.get_data(as_text=True)
     # the QR URL shares the limit: the same address cannot go round it
-    assert client.get(f"/certificates/v/{issued.verify_code}").status_code == 429
+    by_qr = client.get(f"/certificates/v/{issued.verify_code}")
+    assert by_qr.status_code == 429 and by_qr.headers["Cache-Control"] == "no-store"
     # another address is not affected
     other = client.post("/certificates/verify", data={"number": issued.number, "id_number": issued.id_number},
                         environ_base={"REMOTE_ADDR": "10.0.0.9"})
