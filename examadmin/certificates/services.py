@@ -348,6 +348,10 @@ def _check_signoff(actor: Any, token: str) -> CertificateSignoff:
     signoff = db.session.scalar(select(CertificateSignoff).where(CertificateSignoff.token_id == token_id))
     if signoff is None or signoff.school_id != school_id:
         raise SignoffRefused("签发二维码无效，请在院校端重新生成二维码。", "unknown")
+    if not permissions.can(actor, "certificates.site_sign"):
+        # an org, province or candidate account that opens the QR code: refused like a
+        # non-signer of the school, and logged (a plain 403 would leave no trace)
+        raise SignoffRefused("只有院校的签发负责人可以扫码确认签发。", "not_signer", signoff.id)
     if getattr(actor, "role", None) != Role.SCHOOL or actor.school_id != signoff.school_id:
         raise SignoffRefused("该签发二维码属于其他院校，您无权确认。", "other_school", signoff.id)
     if not getattr(actor, "is_signer", False):
@@ -387,8 +391,7 @@ def confirm_signoff(actor: Any, token: str, *, ip: str = "", device: str = "") -
     The token is taken with a conditional update, so of two confirmations at the same
     moment exactly one wins; the other is refused as a replay.
     """
-    permissions.require(actor, "certificates.site_sign")
-    signoff = _check_signoff(actor, token)
+    signoff = _check_signoff(actor, token)  # the permission too: a refusal is logged by the caller
     now = clock.now()
     taken = db.session.execute(
         update(CertificateSignoff)

@@ -144,8 +144,9 @@ def _client() -> tuple[str, str]:
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def signoff_page(token: str):
-    """The signer's phone: what is being confirmed, and the confirmation (POST)."""
-    permissions.require(current_user, "certificates.site_sign")
+    """The signer's phone: what is being confirmed, and the confirmation (POST).
+
+    Who may confirm is decided by the service (a refusal, logged), not by a bare 403 here."""
     ip, device = _client()
     form = ConfirmForm()
     try:

@@ -149,8 +149,9 @@ def test_refusals_expired_altered_other_school_and_non_signer(monkeypatch):
     plain = make_user("school", school=db.session.get(School, s.site.school_id))
     with pytest.raises(services.SignoffRefused, match="签发负责人"):
         services.confirm_signoff(plain, token)
-    with pytest.raises(Forbidden):
+    with pytest.raises(services.SignoffRefused, match="签发负责人") as refused:
         services.confirm_signoff(s.org, token)
+    assert refused.value.reason == "not_signer" and refused.value.signoff_id == signoff.id
 
     later = clock.now() + timedelta(minutes=services.SIGNOFF_MINUTES, seconds=5)
     monkeypatch.setattr(clock, "now", lambda: later)

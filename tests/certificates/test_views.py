@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
 from examadmin.catalog.models import School
@@ -170,3 +171,45 @@ def test_too_many_schools_to_list_ask_for_a_plan_or_province_first(app, client, 
     page = client.get("/certificates/")
     assert 'data-testid="school-narrow"' in page.text and 'data-testid="school-select"' not in page.text
     assert 'data-testid="school-select"' in client.get(f"/certificates/?plan_id={s.plan.id}").text
+
+
+@pytest.mark.parametrize("case, reason, message", [
+    ("expired", "expired", "已过期"),
+    ("altered", "altered", "篡改"),
+    ("replayed", "replayed", "已被使用"),
+    ("other_school", "other_school", "其他院校"),
+    ("org", "not_signer", "签发负责人"),
+    ("province", "not_signer", "签发负责人"),
+    ("candidate", "not_signer", "签发负责人"),
+])
+def test_every_refused_sign_off_is_answered_in_chinese_and_logged(app, client, monkeypatch, case, reason, message):
+    from datetime import timedelta
+
+    from examadmin.core import clock
+
+    s = make_setup(passed=1, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.org_sign(s.org, s.plan.id)
+    signoff, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+    school = db.session.get(School, s.site.school_id)
+    user = {"other_school": lambda: make_user("school", signer=True), "org": lambda: s.org,
+            "province": lambda: make_user("province"),
+            "candidate": lambda: make_user("candidate", school=school)}.get(case, lambda: s.signer)()
+    login_as(client, user)  # commits what was made so far (a savepoint of the test's transaction)
+    expected_state = S.SITE_SIGNING
+    if case == "altered":
+        token = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    elif case == "replayed":
+        services.confirm_signoff(s.signer, token)
+        db.session.commit()
+        expected_state = S.READY
+    elif case == "expired":
+        later = clock.now() + timedelta(minutes=services.SIGNOFF_MINUTES, seconds=5)
+        monkeypatch.setattr(clock, "now", lambda: later)
+
+    for answer in (client.get(f"/certificates/s/{token}"), client.post(f"/certificates/s/{token}")):
+        assert answer.status_code == 400 and message in answer.text and 'data-testid="signoff-refused"' in answer.text
+    entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "certificate_signoff.refused")).all()
+    assert len(entries) == 2 and all(e.actor_id == user.id and e.after["reason"] == reason for e in entries)
+    assert all(e.entity_id == (None if case == "altered" else signoff.id) for e in entries)
+    assert states(s.plan) == [expected_state]
