@@ -200,3 +200,32 @@ def test_the_signing_key_is_generated_once_with_mode_600(app):
     signing._cache.clear()
     signing.public_key_text()
     assert path.read_bytes() == before
+
+
+def test_a_revocation_undone_in_the_database_is_not_answered_valid(client, issued, caplog):
+    """The signature leaves the state out (it changes after issue); the revocation's audit entry
+    tells an un-revoked record apart, and each such verification is logged."""
+    from examadmin.core.audit import AuditLog
+
+    revocation.revoke(make_user("org"), issued.id, "冒名顶替")
+    db.session.flush()
+    db.session.execute(db.text("UPDATE certificate_record SET state = :state, revoked_at = NULL, revoke_reason = '' "
+                               "WHERE id = :id"), {"state": CertificateState.ISSUED.value, "id": issued.id})
+    db.session.expire_all()
+    by_qr = verification.verify_by_code(issued.verify_code)
+    assert by_qr.state == CertificateState.ISSUED.value and by_qr.status == verification.ANOMALY
+    answer = verification.verify_by_number(issued.number, issued.id_number)
+    assert answer.status == verification.ANOMALY and answer.signature_ok is True
+    assert "撤销" in answer.message and answer.valid_until is None
+    page = post(client, issued.number, issued.id_number).get_data(as_text=True)
+    assert "查验结果：记录异常" in page and "查验结果：有效" not in page and "有效期至" not in page
+    entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "certificate.state_anomaly")).all()
+    assert len(entries) == 3 and all(e.entity_id == issued.id for e in entries)
+    assert any("was revoked but its state" in r.getMessage() for r in caplog.records)
+
+
+def test_a_record_never_revoked_is_not_flagged(issued):
+    from examadmin.core.audit import AuditLog
+
+    assert verification.verify_by_code(issued.verify_code).status == verification.VALID
+    assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "certificate.state_anomaly")) is None
