@@ -103,9 +103,8 @@ def issue_command(plan_id, base_url, as_json, actor):
     from . import services
 
     started = time.perf_counter()
-    base = _public_base(base_url)
-    services.issue(actor, plan_id, as_job=False)
-    issued = services.generate(actor, plan_id, base_url=base)
+    services.issue(actor, plan_id, as_job=False)  # permission and records first: their refusals come first
+    issued = services.generate(actor, plan_id, base_url=_public_base(base_url))
     db.session.commit()
     seconds = round(time.perf_counter() - started, 2)
     if as_json:

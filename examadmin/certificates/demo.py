@@ -8,7 +8,6 @@ Nothing is inserted directly. Idempotent: run again, nothing changes.
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import current_app
@@ -29,11 +28,14 @@ REVOKE_REASON = "演示：考生身份信息核查不符，经评价组织复核
 CARRIER, TRACKING = "中国邮政EMS", "EMS1082026001"
 
 
+#: where `examadmin serve` listens by default; scripts/demo.sh passes PUBLIC_BASE_URL for another PORT
+DEMO_BASE_URL = "http://127.0.0.1:5000"
+
+
 def demo_base_url() -> str:
-    """The address the demo's QR codes point to: PUBLIC_BASE_URL, else where scripts/demo.sh
-    serves (http://127.0.0.1:$PORT, 5000 by default); never the unreachable http://localhost."""
-    port = os.environ.get("PORT", "").strip()
-    return current_app.config.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port if port.isdigit() else 5000}"
+    """The address the demo's QR codes point to: PUBLIC_BASE_URL, else where the demo is served
+    (scripts/demo.sh sets PUBLIC_BASE_URL from its PORT); never the unreachable http://localhost."""
+    return current_app.config.get("PUBLIC_BASE_URL") or DEMO_BASE_URL
 
 
 def issue_demo(org: User, signer: User) -> int:

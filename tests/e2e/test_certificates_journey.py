@@ -19,8 +19,8 @@ import zipfile
 from types import SimpleNamespace
 
 import pytest
-from pypdf import PdfReader
 from flask_migrate import upgrade
+from pypdf import PdfReader
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -31,8 +31,8 @@ from examadmin import create_app
 from examadmin.config import ROOT
 from examadmin.demo import load_demo
 from examadmin.extensions import db
-from tests.conftest import dispose
 from tests.certificates.factories import qr_in_pdf
+from tests.conftest import dispose
 from tests.e2e.test_journey import sign_in
 
 
@@ -72,7 +72,7 @@ def _portal_account(candidate) -> None:
     portal.activate(candidate.id_number, slip.code, PASSWORD, PASSWORD)
 
 
-def _passed_results(names) -> int:
+def _passed_results(names) -> tuple[int, int, list]:
     from examadmin.candidates.models import Candidate, CandidateKind, IdType
     from examadmin.candidates.states import CandidateState
     from examadmin.core import idcard
