@@ -8,5 +8,6 @@ VENV="${VENV:-.venv}"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -e .
 "$VENV/bin/examadmin" db upgrade
-"$VENV/bin/examadmin" demo
+# the demo's e-certificates carry QR codes to the address the demo is served on
+PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-5000}}" "$VENV/bin/examadmin" demo
 exec "$VENV/bin/examadmin" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"

@@ -11,3 +11,6 @@ audit.register_fields("certificate", {"image_key": "印章图片"})
 audit.register_fields("paper_batch", {
     "certificates": "证书数", "carrier": "快递公司", "tracking_number": "快递单号",
 })
+# a revoked record whose state was changed back outside the application (verification finds it)
+audit.ACTION_LABELS.setdefault("certificate.state_anomaly", "证书状态异常（撤销后被改动）")
+audit.register_fields("certificate_record", {"state": "状态", "channel": "查询方式"})

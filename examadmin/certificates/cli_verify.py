@@ -6,10 +6,20 @@ import sys
 
 import click
 from flask.cli import with_appcontext
+from werkzeug.exceptions import HTTPException
 
 from ..core.errors import DomainError
 from ..extensions import db
 from . import verification
+
+
+def _refused(message: str, as_json: bool) -> None:
+    db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({"error": message}, ensure_ascii=False))
+    else:
+        click.echo(f"错误：{message}", err=True)
+    sys.exit(2)
 
 
 def add_commands(group: click.Group) -> None:
@@ -27,9 +37,9 @@ def verify_command(number, id_number, as_json):
         answer = verification.verify_by_number(number, id_number, ip="cli")
         db.session.commit()
     except DomainError as exc:
-        db.session.rollback()
-        click.echo(f"错误：{exc.message}", err=True)
-        sys.exit(2)
+        _refused(exc.message, as_json)
+    except HTTPException as exc:  # a refusal a service raises as an HTTP error: a message, no traceback
+        _refused(exc.description or "查验被拒绝", as_json)
     if as_json:
         click.echo(json.dumps(answer.as_json(), ensure_ascii=False))
     else:

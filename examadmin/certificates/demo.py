@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..catalog.models import School
@@ -25,6 +26,16 @@ from .states import CertificateState, PaperState
 DEMO_SCHOOL = "5150000001"
 REVOKE_REASON = "演示：考生身份信息核查不符，经评价组织复核撤销"
 CARRIER, TRACKING = "中国邮政EMS", "EMS1082026001"
+
+
+#: where `examadmin serve` listens by default; scripts/demo.sh passes PUBLIC_BASE_URL for another PORT
+DEMO_BASE_URL = "http://127.0.0.1:5000"
+
+
+def demo_base_url() -> str:
+    """The address the demo's QR codes point to: PUBLIC_BASE_URL, else where the demo is served
+    (scripts/demo.sh sets PUBLIC_BASE_URL from its PORT); never the unreachable http://localhost."""
+    return current_app.config.get("PUBLIC_BASE_URL") or DEMO_BASE_URL
 
 
 def issue_demo(org: User, signer: User) -> int:
@@ -47,7 +58,7 @@ def issue_demo(org: User, signer: User) -> int:
                                                                     CertificateRecord.state == CertificateState.READY))
         if ready is not None:
             services.issue(org, plan.id, as_job=False)
-            issued += services.generate(org, plan.id)
+            issued += services.generate(org, plan.id, base_url=demo_base_url())
     return issued
 
 

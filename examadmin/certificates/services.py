@@ -143,6 +143,43 @@ def state_counts(actor: Any, filters: dict[str, Any]) -> dict[CertificateState, 
                          list(CertificateState))
 
 
+#: at most this many schools or sites are offered in a filter's drop-down; more: narrow first
+CHOICES_MAX = 300
+
+
+@dataclass
+class FilterChoices:
+    """The schools and sites the list's drop-downs offer: those with records in the actor's scope
+    (and the plan and province chosen). None: too many to list, choose a plan or province first."""
+
+    schools: list[School] | None
+    sites: list[ExamSite] | None
+
+
+def filter_choices(actor: Any, filters: dict[str, Any]) -> FilterChoices:
+    """Schools (not for a school: it sees its own) and sites that have records in the actor's scope."""
+    permissions.require(actor, "certificates.view")
+    clean = _clean_filters(filters)
+    narrowing = {k: v for k, v in clean.items() if k in ("plan_id", "province_id")}
+    schools: list[School] | None = []
+    if getattr(actor, "role", None) != Role.SCHOOL:
+        ids = _filtered(actor, select(CertificateRecord.school_id), narrowing).distinct() \
+            .order_by(CertificateRecord.school_id).limit(CHOICES_MAX + 1)
+        schools = _named(School, ids)
+    if "school_id" in clean:
+        narrowing["school_id"] = clean["school_id"]
+    ids = _filtered(actor, select(CertificateRecord.site_id), narrowing).distinct() \
+        .order_by(CertificateRecord.site_id).limit(CHOICES_MAX + 1)
+    return FilterChoices(schools, _named(ExamSite, ids))
+
+
+def _named(model, id_query) -> list | None:
+    ids = list(db.session.scalars(id_query))
+    if len(ids) > CHOICES_MAX:
+        return None
+    return list(db.session.scalars(select(model).where(model.id.in_(ids)).order_by(model.name))) if ids else []
+
+
 def get_record(actor: Any, record_id: Any) -> CertificateRecord:
     permissions.require(actor, "certificates.view")
     return permissions.get_for(actor, CertificateRecord, record_id)
@@ -311,6 +348,10 @@ def _check_signoff(actor: Any, token: str) -> CertificateSignoff:
     signoff = db.session.scalar(select(CertificateSignoff).where(CertificateSignoff.token_id == token_id))
     if signoff is None or signoff.school_id != school_id:
         raise SignoffRefused("签发二维码无效，请在院校端重新生成二维码。", "unknown")
+    if not permissions.can(actor, "certificates.site_sign"):
+        # an org, province or candidate account that opens the QR code: refused like a
+        # non-signer of the school, and logged (a plain 403 would leave no trace)
+        raise SignoffRefused("只有院校的签发负责人可以扫码确认签发。", "not_signer", signoff.id)
     if getattr(actor, "role", None) != Role.SCHOOL or actor.school_id != signoff.school_id:
         raise SignoffRefused("该签发二维码属于其他院校，您无权确认。", "other_school", signoff.id)
     if not getattr(actor, "is_signer", False):
@@ -350,8 +391,7 @@ def confirm_signoff(actor: Any, token: str, *, ip: str = "", device: str = "") -
     The token is taken with a conditional update, so of two confirmations at the same
     moment exactly one wins; the other is refused as a replay.
     """
-    permissions.require(actor, "certificates.site_sign")
-    signoff = _check_signoff(actor, token)
+    signoff = _check_signoff(actor, token)  # the permission too: a refusal is logged by the caller
     now = clock.now()
     taken = db.session.execute(
         update(CertificateSignoff)
@@ -521,7 +561,7 @@ def take_numbers(certificate_id: int, year: int, count: int) -> list[str]:
 def generate(actor: Any, plan_id: int, progress=None, base_url: str | None = None) -> int:
     """Generate the e-certificates of a plan's 证书生成中 records; each becomes 已发放 when its file exists."""
     from ..core.storage import get_storage
-    from .pdf import CertificatePage, render
+    from .pdf import CertificatePage, sync_files
 
     plan = db.session.get(ExamPlan, plan_id)
     records = db.session.scalars(
@@ -564,6 +604,8 @@ def generate(actor: Any, plan_id: int, progress=None, base_url: str | None = Non
         CERTIFICATE.move(record, "generated", None)
         if progress:
             progress(i + 1, total)
+    # the files are on disk before the caller commits the records that say 已发放
+    sync_files([path for _, path in jobs_])
     db.session.flush()
     return total
 
@@ -577,5 +619,5 @@ def records_rendered(records: list[CertificateRecord], pages: list[tuple[Any, st
     from .pdf import render_to_file
 
     for record, (page, path) in zip(records, pages):
-        render_to_file(page, path)
+        render_to_file(page, path, durable=False)  # synced once for the batch by `generate`
         yield record

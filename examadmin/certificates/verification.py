@@ -7,6 +7,7 @@ an ID number exists. Each lookup that found a certificate is written to its hist
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,12 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..catalog.models import CertificateLevel
-from ..core import idcard, permissions
+from ..core import audit, idcard, permissions
+from ..core.audit import AuditLog
 from ..core.errors import DomainError
 from ..extensions import db
 from . import numbers, signing, validity
 from .models import CertificateRecord, Verification
 from .states import CertificateState
+
+log = logging.getLogger(__name__)
 
 BY_NUMBER = "编号查询"
 BY_QR = "扫码查询"
@@ -30,6 +34,8 @@ MISTYPED = "证书编号有误"
 VALID = "有效"
 REVOKED = "已撤销"
 BROKEN = "签名无效"
+#: the record was revoked (the audit trail says so) but its state no longer says 已撤销
+ANOMALY = "记录异常"
 
 #: Functions (a typed number, cleaned) -> a hint when it is another kind of number (a later area's,
 #: e.g. renewals' 再登记编号), else None; asked before the check character is judged.
@@ -81,18 +87,36 @@ def _load(clause) -> CertificateRecord | None:
         .where(clause, CertificateRecord.state.in_(_PUBLIC_STATES)))
 
 
+def _revoked_in_the_audit_trail(record: CertificateRecord) -> bool:
+    """True when the audit trail holds a revocation of the record (an index on entity type and id)."""
+    return db.session.scalar(
+        select(AuditLog.id).where(AuditLog.entity_type == CertificateRecord.__tablename__,
+                                  AuditLog.entity_id == record.id, AuditLog.action == "certificate.revoke")
+        .limit(1)) is not None
+
+
 def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
     signature_ok = signing.verify_signature(record)
     level = record.certificate_level
+    # The signature does not cover the state (it changes after issue), so a revocation undone
+    # in the database would verify 有效; the revocation's audit entry tells it apart.
+    unrevoked = record.state != CertificateState.REVOKED and _revoked_in_the_audit_trail(record)
     if not signature_ok:
         # The stored data no longer matches what was signed: never present it as valid.
         status, message = BROKEN, "该证书记录的电子签名校验未通过，证书数据可能被篡改，请勿采信，并联系发证机构核实。"
+    elif unrevoked:
+        log.error("certificate record %s was revoked but its state is %s: the database was altered",
+                  record.id, record.state.value)
+        audit.record(None, "certificate.state_anomaly", record, after={"state": record.state.value, "channel": channel})
+        status, message = ANOMALY, ("该证书曾被发证机构撤销，但证书记录的状态与撤销记录不符（记录可能被篡改），"
+                                    "请按已撤销对待，勿予采信，并联系发证机构核实。")
     elif record.state == CertificateState.REVOKED:
         status, message = REVOKED, f"该证书已于 {record.revoked_at:%Y-%m-%d} 被发证机构撤销，不再有效。"
     else:
         status, message = VALID, "证书真实有效，电子签名校验通过。"
-    current = validity.of_record(record)
-    if signature_ok and current is not None and record.state != CertificateState.REVOKED:
+    # a revoked certificate has no validity to show: 有效期至 beside 已撤销 would mislead
+    current = validity.of_record(record) if record.state != CertificateState.REVOKED and not unrevoked else None
+    if signature_ok and current is not None:
         until = f"{current.valid_until:%Y-%m-%d}"
         if current.state.value == "未再登记":
             status, message = current.state.value, (f"证书真实，但登记有效期已于 {until} 届满，持证人尚未办理再登记，"

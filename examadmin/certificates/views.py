@@ -37,6 +37,7 @@ def index():
         "levels": db.session.scalars(select(CertificateLevel).join(Certificate)
                                      .order_by(Certificate.name, CertificateLevel.rank)).all(),
         "provinces": db.session.scalars(select(Province).order_by(Province.code)).all() if is_org else [],
+        "places": services.filter_choices(current_user, filters),
     }
     page = paginate(query)
     return render_template(
@@ -143,8 +144,9 @@ def _client() -> tuple[str, str]:
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def signoff_page(token: str):
-    """The signer's phone: what is being confirmed, and the confirmation (POST)."""
-    permissions.require(current_user, "certificates.site_sign")
+    """The signer's phone: what is being confirmed, and the confirmation (POST).
+
+    Who may confirm is decided by the service (a refusal, logged), not by a bare 403 here."""
     ip, device = _client()
     form = ConfirmForm()
     try:

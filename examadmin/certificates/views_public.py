@@ -27,6 +27,19 @@ def _no_store(response):
     return response
 
 
+#: the public verification pages: never kept by a browser or a proxy, also not their 429
+_PUBLIC_ENDPOINTS = frozenset({"certificates.verify", "certificates.verify_code"})
+
+
+@bp.after_request
+def _no_store_public(response):
+    # The answers of the rate limit (429) are made by the error handler, not by the views
+    # above, so the header is also set here; a shared proxy must not keep one address's refusal.
+    if request.endpoint in _PUBLIC_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _form_int(name: str) -> int | None:
     value = (request.form.get(name) or "").strip()
     if not value.isdigit() or len(value) > 18:

@@ -45,6 +45,7 @@ EMAILS = ("chen.demo@example.com", "holder2.demo@example.com")
 def _backdate(record: CertificateRecord, issue_day: date) -> None:
     """Date the record's issue back, sign it again and redraw its e-certificate with that date."""
     from ..certificates.pdf import CertificatePage, render_to_file
+    from ..certificates.demo import demo_base_url
     from ..certificates.services import seal_of, verify_url
 
     from ..certificates.services import take_numbers
@@ -63,7 +64,7 @@ def _backdate(record: CertificateRecord, issue_day: date) -> None:
         render_to_file(CertificatePage(
             name=record.name, gender=record.gender, id_type=record.id_type.value, id_number=record.id_number,
             certificate_name=level.certificate.name, level=level.level.value, number=record.number,
-            issue_date=issue_day, org_name=level.certificate.org_name, verify_url=verify_url(record, None),
+            issue_date=issue_day, org_name=level.certificate.org_name, verify_url=verify_url(record, demo_base_url()),
             photo_path=str(storage.path(photo)) if photo and storage.exists(photo) else None,
             seal_path=str(storage.path(seal.image_key))), str(storage.path(record.file_key)))
 

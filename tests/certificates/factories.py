@@ -58,3 +58,14 @@ def make_setup(passed: int = 3, failed: int = 1, stage: PublicationStage = Publi
 
     signer = make_any_user("school", school=db.session.get(School, site.school_id), signer=True)
     return Setup(plan, site, school_user, org, signer, results)
+
+
+def qr_in_pdf(pdf: bytes, n: int) -> list[list[bool]]:
+    """The QR code's modules as drawn in the e-certificate (one image pixel per module)."""
+    import io
+
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    image = next(im.image for im in page.images if im.image.size == (n, n) and im.image.mode == "L")
+    return [[image.getpixel((x, y)) < 128 for x in range(n)] for y in range(n)]

@@ -1,8 +1,11 @@
-"""Factories of the certificate tests: passed final results and certificate records inserted directly.
+"""Factories of the tests of what follows issue (verification, downloads, paper, revocation,
+renewals): a certificate record inserted directly in a given state, without going through the
+three issuance stages each time.
 
-The issuance services (records, the two sign-off stages, generation) are built in parallel;
-until they are here, an issued record is a row as stage three leaves it: a number with its
-check character, an issue date, a stored PDF and an Ed25519 signature over the data.
+An issued record is a row as stage three leaves it (a number with its check character, an
+issue date, an Ed25519 signature over the data), but its stored "PDF" is one line of text: a
+test that looks at the e-certificate itself issues through the services (test_issuance.py),
+and so does the browser journey (tests/e2e/test_certificates_journey.py).
 """
 from __future__ import annotations
 

@@ -84,3 +84,53 @@ def test_two_parallel_confirmations_of_one_token_exactly_one_wins(app):
         finally:
             db.session.rollback()
             _remove_since(before)
+
+
+def test_two_issue_jobs_of_different_plans_at_once_never_share_a_number(app):
+    """Numbers are per certificate and year: two plans of one certificate issued at the same
+    moment take them under the counter's row lock, so no number is given twice or skipped.
+    PostgreSQL only (TEST_DATABASE_URL): SQLite lets one writer in at a time, there is no race."""
+    from examadmin.certificates.models import NumberCounter
+    from examadmin.certificates.pdf import demo_seal_png
+    from examadmin.core import clock
+    from examadmin.core.auth import User
+    from tests.threads import race
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the race needs PostgreSQL's concurrent writers (TEST_DATABASE_URL)")
+        first, second = make_setup(passed=3, failed=0), make_setup(passed=4, failed=0)
+        assert first.plan.certificate_id == second.plan.certificate_id
+        for s in (first, second):
+            services.make_records(s.plan.id, s.org)
+            services.org_sign(s.org, s.plan.id)
+            _, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+            services.confirm_signoff(s.signer, token)
+        services.upload_seal(first.org, first.plan.certificate_id, demo_seal_png("评价组织"))
+        certificate_id, year = first.plan.certificate_id, clock.now().year
+        services.take_numbers(certificate_id, year, 0)  # the year's counter exists: the race is on its row
+        taken_before = db.session.scalar(select(NumberCounter.last).where(
+            NumberCounter.certificate_id == certificate_id, NumberCounter.year == year)) or 0
+        plans, org_id = [first.plan.id, second.plan.id], first.org.id
+        both = list(plans)
+        db.session.commit()
+        db.session.remove()
+
+    lock = threading.Lock()
+
+    def issue_one_plan():
+        with lock:
+            plan_id = plans.pop()
+        org = db.session.get(User, org_id)
+        services.issue(org, plan_id, as_job=False)
+        services.generate(org, plan_id, base_url="https://zs.example.cn")
+
+    assert race(app, issue_one_plan, 2) == ["ok", "ok"]
+    with app.app_context():
+        issued = db.session.scalars(select(CertificateRecord.number).where(
+            CertificateRecord.plan_id.in_(both))).all()
+        assert len(issued) == 7 and len(set(issued)) == 7
+        sequences = sorted(int(number[8:16]) for number in issued)
+        assert sequences == list(range(taken_before + 1, taken_before + 8))  # none shared, none skipped
+        assert db.session.scalar(select(NumberCounter.last).where(
+            NumberCounter.certificate_id == certificate_id, NumberCounter.year == year)) == taken_before + 7

@@ -149,8 +149,9 @@ def test_refusals_expired_altered_other_school_and_non_signer(monkeypatch):
     plain = make_user("school", school=db.session.get(School, s.site.school_id))
     with pytest.raises(services.SignoffRefused, match="签发负责人"):
         services.confirm_signoff(plain, token)
-    with pytest.raises(Forbidden):
+    with pytest.raises(services.SignoffRefused, match="签发负责人") as refused:
         services.confirm_signoff(s.org, token)
+    assert refused.value.reason == "not_signer" and refused.value.signoff_id == signoff.id
 
     later = clock.now() + timedelta(minutes=services.SIGNOFF_MINUTES, seconds=5)
     monkeypatch.setattr(clock, "now", lambda: later)
@@ -283,3 +284,47 @@ def test_the_qr_url_carries_the_unguessable_code_at_the_public_address(app, monk
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://zs.example.cn")
     assert services.verify_url(record, "http://school-lan:8000/") == \
         f"https://zs.example.cn/certificates/v/{record.verify_code}"
+
+
+def test_the_e_certificate_shows_the_issued_data_the_photo_the_seal_and_the_qr_code():
+    """What is printed: every field of the issued record (the ID number whole: the certificate is
+    the holder's own document; public answers mask it), the photo, the seal and a QR code whose
+    modules are exactly those of the record's verification URL."""
+    import io
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from examadmin.certificates.pdf import _qr_matrix
+
+    s = make_setup(passed=1, failed=0)
+    candidate = s.results[0].registration.candidate
+    photo = io.BytesIO()
+    Image.new("RGB", (358, 441), (40, 90, 160)).save(photo, "JPEG", quality=85)
+    candidate.photo_key = get_storage().save(get_storage().new_key("photos", ".jpg"), photo.getvalue())
+    to_ready(s)
+    seal(s)
+    services.issue(s.org, s.plan.id, as_job=False)
+    services.generate(s.org, s.plan.id, base_url="https://zs.example.cn")
+    record = records(s.plan)[0]
+    level = record.certificate_level
+    page = PdfReader(io.BytesIO(get_storage().read(record.file_key))).pages[0]
+
+    text = page.extract_text()
+    day = record.issue_date
+    for value in (record.name, record.gender, record.id_number, level.certificate.name, level.level.value,
+                  record.number, f"{day.year}年{day.month}月{day.day}日", level.certificate.org_name):
+        assert value in text, value
+
+    images = {(im.image.width, im.image.height, im.image.mode): im.image for im in page.images}
+    assert (358, 441, "RGB") in images  # the photo, as stored
+    seal_image = next(im for (w, h, mode), im in images.items() if w == h and w >= 100)
+    rgb = seal_image.convert("RGB").tobytes()
+    red = sum(1 for i in range(0, len(rgb), 3) if rgb[i] > 150 and rgb[i + 1] < 100 and rgb[i + 2] < 100)
+    assert red > 500  # the drawn seal's red ring and star
+    matrix = _qr_matrix(services.verify_url(record, "https://zs.example.cn"))
+    assert record.verify_code in services.verify_url(record, "https://zs.example.cn")
+    n = len(matrix)
+    qr = images[(n, n, "L")]
+    assert [[qr.getpixel((x, y)) < 128 for x in range(n)] for y in range(n)] == \
+        [[bool(dark) for dark in line] for line in matrix]

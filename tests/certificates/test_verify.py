@@ -108,11 +108,16 @@ def test_public_pages_need_no_sign_in_and_the_id_travels_only_in_a_post(client, 
 
 
 def test_revoked_certificate_says_so_with_the_date(client, issued):
+    assert "有效期至" in post(client, issued.number, issued.id_number).get_data(as_text=True)
     org = make_user("org")
     revocation.revoke(org, issued.id, "证书信息有误，经核实撤销")
     page = post(client, issued.number, issued.id_number).get_data(as_text=True)
     assert "查验结果：已撤销" in page
     assert f"{issued.revoked_at:%Y-%m-%d}" in page
+    # no validity beside 已撤销: it would read as if the certificate were still good until then
+    assert "有效期至" not in page and "有效期状态" not in page
+    answer = verification.verify_by_code(issued.verify_code)
+    assert answer.status == verification.REVOKED and answer.valid_until is None and answer.validity == ""
 
 
 def test_an_altered_record_reports_the_signature_broken(client, issued):
@@ -159,10 +164,11 @@ def test_rate_limited_per_address_even_for_correct_data(app, client, issued):
     for _ in range(limit):
         assert post(client, issued.number, issued.id_number).status_code == 200
     refused = post(client, issued.number, issued.id_number)
-    assert refused.status_code == 429
+    assert refused.status_code == 429 and refused.headers["Cache-Control"] == "no-store"
     assert "王小明" not in refused.get_data(as_text=True)
     # the QR URL shares the limit: the same address cannot go round it
-    assert client.get(f"/certificates/v/{issued.verify_code}").status_code == 429
+    by_qr = client.get(f"/certificates/v/{issued.verify_code}")
+    assert by_qr.status_code == 429 and by_qr.headers["Cache-Control"] == "no-store"
     # another address is not affected
     other = client.post("/certificates/verify", data={"number": issued.number, "id_number": issued.id_number},
                         environ_base={"REMOTE_ADDR": "10.0.0.9"})
@@ -194,3 +200,32 @@ def test_the_signing_key_is_generated_once_with_mode_600(app):
     signing._cache.clear()
     signing.public_key_text()
     assert path.read_bytes() == before
+
+
+def test_a_revocation_undone_in_the_database_is_not_answered_valid(client, issued, caplog):
+    """The signature leaves the state out (it changes after issue); the revocation's audit entry
+    tells an un-revoked record apart, and each such verification is logged."""
+    from examadmin.core.audit import AuditLog
+
+    revocation.revoke(make_user("org"), issued.id, "冒名顶替")
+    db.session.flush()
+    db.session.execute(db.text("UPDATE certificate_record SET state = :state, revoked_at = NULL, revoke_reason = '' "
+                               "WHERE id = :id"), {"state": CertificateState.ISSUED.value, "id": issued.id})
+    db.session.expire_all()
+    by_qr = verification.verify_by_code(issued.verify_code)
+    assert by_qr.state == CertificateState.ISSUED.value and by_qr.status == verification.ANOMALY
+    answer = verification.verify_by_number(issued.number, issued.id_number)
+    assert answer.status == verification.ANOMALY and answer.signature_ok is True
+    assert "撤销" in answer.message and answer.valid_until is None
+    page = post(client, issued.number, issued.id_number).get_data(as_text=True)
+    assert "查验结果：记录异常" in page and "查验结果：有效" not in page and "有效期至" not in page
+    entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "certificate.state_anomaly")).all()
+    assert len(entries) == 3 and all(e.entity_id == issued.id for e in entries)
+    assert any("was revoked but its state" in r.getMessage() for r in caplog.records)
+
+
+def test_a_record_never_revoked_is_not_flagged(issued):
+    from examadmin.core.audit import AuditLog
+
+    assert verification.verify_by_code(issued.verify_code).status == verification.VALID
+    assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "certificate.state_anomaly")) is None

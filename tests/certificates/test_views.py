@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
 from examadmin.catalog.models import School
@@ -109,3 +110,106 @@ def test_a_school_cannot_use_org_buttons_and_sees_only_its_own(app, client):
     candidate = make_user("candidate", school=db.session.get(School, s.site.school_id))
     login_as(client, candidate)
     assert client.get("/certificates/").status_code == 403
+
+
+def _rows(page) -> int:
+    return page.text.count('data-testid="record-row"')
+
+
+def test_school_site_and_level_filters_are_offered_and_applied(app, client):
+    from examadmin.catalog.models import Level
+    from tests.certificates.factories import make_result
+    from tests.sites.factories import make_site
+
+    s = make_setup(passed=2, failed=0)
+    other_site = make_site(make_user("school"), Level.MIDDLE)
+    make_result(s.plan, other_site, True)
+    elsewhere = make_setup(passed=1, failed=0)  # another plan, school and site
+    services.make_records(s.plan.id, s.org)
+    services.make_records(elsewhere.plan.id, elsewhere.org)
+    school_a, school_b = (db.session.get(School, x.school_id) for x in (s.site, other_site))
+
+    login_as(client, s.org)
+    page = client.get(f"/certificates/?plan_id={s.plan.id}")
+    assert _rows(page) == 3
+    schools = re.search(r'data-testid="school-select">(.*?)</select>', page.text, re.S).group(1)
+    assert school_a.name in schools and school_b.name in schools
+    assert db.session.get(School, elsewhere.site.school_id).name not in schools  # not in this plan
+    sites = re.search(r'data-testid="site-select">(.*?)</select>', page.text, re.S).group(1)
+    assert f'value="{s.site.id}"' in sites and f'value="{other_site.id}"' in sites
+    assert f'value="{elsewhere.site.id}"' not in sites
+
+    by_school = client.get(f"/certificates/?plan_id={s.plan.id}&school_id={school_b.id}")
+    assert _rows(by_school) == 1 and f'value="{school_b.id}" selected' in by_school.text
+    sites = re.search(r'data-testid="site-select">(.*?)</select>', by_school.text, re.S).group(1)
+    assert f'value="{other_site.id}"' in sites and f'value="{s.site.id}"' not in sites  # the school's sites
+    by_site = client.get(f"/certificates/?plan_id={s.plan.id}&site_id={s.site.id}")
+    assert _rows(by_site) == 2 and f'value="{s.site.id}" selected' in by_site.text
+    by_level = client.get(f"/certificates/?certificate_level_id={other_site.certificate_level_id}")
+    assert _rows(by_level) == 1 and "考生" in by_level.text
+    assert _rows(client.get(f"/certificates/?plan_id={s.plan.id}&school_id=abc&site_id=99999999999999999999")) == 3
+    # stage one per plan and site: the org signs the site it filtered
+    client.post("/certificates/org-sign", data={"plan_id": s.plan.id, "site_id": s.site.id})
+    assert sorted(states(s.plan)) == sorted([S.SITE_SIGNING, S.SITE_SIGNING, S.ORG_SIGNING])
+
+    # a school: no school drop-down, only its own sites
+    login_as(client, s.school_user)
+    own = client.get("/certificates/")
+    assert 'data-testid="school-select"' not in own.text and _rows(own) == 2
+    sites = re.search(r'data-testid="site-select">(.*?)</select>', own.text, re.S).group(1)
+    assert f'value="{s.site.id}"' in sites and f'value="{other_site.id}"' not in sites
+    assert _rows(client.get(f"/certificates/?school_id={school_b.id}")) == 0
+
+
+def test_too_many_schools_to_list_ask_for_a_plan_or_province_first(app, client, monkeypatch):
+    s = make_setup(passed=1, failed=0)
+    other = make_setup(passed=1, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.make_records(other.plan.id, other.org)
+    monkeypatch.setattr(services, "CHOICES_MAX", 1)
+    login_as(client, s.org)
+    page = client.get("/certificates/")
+    assert 'data-testid="school-narrow"' in page.text and 'data-testid="school-select"' not in page.text
+    assert 'data-testid="school-select"' in client.get(f"/certificates/?plan_id={s.plan.id}").text
+
+
+@pytest.mark.parametrize("case, reason, message", [
+    ("expired", "expired", "已过期"),
+    ("altered", "altered", "篡改"),
+    ("replayed", "replayed", "已被使用"),
+    ("other_school", "other_school", "其他院校"),
+    ("org", "not_signer", "签发负责人"),
+    ("province", "not_signer", "签发负责人"),
+    ("candidate", "not_signer", "签发负责人"),
+])
+def test_every_refused_sign_off_is_answered_in_chinese_and_logged(app, client, monkeypatch, case, reason, message):
+    from datetime import timedelta
+
+    from examadmin.core import clock
+
+    s = make_setup(passed=1, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.org_sign(s.org, s.plan.id)
+    signoff, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+    school = db.session.get(School, s.site.school_id)
+    user = {"other_school": lambda: make_user("school", signer=True), "org": lambda: s.org,
+            "province": lambda: make_user("province"),
+            "candidate": lambda: make_user("candidate", school=school)}.get(case, lambda: s.signer)()
+    login_as(client, user)  # commits what was made so far (a savepoint of the test's transaction)
+    expected_state = S.SITE_SIGNING
+    if case == "altered":
+        token = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    elif case == "replayed":
+        services.confirm_signoff(s.signer, token)
+        db.session.commit()
+        expected_state = S.READY
+    elif case == "expired":
+        later = clock.now() + timedelta(minutes=services.SIGNOFF_MINUTES, seconds=5)
+        monkeypatch.setattr(clock, "now", lambda: later)
+
+    for answer in (client.get(f"/certificates/s/{token}"), client.post(f"/certificates/s/{token}")):
+        assert answer.status_code == 400 and message in answer.text and 'data-testid="signoff-refused"' in answer.text
+    entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "certificate_signoff.refused")).all()
+    assert len(entries) == 2 and all(e.actor_id == user.id and e.after["reason"] == reason for e in entries)
+    assert all(e.entity_id == (None if case == "altered" else signoff.id) for e in entries)
+    assert states(s.plan) == [expected_state]
