@@ -10,6 +10,7 @@ import sys
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.exceptions import HTTPException
 
 from .core.errors import DomainError
 
@@ -35,6 +36,10 @@ def domain_command(fn):
             db.session.rollback()
             click.echo(f"错误：{exc.message}", err=True)
             sys.exit(1)
+        except HTTPException as exc:  # the permission layer's 403/404: an answer, not a traceback
+            db.session.rollback()
+            click.echo(f"错误：{exc.description}", err=True)
+            sys.exit(1)
     return with_appcontext(wrapper)
 
 
@@ -45,5 +50,10 @@ def actor_option(fn):
     def wrapper(*args, as_user=None, **kwargs):
         from .core.auth import SYSTEM, find_user
 
-        return fn(*args, actor=find_user(as_user) if as_user else SYSTEM, **kwargs)
+        try:
+            actor = find_user(as_user) if as_user else SYSTEM
+        except DomainError as exc:  # an unknown --as user: told so, exit 1, no traceback
+            click.echo(f"错误：{exc.message}", err=True)
+            sys.exit(1)
+        return fn(*args, actor=actor, **kwargs)
     return wrapper

@@ -298,6 +298,20 @@ def test_cli_lists_and_publishes(cli):
     assert again.exit_code == 1 and "不能执行「发布」" in again.output
 
 
+def test_cli_refusals_of_the_permission_layer_and_unknown_users_are_messages(cli):
+    """--as a user who may not, an unknown plan, an unknown --as user: exit 1 with the Chinese
+    message, no traceback."""
+    plan = make_plan([(make_subject(), "09:00", "11:00")], publish=False)
+    school = make_user("school")
+    db.session.commit()
+    refused = cli.invoke(args=["exams", "publish", str(plan.id), "--as", school.username])
+    assert refused.exit_code == 1 and "无权执行此操作" in refused.output and refused.exception.__class__ is SystemExit
+    missing = cli.invoke(args=["exams", "publish", "2147480000"])
+    assert missing.exit_code == 1 and "不在您的管理范围内" in missing.output
+    nobody = cli.invoke(args=["exams", "publish", str(plan.id), "--as", "no.such.user"])
+    assert nobody.exit_code == 1 and "找不到用户「no.such.user」" in nobody.output
+
+
 def test_org_manages_subjects_through_the_pages(client):
     login_as(client, make_user("org"))
     data = {"certificate_level_id": level_of(Level.MIDDLE).id, "name": "实操考核", "mode": "实操",
