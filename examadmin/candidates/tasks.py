@@ -6,9 +6,7 @@ from typing import Any
 from flask import current_app
 
 from ..core import jobs, permissions
-from ..core.errors import DomainError
-from ..core.jobs import Job, JobContext, JobState, handler
-from ..core.storage import get_storage
+from ..core.jobs import Job, JobContext, handler
 from .importer import error_workbook, import_rows
 
 #: errors kept in a job's result for the page; the downloadable sheet has them all
@@ -60,16 +58,7 @@ def run_import(ctx: JobContext) -> None:
 def start_valid_rows_import(actor: Any, job_id: int) -> Job:
     """只导入正确的行 of an import refused for its errors, from the file it already keeps."""
     permissions.require(actor, "candidates.manage")
-    old = permissions.get_for(actor, Job, job_id)
-    result = old.result or {}
-    if old.kind != "candidate_import" or old.state != JobState.DONE or result.get("imported", True):
-        raise DomainError("只有因错误未导入的文件可以选择「只导入正确的行」")
-    if result.get("rows", 0) - result.get("bad_rows", 0) <= 0:
-        raise DomainError("文件中没有正确的行可以导入，请修改后重新上传")
-    if not old.input_key or not get_storage().exists(old.input_key):
-        raise DomainError("原文件已不在系统中，请重新上传")
-    return jobs.submit(actor, "candidate_import", {**old.params, "valid_only": True}, input_key=old.input_key,
-                       input_name=old.input_name, title=old.title)
+    return jobs.rerun_valid_rows(actor, job_id, "candidate_import")
 
 
 from . import verify_tasks as _verify_tasks  # noqa: E402,F401

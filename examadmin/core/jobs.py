@@ -278,6 +278,33 @@ def dispatch(job: Job | int) -> None:
     run_job_task(job_id)
 
 
+def import_outcome(text: str, error_count: int, imported: bool) -> tuple[str, str | None, str]:
+    """An import's outcome line with its errors, its state label and colour: 未导入 (refused for
+    its errors), 部分导入 (only the correct rows) or plain 已完成."""
+    if error_count:
+        text += f"，{error_count} 处错误"
+    if not imported:
+        return text, "未导入", "danger"
+    if error_count:
+        return text, "部分导入", "warning"
+    return text, None, "success"
+
+
+def rerun_valid_rows(actor: Any, job_id: int, kind: str) -> Job:
+    """只导入正确的行 of an import refused for its errors, from the file its job already keeps (the
+    rows are checked again: whatever changed since decides). The caller checks the permission."""
+    old = permissions.get_for(actor, Job, job_id)
+    result = old.result or {}
+    if old.kind != kind or old.state != JobState.DONE or result.get("imported", True):
+        raise DomainError("只有因错误未导入的文件可以选择「只导入正确的行」")
+    if result.get("rows", 0) - result.get("bad_rows", 0) <= 0:
+        raise DomainError("文件中没有正确的行可以导入，请修改后重新上传")
+    if not old.input_key or not get_storage().exists(old.input_key):
+        raise DomainError("原文件已不在系统中，请重新上传")
+    return submit(actor, kind, {**old.params, "valid_only": True}, input_key=old.input_key,
+                  input_name=old.input_name, title=old.title)
+
+
 def retry(actor: Any, job_id: int) -> Job:
     """Run a failed job again with the same input, as a new job."""
     old = permissions.get_for(actor, Job, job_id)

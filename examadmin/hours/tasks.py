@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..core.jobs import JobContext, handler
+from ..core.jobs import JobContext, handler, import_outcome
 from .importer import error_workbook, import_rows
 
 #: errors kept in a job's result for the page; the downloadable sheet has them all
@@ -12,14 +12,8 @@ MAX_ERRORS_SHOWN = 5000
 
 def summary(result: dict) -> tuple[str, str | None, str]:
     """The outcome line, state label and colour of an hours import (as the candidate import's)."""
-    text = f"导入 {result['created']} 行（已导入过 {result['unchanged']}）"
-    if result["error_count"]:
-        text += f"，{result['error_count']} 处错误"
-    if not result["imported"]:
-        return text, "未导入", "danger"
-    if result["error_count"]:
-        return text, "部分导入", "warning"
-    return text, None, "success"
+    return import_outcome(f"导入 {result['created']} 行（已导入过 {result['unchanged']}）", result["error_count"],
+                          result["imported"])
 
 
 @handler("hours_import", "导入学时")
