@@ -365,15 +365,31 @@ def start_checkout(actor: Any, order_id: Any) -> str:
     return url
 
 
+#: the longest reference, transaction number or amount text a notice may carry
+MAX_NOTICE_TEXT = 64
+
+
+def _checked(notice: providers.Notification) -> providers.Notification:
+    """A provider's notice with texts that are texts of a sane length and a finite amount."""
+    texts = (notice.reference, notice.transaction_ref)
+    if not all(isinstance(t, str) and 0 < len(t) <= MAX_NOTICE_TEXT for t in texts):
+        raise ValueError("reference")
+    amount = Decimal(notice.amount)
+    if not amount.is_finite() or len(str(amount)) > MAX_NOTICE_TEXT:
+        raise ValueError("amount")
+    return providers.Notification(notice.reference, notice.transaction_ref, amount, bool(notice.paid))
+
+
 def record_notification(provider_name: str, payload: Any) -> PaymentOrder:
     """An online provider's callback: confirm the order as the system after checking it."""
     provider = providers.get_provider(provider_name)
     if not isinstance(payload, dict):
         raise DomainError("支付通知格式无效")
     try:
-        notice = provider.parse_notification(payload)
+        notice = _checked(provider.parse_notification(payload))
     except (KeyError, TypeError, ValueError, ArithmeticError):
-        # a provider reads the fields it expects: a notice without them is bad input, not a fault
+        # a provider reads the fields it expects: a notice without them, or with values of the
+        # wrong kind (a number for the reference, NaN for the amount), is bad input, not a fault
         raise DomainError("支付通知内容无效（缺少或无法识别的字段）") from None
     order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.reference == notice.reference,
                                                          PaymentOrder.provider == provider_name))

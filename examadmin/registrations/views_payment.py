@@ -2,6 +2,8 @@
 service, commit, redirect."""
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
@@ -171,6 +173,7 @@ def payment_checkout(order_id: int):
 
 #: a provider name as registered (providers.register_provider); longer is not a provider
 MAX_PROVIDER_NAME = 40
+PROVIDER_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,%d}" % MAX_PROVIDER_NAME)
 
 
 # An online provider's server calls this, not a browser: no session, no CSRF token. What makes
@@ -182,9 +185,14 @@ MAX_PROVIDER_NAME = 40
 @limiter.limit("120 per minute", methods=["POST"])
 def payment_notify(provider: str):
     """网上缴费 callback: the provider's notification confirms the order as the system."""
-    if len(provider) > MAX_PROVIDER_NAME:
+    if not PROVIDER_NAME.fullmatch(provider):
         abort(404)
-    payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    try:
+        # a body nested thousands deep makes the JSON decoder give up with RecursionError, which
+        # silent=True does not cover: a bad notice like any other
+        payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    except RecursionError:
+        payload = None
     try:
         order = payments.record_notification(provider, payload)
         db.session.commit()
