@@ -39,7 +39,7 @@ from ..extensions import db, huey
 from . import clock, permissions
 from .columns import enum_type
 from .errors import DomainError
-from .personal import MaskedJSON, MaskedLongText, MaskedText
+from .personal import MaskedJSON, MaskedLongText, MaskedText, mask_text
 from .roles import Role
 from .storage import get_storage
 from .workflow import Workflow
@@ -81,7 +81,9 @@ class Job(db.Model):
     input_name: Mapped[str | None] = mapped_column(MaskedText(200))
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
-    message: Mapped[str] = mapped_column(String(300), default="")
+    #: the progress or outcome line; masked like the result (a refusal may quote a file named by
+    #: an ID number)
+    message: Mapped[str] = mapped_column(MaskedText(300), default="")
     #: what the user is told when the job failed: always Chinese, never an exception's text
     error: Mapped[str | None] = mapped_column(MaskedLongText)
     #: the traceback of an unexpected failure, shown to the sysadmin only
@@ -217,7 +219,7 @@ def _progress_key(job_id: int) -> str:
 def write_progress(job_id: int, done: int, total: int, message: str) -> None:
     """Publish a running job's progress where every web process can read it."""
     try:
-        huey.put(_progress_key(job_id), {"done": done, "total": total, "message": message})
+        huey.put(_progress_key(job_id), {"done": done, "total": total, "message": mask_text(message)})
     except Exception:  # progress is a courtesy; a busy store must not fail the job
         log.warning("could not write progress of job %s", job_id, exc_info=True)
 

@@ -368,6 +368,8 @@ def _keep_search(endpoint: str, text: str) -> None:
 
 def _kept_search(endpoint: str) -> str:
     sealed = session.get(f"search:{endpoint}") or ""
+    if not isinstance(sealed, str):
+        return ""  # not what _keep_search writes
     try:
         return _search_box().decrypt(sealed.encode(), ttl=SEARCH_KEPT_SECONDS).decode() if sealed else ""
     except (InvalidToken, ValueError):

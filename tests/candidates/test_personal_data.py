@@ -68,6 +68,12 @@ def test_the_search_form_posts_and_no_id_number_reaches_a_url(client):
     # the kept search is sealed: the session cookie is signed, not encrypted
     with client.session_transaction() as kept:
         assert not any(number[-8:].lower() in str(v).lower() for v in kept.values())
+    # a kept value that is not what the app writes (altered, expired, another type): no search, no 500
+    for odd in (12, ["x"], {"a": 1}, "gAAAAA-not-a-token"):
+        with client.session_transaction() as kept:
+            kept["search:candidates.index"] = odd
+        answer = client.get(location)
+        assert answer.status_code == 200 and "司马光" in answer.get_data(as_text=True), odd
     # the list without search=1 (the menu link) shows everyone again
     assert "司马光" in client.get("/candidates/").get_data(as_text=True)
     # clearing the box clears the search

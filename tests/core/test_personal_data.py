@@ -153,8 +153,9 @@ def test_a_jobs_file_names_are_stored_and_shown_masked(client):
     user = make_user("school")
     job = jobs.submit(user, "test_pii_result", {"number": "x"}, input_name=f"{number}.xlsx", title=f"导入 {number}")
     job.result_name = f"结果_{number}.xlsx"
+    job.message = f"未导入：压缩包中的「{number}.jpg」压缩比过高"  # a refusal quoting a member's name
     db.session.commit()
-    stored = db.session.execute(text("SELECT title, input_name, result_name FROM job WHERE id = :id"),
+    stored = db.session.execute(text("SELECT title, input_name, result_name, message FROM job WHERE id = :id"),
                                 {"id": job.id}).one()
     assert not any(number in value for value in stored)
     login_as(client, user)
