@@ -91,6 +91,8 @@ def load() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or redis_url or f"examadmin-sqlite://{instance / 'ratelimit.db'}",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        # a 429 says when to try again (Retry-After), for people and for a provider's callback
+        "RATELIMIT_HEADERS_ENABLED": True,
         # When the shared store is unreachable (Redis restarting), the limits count in this
         # process's memory until it is back, rather than the sign-in answering 500 (a limit
         # per process is weaker but still a limit); a dead Redis is noticed within 2 s.

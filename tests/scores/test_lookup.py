@@ -117,6 +117,7 @@ def test_after_the_limit_even_the_right_pair_is_refused(app, client, scored, mon
     assert refused.status_code == 429
     assert "李明" not in refused.get_data(as_text=True)
     assert refused.headers["Cache-Control"] == "no-store"
+    assert int(refused.headers["Retry-After"]) > 0
     # another address is not affected
     other = _ask(client, passed.candidate.id_number, passed.ticket_number,
                  environ_base={"REMOTE_ADDR": "10.1.2.3"})
