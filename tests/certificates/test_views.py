@@ -70,6 +70,28 @@ def test_the_whole_issuance_through_the_pages(app, client):
     assert listing.text.count('data-testid="record-row"') == 2
 
 
+def test_signing_a_site_again_and_signing_the_ticked_with_none_ticked_say_what_is_wrong(client):
+    s = make_setup(passed=2, failed=0)
+    services.make_records(s.plan.id, s.org)
+    login_as(client, s.org)
+    page = client.get(f"/certificates/?plan_id={s.plan.id}&site_id={s.site.id}")
+    assert 'data-testid="sign-selected"' in page.text and 'name="selected"' in page.text
+    # 签发所选 with nothing ticked: the form posts its marker and no record_id
+    r = client.post("/certificates/org-sign", data={"selected": "1"}, follow_redirects=True)
+    assert "请先勾选证书记录" in r.text and "请选择考试计划" not in r.text
+    assert states(s.plan) == [S.ORG_SIGNING] * 2
+    r = client.post("/certificates/org-sign", data={"plan_id": s.plan.id, "site_id": s.site.id},
+                    follow_redirects=True)
+    assert "2 份证书已处理" in r.text and "被拒绝" not in r.text
+    # signing the same plan and site again: nothing waits, no list of "refused" records
+    r = client.post("/certificates/org-sign", data={"plan_id": s.plan.id, "site_id": s.site.id},
+                    follow_redirects=True)
+    assert "没有待评价组织签发的证书" in r.text and "被拒绝" not in r.text
+    # no row can be ticked any more: no 签发所选 button
+    page = client.get(f"/certificates/?plan_id={s.plan.id}&site_id={s.site.id}")
+    assert 'data-testid="sign-selected"' not in page.text
+
+
 def test_a_non_signer_opening_the_qr_url_is_refused_and_logged(app, client):
     s = make_setup(passed=1, failed=0)
     services.make_records(s.plan.id, s.org)
