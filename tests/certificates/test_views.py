@@ -92,6 +92,39 @@ def test_signing_a_site_again_and_signing_the_ticked_with_none_ticked_say_what_i
     assert 'data-testid="sign-selected"' not in page.text
 
 
+def test_the_sign_off_pages_name_the_qr_codes_expiry_the_candidates_and_show_the_url(app, client):
+    from examadmin.certificates.models import CertificateSignoff
+
+    s = make_setup(passed=2, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.org_sign(s.org, s.plan.id)
+    login_as(client, s.school_user)
+    shown = client.post("/certificates/signoffs", data={"plan_id": s.plan.id, "site_id": s.site.id})
+    url = re.search(r'data-url="([^"]+)"', shown.text).group(1)
+    text = re.search(r'data-testid="signoff-url">(.*?)</p>', shown.text, re.S).group(1)
+    assert "也可在手机浏览器中打开：" in text and f'href="{url}"' in text and f">{url}</a>" in text
+    phone = app.test_client()
+    login_as(phone, s.signer)
+    summary = phone.get(url.replace("http://examadmin.test", "")).text
+    signoff = db.session.scalar(select(CertificateSignoff))
+    expires = re.search(r'<dt class="col-4">二维码有效期至</dt><dd[^>]*>([^<]+)</dd>', summary).group(1)
+    assert expires == f"{signoff.expires_at:%Y-%m-%d %H:%M}"
+    assert "<dt class=\"col-4\">有效期至</dt>" not in summary
+    # the whole batch is listed: 考生, not 部分考生
+    assert '<dt class="col-4">考生</dt>' in summary and "部分考生" not in summary
+
+
+def test_a_batch_larger_than_the_sample_says_some_candidates(app, client, monkeypatch):
+    monkeypatch.setattr(services, "SAMPLE_NAMES", 1)
+    s = make_setup(passed=2, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.org_sign(s.org, s.plan.id)
+    _, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+    login_as(client, s.signer)
+    summary = client.get(f"/certificates/s/{token}").text
+    assert '<dt class="col-4">部分考生</dt>' in summary and " 等" in summary
+
+
 def test_a_non_signer_opening_the_qr_url_is_refused_and_logged(app, client):
     s = make_setup(passed=1, failed=0)
     services.make_records(s.plan.id, s.org)
