@@ -129,6 +129,29 @@ def test_signing_the_ticked_records_with_none_ticked_asks_to_tick_first():
     assert all(r.state == S.ORG_SIGNING for r in records(s.plan))
 
 
+def test_a_second_round_of_every_stage_takes_only_the_records_waiting_in_it():
+    """Records already past a stage are not part of that stage's next batch: none is reported
+    as refused in stage one, the school's sign-off or issue."""
+    s = make_setup(passed=3, failed=0)
+    services.make_records(s.plan.id, s.org)
+    first = records(s.plan)[0]
+    services.org_sign(s.org, record_ids=[first.id])
+    to_ready_first = services.start_signoff(s.school_user, s.plan.id, s.site.id)[1]
+    services.confirm_signoff(s.signer, to_ready_first)
+    seal(s)
+    services.issue(s.org, s.plan.id, as_job=False)
+    services.generate(s.org, s.plan.id)
+    assert db.session.get(CertificateRecord, first.id).state == S.ISSUED
+
+    signed = services.org_sign(s.org, s.plan.id, s.site.id)
+    assert len(signed.done) == 2 and signed.refused == []
+    signoff, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+    assert first.id not in signoff.record_ids and len(signoff.record_ids) == 2
+    confirmed = services.confirm_signoff(s.signer, token)
+    assert len(confirmed.done) == 2 and confirmed.refused == []
+    assert services.issue(s.org, s.plan.id, as_job=False)[1] == 2
+
+
 def test_only_the_org_signs_stage_one():
     s = make_setup()
     services.make_records(s.plan.id, s.org)
