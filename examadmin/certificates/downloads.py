@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..core import audit, clock, jobs, permissions
+from ..core.audit import AuditLog
 from ..core.errors import DomainError
 from ..core.jobs import JobContext
 from ..core.storage import get_storage
@@ -21,6 +22,10 @@ from ..extensions import db
 from ..sites.models import ExamSite
 from .models import CertificateRecord
 from .states import CertificateState
+from .verification import revoked_but_not_in_state
+
+#: a record revoked once whose state says otherwise (verification answers 记录异常): not handed out
+ANOMALY_REFUSAL = "该证书记录异常（曾被撤销，但记录状态与撤销记录不符），不能下载，请联系评价组织核实。"
 
 ZIP_JOB = "certificates_zip"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -39,6 +44,8 @@ def open_pdf(actor: Any, record_id: int) -> tuple[CertificateRecord, Any]:
         raise DomainError("该证书已被撤销，不能再下载")
     if record.state != CertificateState.ISSUED or not record.file_key:
         raise DomainError("该证书尚未发放，暂不能下载")
+    if revoked_but_not_in_state(record):
+        raise DomainError(ANOMALY_REFUSAL)
     storage = get_storage()
     if not storage.exists(record.file_key):
         raise DomainError("电子证书文件不存在，请联系评价组织重新生成")
@@ -54,10 +61,17 @@ def my_certificates(actor: Any) -> list[CertificateRecord]:
                                    .limit(100)))
 
 
+def _not_revoked_in_the_audit_trail():
+    """Leaves out issued records that the audit trail says were revoked (记录异常)."""
+    return ~select(AuditLog.id).where(AuditLog.entity_type == CertificateRecord.__tablename__,
+                                      AuditLog.entity_id == CertificateRecord.id,
+                                      AuditLog.action == "certificate.revoke").exists()
+
+
 def _zip_scope(actor: Any, plan_id: int, site_id: int):
     return (permissions.scoped(actor, select(CertificateRecord))
             .where(CertificateRecord.plan_id == plan_id, CertificateRecord.site_id == site_id,
-                   CertificateRecord.state == CertificateState.ISSUED))
+                   CertificateRecord.state == CertificateState.ISSUED, _not_revoked_in_the_audit_trail()))
 
 
 def request_zip(actor: Any, plan_id: int, site_id: int) -> jobs.Job:
@@ -113,7 +127,7 @@ def zip_groups(actor: Any):
                                               ExamSite.name, func.count()), CertificateRecord)
              .join(ExamPlan, ExamPlan.id == CertificateRecord.plan_id)
              .join(ExamSite, ExamSite.id == CertificateRecord.site_id)
-             .where(CertificateRecord.state == CertificateState.ISSUED)
+             .where(CertificateRecord.state == CertificateState.ISSUED, _not_revoked_in_the_audit_trail())
              .group_by(CertificateRecord.plan_id, ExamPlan.name, CertificateRecord.site_id, ExamSite.name)
              .order_by(CertificateRecord.plan_id.desc(), ExamSite.name).limit(200))
     return db.session.execute(query).all()

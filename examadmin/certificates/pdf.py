@@ -174,9 +174,57 @@ def _draw_qr(c: canvas.Canvas, data: str, x: float, y: float, size: float) -> No
 _DARK_TO_GREY = bytes([255, 0]) + bytes(254)
 
 
+#: the smallest size a value or the issuer's name is shrunk to before it wraps (points)
+MIN_FONT = 9
+
+
+def fit_lines(text: str, font: str, size: float, max_width: float, max_lines: int = 2) -> tuple[list[str], float]:
+    """`text` at `size`, shrunk to fit `max_width` down to MIN_FONT, else wrapped into at most
+    `max_lines` lines drawn as large as they fit (at most `size`); returns the lines and the size."""
+    width = pdfmetrics.stringWidth(text, font, size)
+    if width <= max_width:
+        return [text], size
+    if size * max_width / width >= MIN_FONT:
+        return [text], size * max_width / width
+    lines = max(1, min(max_lines, math.ceil(pdfmetrics.stringWidth(text, font, MIN_FONT) / max_width)))
+    per = math.ceil(len(text) / lines)
+    parts = [text[i:i + per] for i in range(0, len(text), per)]
+    widest = max(pdfmetrics.stringWidth(part, font, size) for part in parts)
+    return parts, min(size, size * max_width / widest)
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+def layout() -> dict[str, Box]:
+    """Where the photo, the QR code, the seal and the issuer's block go on the page (points)."""
+    width, height = PAGE
+    photo_w, photo_h = 35 * mm, 35 * mm * 441 / 358
+    photo_x, photo_y = width - 40 * mm - photo_w, height - 70 * mm - photo_h
+    qr_size = 32 * mm
+    qr_x, qr_y = width - 40 * mm - qr_size, 28 * mm
+    return {
+        "photo": Box(photo_x, photo_y, photo_x + photo_w, photo_y + photo_h),
+        "qr": Box(qr_x, qr_y, qr_x + qr_size, qr_y + qr_size),
+        # the issuer's name: from the middle of the page to well clear of the QR code, below
+        # the last field (发证机构 at 58 mm), so the seal stamped on it covers no field
+        "issuer": Box(width / 2 - 10 * mm, 26 * mm, qr_x - 12 * mm, 46 * mm),
+    }
+
+
+#: the seal's side; it sits across the issuer's name, like a stamp, inside the issuer block's height
+SEAL_SIZE = 34 * mm
+
+
 def draw_page(c: canvas.Canvas, page: CertificatePage) -> None:
     width, height = PAGE
     font = font_name()
+    boxes = layout()
     c.setStrokeColorRGB(0.55, 0.42, 0.12)
     c.setLineWidth(3)
     c.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
@@ -197,36 +245,51 @@ def draw_page(c: canvas.Canvas, page: CertificatePage) -> None:
         ("发证日期", f"{page.issue_date.year}年{page.issue_date.month}月{page.issue_date.day}日"),
         ("发证机构", page.org_name),
     ]
+    # a long value is shrunk to end before the photo and the QR code (both start at the same x)
+    value_x, value_max = left + 32 * mm, boxes["photo"].x0 - 5 * mm - (left + 32 * mm)
     for i, (label, value) in enumerate(fields):
         y = top - i * step
         c.setFont(font, 12)
         c.setFillColorRGB(0.35, 0.35, 0.35)
         c.drawString(left, y, label)
         c.setFillColorRGB(0, 0, 0)
-        c.setFont(font, 14)
-        c.drawString(left + 32 * mm, y, value)
+        lines, size = fit_lines(value, font, 14, value_max)
+        c.setFont(font, size)
+        if len(lines) == 1:
+            c.drawString(value_x, y, lines[0])
+        else:  # two lines around the row's baseline, inside its step
+            c.drawString(value_x, y + size * 0.55, lines[0])
+            c.drawString(value_x, y - size * 0.55, lines[1])
 
-    photo_w, photo_h = 35 * mm, 35 * mm * 441 / 358
-    photo_x, photo_y = width - 40 * mm - photo_w, height - 70 * mm - photo_h
+    photo = boxes["photo"]
     if page.photo_path:
-        c.drawImage(page.photo_path, photo_x, photo_y, photo_w, photo_h)
+        c.drawImage(page.photo_path, photo.x0, photo.y0, photo.x1 - photo.x0, photo.y1 - photo.y0)
     else:
         c.setLineWidth(0.5)
-        c.rect(photo_x, photo_y, photo_w, photo_h)
+        c.rect(photo.x0, photo.y0, photo.x1 - photo.x0, photo.y1 - photo.y0)
         c.setFont(font, 10)
-        c.drawCentredString(photo_x + photo_w / 2, photo_y + photo_h / 2, "照片")
+        c.drawCentredString((photo.x0 + photo.x1) / 2, (photo.y0 + photo.y1) / 2, "照片")
 
-    qr_size = 32 * mm
-    qr_x, qr_y = width - 40 * mm - qr_size, 28 * mm
-    _draw_qr(c, page.verify_url, qr_x, qr_y, qr_size)
+    qr = boxes["qr"]
+    _draw_qr(c, page.verify_url, qr.x0, qr.y0, qr.x1 - qr.x0)
     c.setFont(font, 8)
-    c.drawCentredString(qr_x + qr_size / 2, qr_y - 4 * mm, "扫码查验证书真伪")
+    c.drawCentredString((qr.x0 + qr.x1) / 2, qr.y0 - 4 * mm, "扫码查验证书真伪")
 
-    c.setFont(font, 13)
-    c.drawString(width / 2 - 10 * mm, 45 * mm, page.org_name)
+    # the issuer's name at the right of its block, shrunk (then wrapped) to fit its width; the
+    # seal is stamped across the name's right part, covering at most part of it, inside the block
+    issuer = boxes["issuer"]
+    lines, size = fit_lines(page.org_name, font, 13, issuer.x1 - issuer.x0)
+    name_w = max(pdfmetrics.stringWidth(line, font, size) for line in lines)
+    seal_from = max(0.4 * name_w, 0.7 * name_w - SEAL_SIZE / 2)  # the seal's left edge, from the name's
+    name_x0 = max(issuer.x0, min(issuer.x1 - name_w, issuer.x1 - SEAL_SIZE - seal_from))
+    middle = (issuer.y0 + issuer.y1) / 2
+    c.setFont(font, size)
+    first = middle - 0.3 * size + (len(lines) - 1) * 0.6 * size
+    for i, line in enumerate(lines):
+        c.drawRightString(name_x0 + name_w, first - i * 1.2 * size, line)
     if page.seal_path:
-        seal = 40 * mm
-        draw_encoded(c, _seal_image(page.seal_path), width / 2 - 5 * mm, 30 * mm, seal, seal)
+        seal_x = min(name_x0 + seal_from, issuer.x1 - SEAL_SIZE)
+        draw_encoded(c, _seal_image(page.seal_path), seal_x, middle - SEAL_SIZE / 2, SEAL_SIZE, SEAL_SIZE)
 
 
 #: seals encoded for drawing, per stored path (a job draws the same seal on every page)

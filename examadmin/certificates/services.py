@@ -205,18 +205,26 @@ class BatchOutcome:
         return text
 
 
-def _batch(actor: Any, plan_id: Any, site_id: Any, record_ids: Iterable[Any] | None) -> list[CertificateRecord]:
+def _batch(actor: Any, plan_id: Any, site_id: Any, record_ids: Iterable[Any] | None,
+           state: CertificateState) -> list[CertificateRecord]:
+    """The records a batch operation works on, locked.
+
+    Ticked records (record_ids not None, even empty: the 签发所选 form) are taken in any state,
+    so that one whose state changed since the page was shown is refused by name. A plan (and
+    site) batch takes only the records waiting in `state`: those already past it are not part
+    of the batch, and listing them as refusals would make every later batch look half-failed.
+    """
     query = permissions.scoped(actor, select(CertificateRecord), CertificateRecord)
-    if record_ids:
+    if record_ids is not None:
         ids = _clean_ids(record_ids)
         if not ids:
-            raise DomainError("请选择证书记录")
+            raise DomainError("请先勾选证书记录")
         query = query.where(CertificateRecord.id.in_(ids))
     else:
         plan = _int_or_none(plan_id)
         if plan is None:
             raise DomainError("请选择考试计划")
-        query = query.where(CertificateRecord.plan_id == plan)
+        query = query.where(CertificateRecord.plan_id == plan, CertificateRecord.state == state)
         site = _int_or_none(site_id)
         if site is not None:
             query = query.where(CertificateRecord.site_id == site)
@@ -252,11 +260,17 @@ def _check_issuing_data(record: CertificateRecord) -> str | None:
 
 
 def org_sign(actor: Any, plan_id: Any = None, site_id: Any = None, record_ids: Iterable[Any] | None = None) -> BatchOutcome:
-    """Stage one: the org checks the issuing data and signs a batch (a plan and site, or selected records)."""
+    """Stage one: the org checks the issuing data and signs a batch (a plan and site, or selected records).
+
+    record_ids None: the plan's (and site's) 待评价组织签发 records; a list, even empty: the ticked ones.
+    """
     permissions.require(actor, "certificates.org_sign")
     outcome = BatchOutcome()
     now = clock.now()
-    for record in _batch(actor, plan_id, site_id, record_ids):
+    batch = _batch(actor, plan_id, site_id, record_ids, S.ORG_SIGNING)
+    if not batch:
+        raise DomainError("没有待评价组织签发的证书" if record_ids is None else "没有符合条件的证书记录")
+    for record in batch:
         if record.state != S.ORG_SIGNING:
             outcome.refused.append((record, f"当前状态为「{record.state.value}」"))
             continue
@@ -267,8 +281,6 @@ def org_sign(actor: Any, plan_id: Any = None, site_id: Any = None, record_ids: I
         CERTIFICATE.move(record, "org_sign", actor)
         record.org_signed_at, record.org_signed_by_id = now, getattr(actor, "id", None)
         outcome.done.append(record)
-    if not outcome.done and not outcome.refused:
-        raise DomainError("没有符合条件的证书记录")
     return outcome
 
 

@@ -80,6 +80,12 @@ def _not_found() -> Answer:
     return Answer(False, NOT_FOUND, "未找到与所填证书编号和证件号码相符的证书，请核对后重试。")
 
 
+def _unknown_code() -> Answer:
+    # Opening a QR code's URL fills in nothing, so "所填" would mislead; the text is the same for
+    # every unknown code (and a record not issued yet), so that codes cannot be probed.
+    return Answer(False, NOT_FOUND, "未找到该证书：二维码无效或已损坏，请用证书编号和证件号码查验。")
+
+
 def _load(clause) -> CertificateRecord | None:
     return db.session.scalar(
         select(CertificateRecord)
@@ -95,12 +101,28 @@ def _revoked_in_the_audit_trail(record: CertificateRecord) -> bool:
         .limit(1)) is not None
 
 
+def revoked_but_not_in_state(record: CertificateRecord) -> bool:
+    """记录异常: the audit trail holds a revocation of the record, yet its state is not 已撤销
+    (the revocation was undone in the database)."""
+    return record.state != CertificateState.REVOKED and _revoked_in_the_audit_trail(record)
+
+
+def anomalies(records: list[CertificateRecord]) -> set[int]:
+    """The ids among `records` that are 记录异常 (see `revoked_but_not_in_state`), in one query."""
+    ids = [r.id for r in records if r.state != CertificateState.REVOKED]
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        select(AuditLog.entity_id).where(AuditLog.entity_type == CertificateRecord.__tablename__,
+                                         AuditLog.entity_id.in_(ids), AuditLog.action == "certificate.revoke")))
+
+
 def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
     signature_ok = signing.verify_signature(record)
     level = record.certificate_level
     # The signature does not cover the state (it changes after issue), so a revocation undone
     # in the database would verify 有效; the revocation's audit entry tells it apart.
-    unrevoked = record.state != CertificateState.REVOKED and _revoked_in_the_audit_trail(record)
+    unrevoked = revoked_but_not_in_state(record)
     if not signature_ok:
         # The stored data no longer matches what was signed: never present it as valid.
         status, message = BROKEN, "该证书记录的电子签名校验未通过，证书数据可能被篡改，请勿采信，并联系发证机构核实。"
@@ -167,15 +189,16 @@ def verify_by_number(number: str, id_number: str, *, ip: str = "") -> Answer:
 def verify_by_code(code: str, *, ip: str = "") -> Answer:
     """Verify by the unguessable identifier in the QR code's URL."""
     if not code or len(code) > 64:
-        return _not_found()
+        return _unknown_code()
     record = _load(CertificateRecord.verify_code == code)
     if record is None:
-        return _not_found()
+        return _unknown_code()
     return _answer(record, BY_QR, ip)
 
 
 def history(actor: Any, record_id: int) -> tuple[CertificateRecord, list[Verification]]:
-    """A record and its verifications, newest first, for the org and the holder's school."""
+    """A record and its verifications, newest first, for the org and the holder's school
+    (whether the record is 记录异常: `revoked_but_not_in_state`)."""
     permissions.require(actor, "certificates.history")
     record = permissions.get_for(actor, CertificateRecord, record_id)
     rows = db.session.scalars(select(Verification).where(Verification.record_id == record.id)

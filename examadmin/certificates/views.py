@@ -72,8 +72,11 @@ def org_sign():
     permissions.require(current_user, "certificates.org_sign")
     if not ConfirmForm().validate_on_submit():
         return _back()
+    ticked = request.form.getlist("record_id")
+    # the 签发所选 form says so: nothing ticked there is "tick first", never a plan batch
+    record_ids = ticked if request.form.get("selected") else (ticked or None)
     outcome, ok = commit_or_flash(services.org_sign, current_user, request.form.get("plan_id"),
-                                  request.form.get("site_id") or None, request.form.getlist("record_id") or None)
+                                  request.form.get("site_id") or None, record_ids)
     if ok:
         flash("评价组织签发：" + outcome.message, "warning" if outcome.refused else "success")
     return _back()

@@ -87,7 +87,8 @@ def mine():
     if current_user.role != Role.CANDIDATE:
         return redirect(url_for("certificates.downloads"))
     records = downloads.my_certificates(current_user)
-    return render_template("certificates/download_mine.html", records=records, validity=validity.of_records(records))
+    return render_template("certificates/download_mine.html", records=records, validity=validity.of_records(records),
+                           anomalies=verification.anomalies(records))
 
 
 @bp.route("/<int:record_id>/download")
@@ -126,8 +127,9 @@ def request_zip():
 def history(record_id: int):
     """The record's verifications (and paper batch), for the org and the holder's school; the org revokes here."""
     record, rows = verification.history(current_user, record_id)
-    return render_template("certificates/verify_history.html", record=record, rows=rows,
-                           validity=validity.of_record(record))
+    anomaly = verification.revoked_but_not_in_state(record)
+    return render_template("certificates/verify_history.html", record=record, rows=rows, anomaly=anomaly,
+                           validity=None if anomaly else validity.of_record(record))
 
 
 @bp.route("/<int:record_id>/revoke", methods=["POST"])

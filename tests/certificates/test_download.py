@@ -107,3 +107,43 @@ def test_school_pages_list_and_zip(app, setup):
     assert "请选择考试计划和考核站点" in bad.get_data(as_text=True)
     with school.get(f"/certificates/{issued[0].id}/download") as single:
         assert single.status_code == 200 and single.data.startswith(b"%PDF")
+
+
+def _undo_revocation(record):
+    """What a hand-edited database does: the state back to 已发放, the revocation's traces gone."""
+    db.session.execute(db.text("UPDATE certificate_record SET state = :state, revoked_at = NULL, revoke_reason = '' "
+                               "WHERE id = :id"), {"state": CertificateState.ISSUED.value, "id": record.id})
+    db.session.expire_all()
+
+
+def test_a_revocation_undone_in_the_database_is_flagged_on_the_history_page_and_not_handed_out(app, setup):
+    plan, site, school_user, issued, _ = setup
+    tampered, sound = issued[0], issued[1]
+    revocation.revoke(make_user("org"), tampered.id, "冒名顶替")
+    db.session.flush()
+    _undo_revocation(tampered)
+    for actor in (school_user, make_candidate_user(tampered)):
+        with pytest.raises(DomainError, match="记录异常"):
+            downloads.open_pdf(actor, tampered.id)
+    assert downloads.open_pdf(school_user, sound.id)[0].id == sound.id
+
+    school = app.test_client()
+    login_as(school, school_user)
+    page = school.get(f"/certificates/{tampered.id}/history").get_data(as_text=True)
+    assert 'data-testid="record-anomaly"' in page and "记录异常" in page
+    assert "下载电子证书" not in page and 'data-testid="record-validity"' not in page
+    fine = school.get(f"/certificates/{sound.id}/history").get_data(as_text=True)
+    assert "记录异常" not in fine and "下载电子证书" in fine and 'data-testid="record-validity"' in fine
+    refused = school.get(f"/certificates/{tampered.id}/download", headers={"Referer": "/certificates/"},
+                         follow_redirects=True)
+    assert refused.headers["Content-Type"].startswith("text/html") and "记录异常" in refused.get_data(as_text=True)
+
+    candidate = app.test_client()
+    login_as(candidate, make_candidate_user(tampered))
+    mine = candidate.get("/certificates/mine").get_data(as_text=True)
+    assert f'data-testid="anomaly-{tampered.id}"' in mine and f'data-testid="download-{tampered.id}"' not in mine
+    # the zip of the plan and site leaves it out too
+    job = downloads.request_zip(school_user, plan.id, site.id)
+    jobs.dispatch(job)
+    job = db.session.get(Job, job.id)
+    assert job.state == JobState.DONE and job.result["certificates"] == 2

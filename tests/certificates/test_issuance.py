@@ -93,16 +93,63 @@ def test_lists_are_filtered_counted_and_scoped_per_school():
 
 # ---- stage one ---------------------------------------------------------------------------------
 
-def test_org_signs_a_batch_and_records_in_the_wrong_state_are_refused_per_record():
+def test_a_plan_batch_signs_only_the_waiting_records_and_reports_no_refusals():
     s = make_setup(passed=3, failed=0)
     services.make_records(s.plan.id, s.org)
     first = records(s.plan)[0]
     services.org_sign(s.org, record_ids=[first.id])
     outcome = services.org_sign(s.org, s.plan.id, s.site.id)
-    assert len(outcome.done) == 2
+    # the record signed before is not part of the batch: no "1 份被拒绝" for it
+    assert len(outcome.done) == 2 and outcome.refused == []
+    assert outcome.message == "2 份证书已处理"
+    assert all(r.state == S.SITE_SIGNING and r.org_signed_by_id == s.org.id for r in records(s.plan))
+    with pytest.raises(DomainError, match="没有待评价组织签发的证书"):
+        services.org_sign(s.org, s.plan.id, s.site.id)
+    with pytest.raises(DomainError, match="没有待评价组织签发的证书"):
+        services.org_sign(s.org, s.plan.id)
+
+
+def test_ticked_records_whose_state_changed_meanwhile_are_refused_by_name():
+    s = make_setup(passed=3, failed=0)
+    services.make_records(s.plan.id, s.org)
+    first, second, _ = records(s.plan)
+    services.org_sign(s.org, record_ids=[first.id])
+    outcome = services.org_sign(s.org, record_ids=[first.id, second.id])
+    assert [r.id for r in outcome.done] == [second.id]
     assert [r.id for r, _ in outcome.refused] == [first.id]
     assert "考核站点待签发" in outcome.refused[0][1]
-    assert all(r.state == S.SITE_SIGNING and r.org_signed_by_id == s.org.id for r in records(s.plan))
+
+
+def test_signing_the_ticked_records_with_none_ticked_asks_to_tick_first():
+    s = make_setup(passed=2, failed=0)
+    services.make_records(s.plan.id, s.org)
+    for nothing in ([], ["", "abc"]):
+        with pytest.raises(DomainError, match="请先勾选证书记录"):
+            services.org_sign(s.org, s.plan.id, None, nothing)
+    assert all(r.state == S.ORG_SIGNING for r in records(s.plan))
+
+
+def test_a_second_round_of_every_stage_takes_only_the_records_waiting_in_it():
+    """Records already past a stage are not part of that stage's next batch: none is reported
+    as refused in stage one, the school's sign-off or issue."""
+    s = make_setup(passed=3, failed=0)
+    services.make_records(s.plan.id, s.org)
+    first = records(s.plan)[0]
+    services.org_sign(s.org, record_ids=[first.id])
+    to_ready_first = services.start_signoff(s.school_user, s.plan.id, s.site.id)[1]
+    services.confirm_signoff(s.signer, to_ready_first)
+    seal(s)
+    services.issue(s.org, s.plan.id, as_job=False)
+    services.generate(s.org, s.plan.id)
+    assert db.session.get(CertificateRecord, first.id).state == S.ISSUED
+
+    signed = services.org_sign(s.org, s.plan.id, s.site.id)
+    assert len(signed.done) == 2 and signed.refused == []
+    signoff, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+    assert first.id not in signoff.record_ids and len(signoff.record_ids) == 2
+    confirmed = services.confirm_signoff(s.signer, token)
+    assert len(confirmed.done) == 2 and confirmed.refused == []
+    assert services.issue(s.org, s.plan.id, as_job=False)[1] == 2
 
 
 def test_only_the_org_signs_stage_one():

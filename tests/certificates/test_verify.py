@@ -98,6 +98,20 @@ def test_the_qr_url_verifies_by_its_unguessable_code(client, issued):
     assert client.get("/certificates/v/" + "A" * 500).status_code == 200
 
 
+def test_an_unknown_qr_code_says_the_code_is_invalid_the_same_for_every_code(client, issued):
+    plan, site, _ = make_plan_and_site()
+    not_yet = make_record(plan, site, state=CertificateState.READY)
+    strip = lambda page: page.split('name="csrf_token" value="')[0]  # noqa: E731
+    pages = [client.get(f"/certificates/v/{code}").get_data(as_text=True)
+             for code in ("A" * 32, "zz", "B" * 500, not_yet.verify_code)]
+    assert "未找到该证书：二维码无效或已损坏，请用证书编号和证件号码查验" in pages[0]
+    assert "所填证书编号" not in pages[0]
+    assert all(strip(page) == strip(pages[0]) for page in pages)
+    # the form keeps its message: there something was filled in
+    typed = post(client, numbers.make_number(2099, 1, 99_999_999), issued.id_number).get_data(as_text=True)
+    assert "未找到与所填证书编号和证件号码相符的证书" in typed
+
+
 def test_public_pages_need_no_sign_in_and_the_id_travels_only_in_a_post(client, issued):
     form = client.get("/certificates/verify")
     assert form.status_code == 200

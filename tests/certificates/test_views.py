@@ -70,6 +70,61 @@ def test_the_whole_issuance_through_the_pages(app, client):
     assert listing.text.count('data-testid="record-row"') == 2
 
 
+def test_signing_a_site_again_and_signing_the_ticked_with_none_ticked_say_what_is_wrong(client):
+    s = make_setup(passed=2, failed=0)
+    services.make_records(s.plan.id, s.org)
+    login_as(client, s.org)
+    page = client.get(f"/certificates/?plan_id={s.plan.id}&site_id={s.site.id}")
+    assert 'data-testid="sign-selected"' in page.text and 'name="selected"' in page.text
+    # 签发所选 with nothing ticked: the form posts its marker and no record_id
+    r = client.post("/certificates/org-sign", data={"selected": "1"}, follow_redirects=True)
+    assert "请先勾选证书记录" in r.text and "请选择考试计划" not in r.text
+    assert states(s.plan) == [S.ORG_SIGNING] * 2
+    r = client.post("/certificates/org-sign", data={"plan_id": s.plan.id, "site_id": s.site.id},
+                    follow_redirects=True)
+    assert "2 份证书已处理" in r.text and "被拒绝" not in r.text
+    # signing the same plan and site again: nothing waits, no list of "refused" records
+    r = client.post("/certificates/org-sign", data={"plan_id": s.plan.id, "site_id": s.site.id},
+                    follow_redirects=True)
+    assert "没有待评价组织签发的证书" in r.text and "被拒绝" not in r.text
+    # no row can be ticked any more: no 签发所选 button
+    page = client.get(f"/certificates/?plan_id={s.plan.id}&site_id={s.site.id}")
+    assert 'data-testid="sign-selected"' not in page.text
+
+
+def test_the_sign_off_pages_name_the_qr_codes_expiry_the_candidates_and_show_the_url(app, client):
+    from examadmin.certificates.models import CertificateSignoff
+
+    s = make_setup(passed=2, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.org_sign(s.org, s.plan.id)
+    login_as(client, s.school_user)
+    shown = client.post("/certificates/signoffs", data={"plan_id": s.plan.id, "site_id": s.site.id})
+    url = re.search(r'data-url="([^"]+)"', shown.text).group(1)
+    text = re.search(r'data-testid="signoff-url">(.*?)</p>', shown.text, re.S).group(1)
+    assert "也可在手机浏览器中打开：" in text and f'href="{url}"' in text and f">{url}</a>" in text
+    phone = app.test_client()
+    login_as(phone, s.signer)
+    summary = phone.get(url.replace("http://examadmin.test", "")).text
+    signoff = db.session.scalar(select(CertificateSignoff))
+    expires = re.search(r'<dt class="col-4">二维码有效期至</dt><dd[^>]*>([^<]+)</dd>', summary).group(1)
+    assert expires == f"{signoff.expires_at:%Y-%m-%d %H:%M}"
+    assert "<dt class=\"col-4\">有效期至</dt>" not in summary
+    # the whole batch is listed: 考生, not 部分考生
+    assert '<dt class="col-4">考生</dt>' in summary and "部分考生" not in summary
+
+
+def test_a_batch_larger_than_the_sample_says_some_candidates(app, client, monkeypatch):
+    monkeypatch.setattr(services, "SAMPLE_NAMES", 1)
+    s = make_setup(passed=2, failed=0)
+    services.make_records(s.plan.id, s.org)
+    services.org_sign(s.org, s.plan.id)
+    _, token = services.start_signoff(s.school_user, s.plan.id, s.site.id)
+    login_as(client, s.signer)
+    summary = client.get(f"/certificates/s/{token}").text
+    assert '<dt class="col-4">部分考生</dt>' in summary and " 等" in summary
+
+
 def test_a_non_signer_opening_the_qr_url_is_refused_and_logged(app, client):
     s = make_setup(passed=1, failed=0)
     services.make_records(s.plan.id, s.org)
