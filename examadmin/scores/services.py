@@ -28,7 +28,7 @@ from ..extensions import db
 from ..registrations.models import Registration
 from ..scheduling.models import AdmissionTicket, Seat
 from ..sites.models import ExamSite
-from . import results
+from . import results, retake_lock
 from .models import Result, Score, ScoreObjection, ScorePublication
 from .states import OBJECTION, PUBLICATION, ObjectionState, PublicationStage
 
@@ -270,15 +270,16 @@ def refusals(plan_id: int, changes: list[Change], existing: dict | None = None) 
 
     Only changes that would write count (a row typed as it is stored is no change): a score
     for a session that has not ended yet (DOMAIN.md §9: scores come from a held exam), and a
-    change of a registration whose certificate was made and not revoked."""
+    change of a registration whose certificate was made and not revoked, and a correction of a
+    final failed subject to a pass while a 补考 registration elsewhere rests on it (retake_lock)."""
     if existing is None:
         existing = _existing(plan_id, [(c.registration_id, c.subject_id) for c in changes])
     new, changed = _effective(changes, existing)
     writing = {id(c) for c, *_ in new} | {id(c) for c, *_ in changed}
-    return _refusals(plan_id, [(i, c) for i, c in enumerate(changes) if id(c) in writing])
+    return _refusals(plan_id, [(i, c) for i, c in enumerate(changes) if id(c) in writing], existing)
 
 
-def _refusals(plan_id: int, wanted: list[tuple[int, Change]]) -> dict[int, str]:
+def _refusals(plan_id: int, wanted: list[tuple[int, Change]], existing: dict) -> dict[int, str]:
     if not wanted:
         return {}
     out: dict[int, str] = {}
@@ -306,7 +307,14 @@ def _refusals(plan_id: int, wanted: list[tuple[int, Change]]) -> dict[int, str]:
             if state is not None and i not in out:
                 out[i] = (f"{names.get(c.registration_id, '该考生')}的成绩已生成证书（状态：{state}），"
                           "须先撤销证书后再更正成绩")
+    # A correction to a pass while another plan's registration counts the person as a retaker.
+    out.update(retake_lock.refusals(plan_id, [(i, c.registration_id, c.subject_id, _entry(c))
+                                              for i, c in wanted if i not in out], existing))
     return out
+
+
+def _entry(change: Change) -> dict:
+    return {"score": change.score, "absent": change.absent, "violation": change.violation}
 
 
 def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | None, *, reason: str,
@@ -322,7 +330,7 @@ def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | Non
     new, changed = _effective(changes, existing)
     if not new and not changed:
         return 0
-    refused = _refusals(plan_id, list(enumerate([c for c, *_ in new] + [c for c, *_ in changed])))
+    refused = _refusals(plan_id, list(enumerate([c for c, *_ in new] + [c for c, *_ in changed])), existing)
     if refused:
         raise DomainError(next(iter(refused.values())))
     now = clock.now()
