@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -251,6 +251,20 @@ def unended_sessions(plan_id: int) -> dict[int, ExamSession]:
     return {s.id: s for s in sessions if s.ends_at > now}
 
 
+def first_session_end(plan_id: int):
+    """When the plan's first session ends (None for a plan without sessions): before it no score can
+    be entered at all, and the pages say 考试尚未结束 rather than 成绩登记中."""
+    first = db.session.execute(select(ExamSession.date, ExamSession.end_time).where(ExamSession.plan_id == plan_id)
+                               .order_by(ExamSession.date, ExamSession.end_time).limit(1)).first()
+    return datetime.combine(first.date, first.end_time) if first else None
+
+
+def no_session_ended(plan_id: int) -> bool:
+    """No session of the plan has ended yet (by the clock)."""
+    first = first_session_end(plan_id)
+    return first is not None and first > clock.now()
+
+
 def _session_label(session: ExamSession) -> str:
     return (f"科目「{session.subject.name}」的考试（{session.date:%Y-%m-%d} "
             f"{session.start_time:%H:%M}-{session.end_time:%H:%M}）")
@@ -415,6 +429,8 @@ class GridRow:
     #: what the user typed, kept when the row was refused
     typed: str | None = None
     error: str = ""
+    #: the row's session has not ended: nothing can be entered yet (the grid disables its inputs)
+    not_over: bool = False
 
 
 def entry_choices(actor: Any, plan_id: Any) -> tuple[ExamPlan, list[ExamSite], list[ExamRoom]]:
@@ -502,9 +518,11 @@ def entry_grid(actor: Any, plan_id: Any, room_id: Any) -> tuple[ExamPlan, ExamRo
         .where(Seat.room_id == room.id)
         .order_by(ExamSession.date, ExamSession.start_time, Seat.seat_number)).all()
     grid = []
+    pending = unended_sessions(plan.id)
     for seat, ticket, name, score in rows:
         row = GridRow(seat.id, seat.registration_id, seat.subject_id, seat.school_id, ticket, name, seat.subject,
-                      seat.seat_number, None, seat.absent, False, pre_marked=seat.absent and score is None)
+                      seat.seat_number, None, seat.absent, False, pre_marked=seat.absent and score is None,
+                      not_over=seat.session_id in pending)
         if score is not None:
             row.score, row.absent, row.violation = score.score, score.absent, score.violation
             row.entered, row.score_id = score.entered, score.id
