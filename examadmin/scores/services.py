@@ -40,7 +40,7 @@ PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 #: Later areas that hold on to a registration's scores: the certificates area answers which of
 #: the given registrations of a plan have a certificate record that is not 已撤销, with the
-#: record's state ({registration id: "已发放"}). Their scores cannot change until the record is
+#: record's state and its number once it has one ({registration id: "已发放；证书编号：…"}). Their scores cannot change until the record is
 #: revoked. The later area registers itself here (an earlier area never imports a later one).
 LOCKED_SOURCES: list[Callable[[int, set[int]], dict[int, str]]] = []
 
