@@ -136,6 +136,8 @@ def new():
     selected = _selected_ids("ids")
     retakes = set(_selected_ids("retake"))
     submitted = request.method == "POST" and "submit" in request.form
+    if not submitted and form.plan_id.data is None and len(plans) == 1:
+        form.plan_id.data = plans[0].id  # the only plan open for registration: nothing to choose
     # said beside the list even when the plan or site is missing too, so every gap shows at once
     candidate_error = services.NO_CANDIDATE if submitted and not selected else ""
     if submitted and form.validate_on_submit() and not candidate_error:
