@@ -70,6 +70,7 @@ def index():
     query = lists.list_registrations(current_user, filters)
     return render_template("registrations/index.html", page=paginate(query), plans=plans, plan=plan,
                            filters=filters, figures=lists.figures(current_user, filters),
+                           per_site=lists.figures_per_site(current_user, filters),
                            columns=lists.FIGURE_COLUMNS, states=list(RegistrationState), sites=sites,
                            can_manage=permissions.can(current_user, "registrations.manage"),
                            warning=services.PLATFORM_WARNING)

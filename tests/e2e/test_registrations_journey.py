@@ -81,3 +81,24 @@ def test_register_see_the_quota_go_down_cancel_and_see_it_come_back(browser, liv
     browser.get(f"{live_url}/candidates/?q={NAME}")
     assert "初级 · 已取消" in css(browser, "[data-testid=candidate-registrations]").text
     sign_out(browser)
+
+
+def test_the_province_reads_the_whole_plan_name_and_figures_labelled_per_level(browser, live_url, shot):
+    sign_in(browser, live_url, "cq_province")
+    browser.get(f"{live_url}/registrations/")
+    select = css(browser, "[data-testid=reg-plan-filter]")
+    chosen = Select(select).first_selected_option.text
+    assert chosen and chosen != "全部考试计划"
+    # the text of the chosen plan fits the select: measured as the browser lays it out (font, padding, arrow)
+    text_width, box_width = browser.execute_script("""
+        const s = arguments[0], style = getComputedStyle(s);
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = style.font;
+        const inner = s.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return [ctx.measureText(s.options[s.selectedIndex].text).width, inner];""", select)
+    assert text_width <= box_width, (chosen, text_width, box_width)
+    assert css(browser, "[data-testid=reg-figures-title]").text == "统计（按等级，全部考核站点合计）"
+    head = css(browser, "[data-testid=reg-figures] thead").text
+    assert "考核站点" not in head
+    shot("registrations-province")
+    sign_out(browser)

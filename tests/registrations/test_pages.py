@@ -362,3 +362,22 @@ def test_cancelling_an_unpaid_registration_asks_for_confirmation(client):
     body = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
     form = body.split('data-testid="cancel-form"', 1)[1].split(">", 1)[0]
     assert f'data-confirm="确定取消确认甲报考「{school.plan.name}」初级？取消后不能恢复，如需参加须重新报考；占用的指标退回本校。"' in form
+
+
+@pytest.mark.parametrize("role", ["province", "org"])
+def test_wide_scopes_see_the_figures_labelled_per_level_and_per_site_once_narrowed_to_a_school(client, role):
+    school = ready_school()
+    register(school, [verified(school.user, name="省看甲")])
+    db.session.commit()
+    login_as(client, make_user(role))
+    body = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
+    title = body.split('data-testid="reg-figures-title">', 1)[1].split("<", 1)[0]
+    assert title == "统计（按等级，全部考核站点合计）"
+    head = body.split('data-testid="reg-figures"', 1)[1].split("</thead>", 1)[0]
+    assert "考核站点" not in head and "全部考核站点" not in figures_row(body, "初级")
+    assert cell(figures_row(body, "初级"), "报考人数") == 1
+    body = client.get(f"/registrations/?plan_id={school.plan.id}&school_code={school.user.school.code}"
+                      ).get_data(as_text=True)
+    assert body.split('data-testid="reg-figures-title">', 1)[1].startswith("统计（按等级、考核站点）")
+    assert school.sites[J].name in figures_row(body, "初级")
+
