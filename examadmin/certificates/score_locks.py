@@ -16,7 +16,9 @@ CHUNK = 500
 
 
 def locked_registrations(plan_id: int, registration_ids: set[int]) -> dict[int, str]:
-    """Of these registrations of the plan, those with a certificate record not 已撤销: id -> its state."""
+    """Of these registrations of the plan, those with a certificate record not 已撤销: id -> its state,
+    with the certificate number once the record has one (「已发放；证书编号：…」), so that the refusal
+    names the certificate to revoke."""
     live = CertificateRecord.state != CertificateState.REVOKED
     # Most writes happen before any certificate of the plan exists: one indexed look answers them.
     if not db.session.scalar(select(exists().where(CertificateRecord.plan_id == plan_id, live))):
@@ -24,9 +26,11 @@ def locked_registrations(plan_id: int, registration_ids: set[int]) -> dict[int, 
     ids = sorted(registration_ids)
     found: dict[int, str] = {}
     for start in range(0, len(ids), CHUNK):
-        rows = db.session.execute(select(CertificateRecord.registration_id, CertificateRecord.state).where(
+        rows = db.session.execute(select(CertificateRecord.registration_id, CertificateRecord.state,
+                                         CertificateRecord.number).where(
             CertificateRecord.registration_id.in_(ids[start:start + CHUNK]), live))
-        found.update({registration_id: CertificateState(state).value for registration_id, state in rows})
+        found.update({registration_id: CertificateState(state).value + (f"；证书编号：{number}" if number else "")
+                      for registration_id, state, number in rows})
     return found
 
 

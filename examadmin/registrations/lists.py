@@ -124,6 +124,9 @@ def list_registrations(actor: Any, filters: Filters):
     return _filtered(actor, query, filters)
 
 
+#: the site cell of the per-level figures of the wide scopes (the export's 统计 sheet)
+ALL_SITES = "全部考核站点合计"
+
 #: the figures' columns: registered (all but cancelled and lapsed), then each state
 FIGURE_COLUMNS = ["报考人数", "已缴费", "待缴费", "已排考", "已放弃（未缴费）", "已取消"]
 
@@ -135,10 +138,16 @@ def figures(actor: Any, filters: Filters) -> list[dict[str, Any]]:
     level over every site (one row per site of a thousand schools says nothing), and the
     figures are those of the last minute (core.counts.wide_scope_cached)."""
     permissions.require(actor, "registrations.view")
-    per_site = not is_wide_scope(actor) or bool(filters.site_id or filters.school_id or filters.school_code)
+    per_site = figures_per_site(actor, filters)
     key = ("registration-figures", per_site, filters.plan_id, filters.site_id, filters.school_id,
            filters.school_code, filters.level, filters.kind, filters.retake, filters.q)
     return wide_scope_cached(actor, key, lambda: _figures(actor, filters, per_site))
+
+
+def figures_per_site(actor: Any, filters: Filters) -> bool:
+    """Whether the figures have a row per level and site (a school, or a wider scope narrowed to a
+    school or site), or only per level over every site (the page labels the table accordingly)."""
+    return not is_wide_scope(actor) or bool(filters.site_id or filters.school_id or filters.school_code)
 
 
 def _figures(actor: Any, filters: Filters, per_site: bool) -> list[dict[str, Any]]:
@@ -150,7 +159,7 @@ def _figures(actor: Any, filters: Filters, per_site: bool) -> list[dict[str, Any
                  .join(ExamSite, ExamSite.id == Registration.site_id)
                  .group_by(CertificateLevel.level, ExamSite.id, ExamSite.name, shown))
     else:
-        query = (select(CertificateLevel.level, literal(None), literal("全部考核站点"), shown, func.count())
+        query = (select(CertificateLevel.level, literal(None), literal(ALL_SITES), shown, func.count())
                  .select_from(Registration)
                  .join(CertificateLevel, CertificateLevel.id == Registration.certificate_level_id)
                  .group_by(CertificateLevel.level, shown))

@@ -70,6 +70,7 @@ def index():
     query = lists.list_registrations(current_user, filters)
     return render_template("registrations/index.html", page=paginate(query), plans=plans, plan=plan,
                            filters=filters, figures=lists.figures(current_user, filters),
+                           per_site=lists.figures_per_site(current_user, filters),
                            columns=lists.FIGURE_COLUMNS, states=list(RegistrationState), sites=sites,
                            can_manage=permissions.can(current_user, "registrations.manage"),
                            warning=services.PLATFORM_WARNING)
@@ -136,6 +137,8 @@ def new():
     selected = _selected_ids("ids")
     retakes = set(_selected_ids("retake"))
     submitted = request.method == "POST" and "submit" in request.form
+    if not submitted and form.plan_id.data is None and len(plans) == 1:
+        form.plan_id.data = plans[0].id  # the only plan open for registration: nothing to choose
     # said beside the list even when the plan or site is missing too, so every gap shows at once
     candidate_error = services.NO_CANDIDATE if submitted and not selected else ""
     if submitted and form.validate_on_submit() and not candidate_error:

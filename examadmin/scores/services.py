@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -28,7 +28,7 @@ from ..extensions import db
 from ..registrations.models import Registration
 from ..scheduling.models import AdmissionTicket, Seat
 from ..sites.models import ExamSite
-from . import results
+from . import results, retake_lock
 from .models import Result, Score, ScoreObjection, ScorePublication
 from .states import OBJECTION, PUBLICATION, ObjectionState, PublicationStage
 
@@ -40,7 +40,7 @@ PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 #: Later areas that hold on to a registration's scores: the certificates area answers which of
 #: the given registrations of a plan have a certificate record that is not 已撤销, with the
-#: record's state ({registration id: "已发放"}). Their scores cannot change until the record is
+#: record's state and its number once it has one ({registration id: "已发放；证书编号：…"}). Their scores cannot change until the record is
 #: revoked. The later area registers itself here (an earlier area never imports a later one).
 LOCKED_SOURCES: list[Callable[[int, set[int]], dict[int, str]]] = []
 
@@ -251,6 +251,20 @@ def unended_sessions(plan_id: int) -> dict[int, ExamSession]:
     return {s.id: s for s in sessions if s.ends_at > now}
 
 
+def first_session_end(plan_id: int):
+    """When the plan's first session ends (None for a plan without sessions): before it no score can
+    be entered at all, and the pages say 考试尚未结束 rather than 成绩登记中."""
+    first = db.session.execute(select(ExamSession.date, ExamSession.end_time).where(ExamSession.plan_id == plan_id)
+                               .order_by(ExamSession.date, ExamSession.end_time).limit(1)).first()
+    return datetime.combine(first.date, first.end_time) if first else None
+
+
+def no_session_ended(plan_id: int) -> bool:
+    """No session of the plan has ended yet (by the clock)."""
+    first = first_session_end(plan_id)
+    return first is not None and first > clock.now()
+
+
 def _session_label(session: ExamSession) -> str:
     return (f"科目「{session.subject.name}」的考试（{session.date:%Y-%m-%d} "
             f"{session.start_time:%H:%M}-{session.end_time:%H:%M}）")
@@ -270,15 +284,16 @@ def refusals(plan_id: int, changes: list[Change], existing: dict | None = None) 
 
     Only changes that would write count (a row typed as it is stored is no change): a score
     for a session that has not ended yet (DOMAIN.md §9: scores come from a held exam), and a
-    change of a registration whose certificate was made and not revoked."""
+    change of a registration whose certificate was made and not revoked, and a correction of a
+    final failed subject to a pass while a 补考 registration elsewhere rests on it (retake_lock)."""
     if existing is None:
         existing = _existing(plan_id, [(c.registration_id, c.subject_id) for c in changes])
     new, changed = _effective(changes, existing)
     writing = {id(c) for c, *_ in new} | {id(c) for c, *_ in changed}
-    return _refusals(plan_id, [(i, c) for i, c in enumerate(changes) if id(c) in writing])
+    return _refusals(plan_id, [(i, c) for i, c in enumerate(changes) if id(c) in writing], existing)
 
 
-def _refusals(plan_id: int, wanted: list[tuple[int, Change]]) -> dict[int, str]:
+def _refusals(plan_id: int, wanted: list[tuple[int, Change]], existing: dict) -> dict[int, str]:
     if not wanted:
         return {}
     out: dict[int, str] = {}
@@ -306,7 +321,14 @@ def _refusals(plan_id: int, wanted: list[tuple[int, Change]]) -> dict[int, str]:
             if state is not None and i not in out:
                 out[i] = (f"{names.get(c.registration_id, '该考生')}的成绩已生成证书（状态：{state}），"
                           "须先撤销证书后再更正成绩")
+    # A correction to a pass while another plan's registration counts the person as a retaker.
+    out.update(retake_lock.refusals(plan_id, [(i, c.registration_id, c.subject_id, _entry(c))
+                                              for i, c in wanted if i not in out], existing))
     return out
+
+
+def _entry(change: Change) -> dict:
+    return {"score": change.score, "absent": change.absent, "violation": change.violation}
 
 
 def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | None, *, reason: str,
@@ -322,7 +344,7 @@ def _write(actor: Any, plan_id: int, changes: list[Change], existing: dict | Non
     new, changed = _effective(changes, existing)
     if not new and not changed:
         return 0
-    refused = _refusals(plan_id, list(enumerate([c for c, *_ in new] + [c for c, *_ in changed])))
+    refused = _refusals(plan_id, list(enumerate([c for c, *_ in new] + [c for c, *_ in changed])), existing)
     if refused:
         raise DomainError(next(iter(refused.values())))
     now = clock.now()
@@ -407,6 +429,8 @@ class GridRow:
     #: what the user typed, kept when the row was refused
     typed: str | None = None
     error: str = ""
+    #: the row's session has not ended: nothing can be entered yet (the grid disables its inputs)
+    not_over: bool = False
 
 
 def entry_choices(actor: Any, plan_id: Any) -> tuple[ExamPlan, list[ExamSite], list[ExamRoom]]:
@@ -494,9 +518,11 @@ def entry_grid(actor: Any, plan_id: Any, room_id: Any) -> tuple[ExamPlan, ExamRo
         .where(Seat.room_id == room.id)
         .order_by(ExamSession.date, ExamSession.start_time, Seat.seat_number)).all()
     grid = []
+    pending = unended_sessions(plan.id)
     for seat, ticket, name, score in rows:
         row = GridRow(seat.id, seat.registration_id, seat.subject_id, seat.school_id, ticket, name, seat.subject,
-                      seat.seat_number, None, seat.absent, False, pre_marked=seat.absent and score is None)
+                      seat.seat_number, None, seat.absent, False, pre_marked=seat.absent and score is None,
+                      not_over=seat.session_id in pending)
         if score is not None:
             row.score, row.absent, row.violation = score.score, score.absent, score.violation
             row.entered, row.score_id = score.entered, score.id

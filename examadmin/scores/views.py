@@ -41,7 +41,10 @@ def index():
     pub = db.session.scalar(select(ScorePublication).where(ScorePublication.plan_id == plan.id)) if plan else None
     stage = services.stage_of(plan.id) if plan else None
     counts = services.summary(plan.id) if plan and permissions.can(current_user, "scores.enter") else None
+    first_end = services.first_session_end(plan.id) if plan and stage == PublicationStage.ENTERING else None
+    not_ended = first_end is not None and services.no_session_ended(plan.id)
     return render_template("scores/index.html", plan=plan, pub=pub, stage=stage, counts=counts, Stage=PublicationStage,
+                           not_ended=not_ended, first_end=first_end,
                            plan_choices=_plan_choices(), display_form=DisplayForm(), confirm=ConfirmForm(),
                            can_enter=permissions.can(current_user, "scores.enter"),
                            can_publish=permissions.can(current_user, "scores.publish"),
@@ -186,8 +189,11 @@ def scores(plan_id: int):
     plan, query = services.list_scores(current_user, plan_id, request.args.get("q", ""))
     page = paginate(query)
     tickets, passed = services.page_extras(page.items)
+    stage = services.stage_of(plan.id)
+    not_ended = stage == PublicationStage.ENTERING and services.no_session_ended(plan.id)
     return render_template("scores/scores.html", plan=plan, page=page, tickets=tickets, passed=passed,
-                           stage=services.stage_of(plan.id),
+                           stage=stage, not_ended=not_ended,
+                           first_end=services.first_session_end(plan.id) if not_ended else None,
                            Stage=PublicationStage, q=request.args.get("q", "")[:50])
 
 

@@ -74,7 +74,8 @@ def test_a_score_with_an_issued_certificate_cannot_be_corrected_in_the_grid():
         seats[holder.id]: {"score": "40"}, seats[other.id]: {"score": "80"}}, reason=REASON)
     name = holder.candidate.name
     assert report.saved == 0
-    assert report.errors == {seats[holder.id]: f"{name}的成绩已生成证书（状态：已发放），须先撤销证书后再更正成绩"}
+    assert report.errors == {seats[holder.id]: f"{name}的成绩已生成证书（状态：已发放；证书编号：{record.number}），"
+                                                "须先撤销证书后再更正成绩"}
     row = next(r for r in rows if r.seat_id == seats[holder.id])
     assert row.typed == "40" and "撤销证书" in row.error
     assert _score(holder) == Decimal("80.0") and _passed(holder) is True
@@ -90,7 +91,7 @@ def test_a_record_still_being_signed_also_holds_the_score():
     seat_id = services.entry_grid(s.org, s.plan.id, _room(s))[2][0].seat_id
     report, _ = services.save_grid(s.org, s.plan.id, _room(s), {seat_id: {"score": "", "violation": True}},
                                    reason=REASON)
-    assert "状态：待评价组织签发" in report.errors[seat_id]
+    assert "状态：待评价组织签发）" in report.errors[seat_id] and "证书编号" not in report.errors[seat_id]
     assert _score(holder) == Decimal("80.0")
 
 

@@ -43,7 +43,10 @@ def test_register_see_the_quota_go_down_cancel_and_see_it_come_back(browser, liv
     submit(browser, "[data-testid=register-selected]")
     assert "请确保考生信息准确、考核站点正常开启后，再操作报考" in css(browser, "[data-testid=platform-warning]").text
     assert css(browser, f"input[name=ids][data-name='{NAME}']").is_selected()
-    Select(css(browser, "[data-testid=reg-plan]")).select_by_index(1)
+    plan = Select(css(browser, "[data-testid=reg-plan]"))
+    if len(plan.options) == 2:  # the only open plan comes chosen
+        assert plan.first_selected_option.get_attribute("value") == plan.options[1].get_attribute("value")
+    plan.select_by_index(1)
     site = Select(css(browser, "[data-testid=reg-site]"))
     site.select_by_index(next(i for i, o in enumerate(site.options) if "初级" in o.text))
     shot("registration-form")
@@ -63,11 +66,39 @@ def test_register_see_the_quota_go_down_cancel_and_see_it_come_back(browser, liv
     assert "300.00 元" in css(browser, "[data-testid=reg-fee]").text
     assert "机考" in css(browser, "[data-testid=reg-subjects]").text
     css(browser, "#reason").send_keys("考生因实习冲突放弃本次考试")
-    submit(browser, "[data-testid=cancel-registration]")
+    old = browser.find_element(By.TAG_NAME, "html")
+    button = css(browser, "[data-testid=cancel-registration]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", button)
+    WebDriverWait(browser, 5).until(EC.alert_is_present())
+    alert = browser.switch_to.alert
+    assert alert.text.startswith(f"确定取消{NAME}报考") and "指标退回本校" in alert.text
+    alert.accept()
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
     assert "已取消" in css(browser, "[data-testid=reg-state]").text
     shot("registration-cancelled")
 
     assert junior_nursing_used(browser, live_url) == before
     browser.get(f"{live_url}/candidates/?q={NAME}")
     assert "初级 · 已取消" in css(browser, "[data-testid=candidate-registrations]").text
+    sign_out(browser)
+
+
+def test_the_province_reads_the_whole_plan_name_and_figures_labelled_per_level(browser, live_url, shot):
+    sign_in(browser, live_url, "cq_province")
+    browser.get(f"{live_url}/registrations/")
+    select = css(browser, "[data-testid=reg-plan-filter]")
+    chosen = Select(select).first_selected_option.text
+    assert chosen and chosen != "全部考试计划"
+    # the text of the chosen plan fits the select: measured as the browser lays it out (font, padding, arrow)
+    text_width, box_width = browser.execute_script("""
+        const s = arguments[0], style = getComputedStyle(s);
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = style.font;
+        const inner = s.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return [ctx.measureText(s.options[s.selectedIndex].text).width, inner];""", select)
+    assert text_width <= box_width, (chosen, text_width, box_width)
+    assert css(browser, "[data-testid=reg-figures-title]").text == "统计（按等级，全部考核站点合计）"
+    head = css(browser, "[data-testid=reg-figures] thead").text
+    assert "考核站点" not in head
+    shot("registrations-province")
     sign_out(browser)

@@ -321,3 +321,63 @@ def test_the_export_has_a_figures_sheet_by_level_and_site_with_the_same_filters(
     rows = figures_sheet(f"plan_id={school.plan.id}&state=已取消")
     assert any(r and r[0] == "初级" and r[2:] == (2, 1, 1, 0, 0, 1) for r in rows)
     assert "只作用于报考名单" in rows[-1][1]
+
+
+def _selected_plan(body: str) -> str | None:
+    import re
+
+    select_html = body.split('id="plan_id"', 1)[1].split("</select>", 1)[0]
+    found = re.search(r'<option[^>]*\bselected\b[^>]*value="([^"]*)"|<option[^>]*value="([^"]*)"[^>]*\bselected\b',
+                      select_html)
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def test_the_only_plan_open_for_registration_comes_chosen_from_the_candidate_list(client):
+    school = ready_school()
+    a = verified(school.user, name="预选甲")
+    db.session.commit()
+    login_as(client, school.user)
+    page = client.post("/registrations/new", data={"ids": [a.id], "scope": ""}).get_data(as_text=True)
+    assert _selected_plan(page) == str(school.plan.id)
+    assert _selected_plan(client.get("/registrations/new").get_data(as_text=True)) == str(school.plan.id)
+    # a submitted form keeps what the user chose, even nothing
+    body = client.post("/registrations/new", data={"ids": [a.id], "plan_id": "", "site_id": "", "submit": "1"})
+    assert "请选择考试计划" in body.get_data(as_text=True)
+
+
+def test_with_two_plans_open_none_is_chosen_for_the_user(client):
+    school = ready_school()
+    open_plan()
+    db.session.commit()
+    login_as(client, school.user)
+    assert _selected_plan(client.get("/registrations/new").get_data(as_text=True)) in (None, "")
+
+
+def test_cancelling_an_unpaid_registration_asks_for_confirmation(client):
+    school = ready_school()
+    a = verified(school.user, name="确认甲")
+    [reg_id] = register(school, [a])
+    db.session.commit()
+    login_as(client, school.user)
+    body = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
+    form = body.split('data-testid="cancel-form"', 1)[1].split(">", 1)[0]
+    assert f'data-confirm="确定取消确认甲报考「{school.plan.name}」初级？取消后不能恢复，如需参加须重新报考；占用的指标退回本校。"' in form
+
+
+@pytest.mark.parametrize("role", ["province", "org"])
+def test_wide_scopes_see_the_figures_labelled_per_level_and_per_site_once_narrowed_to_a_school(client, role):
+    school = ready_school()
+    register(school, [verified(school.user, name="省看甲")])
+    db.session.commit()
+    login_as(client, make_user(role))
+    body = client.get(f"/registrations/?plan_id={school.plan.id}").get_data(as_text=True)
+    title = body.split('data-testid="reg-figures-title">', 1)[1].split("<", 1)[0]
+    assert title == "统计（按等级，全部考核站点合计）"
+    head = body.split('data-testid="reg-figures"', 1)[1].split("</thead>", 1)[0]
+    assert "考核站点" not in head and "全部考核站点" not in figures_row(body, "初级")
+    assert cell(figures_row(body, "初级"), "报考人数") == 1
+    body = client.get(f"/registrations/?plan_id={school.plan.id}&school_code={school.user.school.code}"
+                      ).get_data(as_text=True)
+    assert body.split('data-testid="reg-figures-title">', 1)[1].startswith("统计（按等级、考核站点）")
+    assert school.sites[J].name in figures_row(body, "初级")
+

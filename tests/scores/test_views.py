@@ -310,3 +310,43 @@ def test_the_grid_of_an_exam_not_over_says_so_and_refuses_the_rows(client):
     assert db.session.scalar(select(Score.id)) is None
     hold_exam(s.plan)
     assert 'data-testid="exam-not-over"' not in client.get(url).get_data(as_text=True)
+
+
+def _tag(page: str, pattern: str) -> str:
+    """The whole opening tag that contains `pattern` (one input or button of the page)."""
+    import re
+
+    found = re.search(r"<(?:input|button)[^>]*" + re.escape(pattern) + r"[^>]*>", page)
+    assert found, pattern
+    return found.group(0)
+
+
+def test_the_grid_of_an_exam_not_over_disables_its_inputs_and_the_save_button(client):
+    s = make_scored_setup(people=1, subjects=1, held=False)
+    login_as(client, s.org)
+    url, room = _grid_url(s, s.subjects[0])
+    seat = services.entry_grid(s.org, s.plan.id, room)[2][0].seat_id
+    page = client.get(url).get_data(as_text=True)
+    assert "disabled" in _tag(page, f'name="seat-{seat}"')
+    assert "data-grid-score" not in _tag(page, f'name="seat-{seat}"')  # out of the Enter order
+    assert "disabled" in _tag(page, f'name="absent-{seat}"') and "disabled" in _tag(page, f'name="violation-{seat}"')
+    assert "disabled" in _tag(page, 'data-testid="save-grid"')
+    assert "本页的成绩输入框和“保存本页”已停用" in page
+    hold_exam(s.plan)
+    page = client.get(url).get_data(as_text=True)
+    assert "disabled" not in _tag(page, f'name="seat-{seat}"') and "disabled" not in _tag(page, 'data-testid="save-grid"')
+    assert "已停用" not in page
+
+
+def test_the_plan_pages_say_the_exam_is_not_over_before_any_session_ended(client):
+    s = make_scored_setup(people=1, subjects=2, held=False)
+    login_as(client, s.org)
+    first = min(s.plan.sessions, key=lambda x: (x.date, x.end_time))
+    scores_page = client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True)
+    assert f"当前阶段：考试尚未结束（{first.date:%Y-%m-%d} {first.end_time:%H:%M} 首场考试结束后才能登记成绩）" in scores_page
+    assert "当前阶段：成绩登记中" not in scores_page
+    index = client.get(f"/scores/?plan_id={s.plan.id}").get_data(as_text=True)
+    assert 'data-testid="exam-not-ended"' in index
+    hold_exam(s.plan)
+    assert "当前阶段：成绩登记中" in client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True)
+    assert 'data-testid="exam-not-ended"' not in client.get(f"/scores/?plan_id={s.plan.id}").get_data(as_text=True)
