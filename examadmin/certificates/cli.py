@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 import time
 
 import click
@@ -15,6 +14,8 @@ from ..cli import actor_option
 from ..core import permissions
 from ..core.errors import DomainError
 from ..extensions import db
+from . import cli_verify
+from .cli_verify import fail as _fail
 
 
 @click.group("certificates", help="证书：生成证书记录、发放电子证书、查验。")
@@ -24,15 +25,6 @@ def group() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(group)
-
-
-def _fail(message: str, as_json: bool) -> None:
-    db.session.rollback()
-    if as_json:
-        click.echo(json.dumps({"error": message}, ensure_ascii=False))
-    else:
-        click.echo(f"错误：{message}", err=True)
-    sys.exit(1)
 
 
 def refusals_answered(fn):
@@ -113,6 +105,5 @@ def issue_command(plan_id, base_url, as_json, actor):
         click.echo(f"已发放 {issued} 份电子证书，用时 {seconds} 秒")
 
 
-from . import cli_verify  # noqa: E402
 
 cli_verify.add_commands(group)  # `verify`

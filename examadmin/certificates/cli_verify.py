@@ -13,13 +13,14 @@ from ..extensions import db
 from . import verification
 
 
-def _refused(message: str, as_json: bool) -> None:
+def fail(message: str, as_json: bool, status: int = 1) -> None:
+    """End a certificates command with the message in Chinese (JSON with --json) and `status`."""
     db.session.rollback()
     if as_json:
         click.echo(json.dumps({"error": message}, ensure_ascii=False))
     else:
         click.echo(f"错误：{message}", err=True)
-    sys.exit(2)
+    sys.exit(status)
 
 
 def add_commands(group: click.Group) -> None:
@@ -37,9 +38,9 @@ def verify_command(number, id_number, as_json):
         answer = verification.verify_by_number(number, id_number, ip="cli")
         db.session.commit()
     except DomainError as exc:
-        _refused(exc.message, as_json)
+        fail(exc.message, as_json, 2)
     except HTTPException as exc:  # a refusal a service raises as an HTTP error: a message, no traceback
-        _refused(exc.description or "查验被拒绝", as_json)
+        fail(exc.description or "查验被拒绝", as_json, 2)
     if as_json:
         click.echo(json.dumps(answer.as_json(), ensure_ascii=False))
     else:

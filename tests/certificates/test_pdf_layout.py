@@ -15,6 +15,7 @@ from pypdf.generic import ContentStream
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from examadmin.certificates import pdf
+from tests.pdftext import text_runs
 
 LONG_ORG = "中国社会工作联合会心理健康工作委员会北京分会培训评价中心"  # 29 characters
 
@@ -31,19 +32,9 @@ def _page(org_name: str, tmp_path) -> bytes:
 
 def _text_boxes(data: bytes) -> list[tuple[str, float, float, float, float]]:
     """Each text run as (text, x0, x1, y0, y1), measured with the font it was drawn in."""
-    runs: list[list] = []
-
-    def visit(text, cm, tm, font, size):
-        x, y = tm[4] + cm[4], tm[5] + cm[5]
-        if runs and runs[-1][1:] == [x, y, size] and not runs[-1][0].endswith("\n"):
-            runs[-1][0] += text
-        elif text.strip():
-            runs.append([text, x, y, size])
-
-    PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
     font = pdf.font_name()
     return [(t.strip(), x, x + stringWidth(t.strip(), font, size), y - 0.12 * size, y + 0.88 * size)
-            for t, x, y, size in runs]
+            for t, x, y, size in text_runs(data)]
 
 
 def _image_boxes(data: bytes) -> list[tuple[float, float, float, float]]:

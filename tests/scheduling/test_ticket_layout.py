@@ -8,12 +8,12 @@ from __future__ import annotations
 import io
 from datetime import date, time
 
-from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from examadmin.core import pdf
 from examadmin.tickets import render
 from examadmin.tickets.data import SeatLine, TicketData
+from tests.pdftext import text_runs
 
 LONG_PLAN = "2026年第4次全国统一考试（社会心理服务职业技能等级证书）第二批次补充安排"
 LONG_ROOM = "第一教学楼三楼计算机机房A区"
@@ -35,26 +35,10 @@ def _ticket(**changes) -> TicketData:
     return TicketData(**values)
 
 
-def _runs(data: bytes) -> list[tuple[str, float, float, float]]:
-    """The text runs of the page as (text, x, baseline, size): what one drawString drew (pypdf
-    reports a string in pieces where the font subset changes, all at its starting point)."""
-    runs: list[list] = []
-
-    def visit(text, cm, tm, font, size):
-        x, y = tm[4] + cm[4], tm[5] + cm[5]
-        if runs and runs[-1][1:] == [x, y, size] and not runs[-1][0].endswith("\n"):
-            runs[-1][0] += text
-        elif text.strip():
-            runs.append([text, x, y, size])
-
-    PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
-    return [(text.strip(), x, y, size) for text, x, y, size in runs]
-
-
 def _boxes(data: bytes) -> list[tuple[str, float, float, float, float]]:
     font = pdf.cjk_font().name
     return [(text, x, x + stringWidth(text, font, size), y - 0.12 * size, y + 0.88 * size)
-            for text, x, y, size in _runs(data)]
+            for text, x, y, size in text_runs(data)]
 
 
 def test_long_values_stay_in_their_place_on_the_ticket():
@@ -79,7 +63,7 @@ def test_a_ticket_of_ordinary_length_is_drawn_at_full_size_on_one_line():
                                         site_address="重庆市九龙坡区科城路 60 号",
                                         lines=[SeatLine(1, 1, "理论知识", "机考", date(2026, 12, 25), time(9), time(11),
                                                         "实训楼 301", 12)])])
-    runs = {text: size for text, _, _, size in _runs(out.getvalue())}
+    runs = {text: size for text, _, _, size in text_runs(out.getvalue())}
     assert runs["重庆市九龙坡区科城路 60 号"] == 11.5 and runs["实训楼 301"] == 10.5
     assert runs["2026年第4次全国统一考试（社会心理服务）"] == 10
 
