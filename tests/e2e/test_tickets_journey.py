@@ -165,7 +165,7 @@ def test_tickets_accounts_and_check_in(browser, tickets_site, shot):
     WebDriverWait(browser, 30).until(
         EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=job-state]"), "已完成"))
     css(browser, "[data-testid=job-download]").click()
-    pdf = wait_for_download(browser.download_dir, "准考证-计划*.pdf", timeout=20)
+    pdf = wait_for_download(browser.download_dir, f"准考证-{PLAN_NAME}*.pdf", timeout=20)
     reader = PdfReader(str(pdf))
     assert len(reader.pages) == 3
     pages = [page.extract_text() for page in reader.pages]

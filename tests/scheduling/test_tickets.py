@@ -87,6 +87,7 @@ def test_the_school_downloads_the_whole_plan_as_a_job_with_progress(client, in_w
     job = db.session.scalar(select(Job).where(Job.kind == "tickets_pdf").order_by(Job.id.desc()))
     assert job.state == JobState.DONE, job.error
     assert job.result == {"pages": 3} and job.done == job.total == 3
+    assert job.result_name == f"准考证-{s.plan.name}-{s.site.name}.pdf"  # names the school knows, not ids
     with client.get(f"/jobs/{job.id}/download") as download:
         texts = pdf_text(download.data)
     assert len(texts) == 3
