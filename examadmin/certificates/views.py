@@ -14,7 +14,7 @@ from ..core.forms import ConfirmForm
 from ..core.web import commit_or_flash, paginate, service_view
 from ..exams.models import PLAN_ORDER, ExamPlan
 from ..extensions import db
-from . import services, validity
+from . import services, validity, verification
 from .forms import SealForm
 from .states import CertificateState
 
@@ -41,7 +41,8 @@ def index():
     }
     page = paginate(query)
     return render_template(
-        "certificates/index.html", page=page, counts=counts, validity=validity.of_records(page.items), filters=filters, choices=choices,
+        "certificates/index.html", page=page, counts=counts, validity=validity.of_records(page.items),
+        anomalies=verification.anomalies(page.items), filters=filters, choices=choices,
         states=list(CertificateState), mask=idcard.mask, confirm=ConfirmForm(), is_org=is_org,
         can_issue=permissions.can(current_user, "certificates.issue"),
         can_site_sign=permissions.can(current_user, "certificates.site_sign"),

@@ -134,6 +134,8 @@ def test_a_revocation_undone_in_the_database_is_flagged_on_the_history_page_and_
     assert "下载电子证书" not in page and 'data-testid="record-validity"' not in page
     fine = school.get(f"/certificates/{sound.id}/history").get_data(as_text=True)
     assert "记录异常" not in fine and "下载电子证书" in fine and 'data-testid="record-validity"' in fine
+    listing = school.get(f"/certificates/?plan_id={plan.id}").get_data(as_text=True)
+    assert listing.count('data-testid="record-anomaly"') == 1  # the list says so too, not 有效
     refused = school.get(f"/certificates/{tampered.id}/download", headers={"Referer": "/certificates/"},
                          follow_redirects=True)
     assert refused.headers["Content-Type"].startswith("text/html") and "记录异常" in refused.get_data(as_text=True)
