@@ -63,3 +63,21 @@ def test_on_a_phone_the_menu_folds_away_and_the_top_bar_is_one_line(browser, liv
         sign_out(browser)
     finally:
         browser.set_window_size(1366, 900)
+
+
+def test_on_a_phone_the_portals_registrations_read_without_scrolling_sideways(browser, live_url, shot):
+    """The candidate's 我的报考 stacks each registration as label: value lines on a phone."""
+    browser.set_window_size(390, 844)
+    try:
+        sign_in(browser, live_url, "candidate")
+        browser.get(f"{live_url}/portal/")
+        table = browser.find_element(By.CSS_SELECTOR, "[data-testid=portal-registrations]")
+        fits = browser.execute_script("const t = arguments[0], box = t.parentElement.getBoundingClientRect();"
+                                      "return t.scrollWidth <= box.width + 1", table)
+        assert fits
+        assert not table.find_element(By.CSS_SELECTOR, "thead").is_displayed()
+        assert table.find_element(By.CSS_SELECTOR, "[data-testid=portal-fee]").get_attribute("data-label") == "报考费"
+        shot("layout-phone-portal")
+        sign_out(browser)
+    finally:
+        browser.set_window_size(1366, 900)
