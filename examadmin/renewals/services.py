@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..catalog.models import Certificate, CertificateLevel, School
 from ..certificates.models import CertificateRecord
 from ..certificates.states import CertificateState
+from ..certificates import verification
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
 from ..core.roles import Role
@@ -171,6 +172,8 @@ class ApplyPage:
 
 def _holder_record(actor: Any, record_id: int) -> tuple[CertificateRecord, Cycle]:
     record = permissions.get_for(actor, CertificateRecord, record_id)
+    if verification.revoked_but_not_in_state(record):  # 记录异常: treated as revoked everywhere
+        raise DomainError("该证书记录异常（曾被撤销，但记录状态与撤销记录不符），不能申请再登记，请联系评价组织核实")
     current = cycle(record)
     if current is None:
         raise DomainError("该证书尚未发放，不能申请再登记")

@@ -51,6 +51,21 @@ def test_after_the_grace_period_no_application(monkeypatch):
         services.create_application(holder.user, holder.record.id)
 
 
+def test_a_revocation_undone_in_the_database_cannot_be_renewed(holder):
+    """记录异常 (the audit trail holds a revocation, the state says 已发放): treated as revoked."""
+    from examadmin.certificates import revocation
+
+    revocation.revoke(make_user("org"), holder.record.id, "冒名顶替")
+    db.session.flush()
+    db.session.execute(db.text("UPDATE certificate_record SET state = '已发放', revoked_at = NULL WHERE id = :id"),
+                       {"id": holder.record.id})
+    db.session.expire_all()
+    for attempt in (services.apply_page, services.create_application):
+        with pytest.raises(DomainError, match="记录异常"):
+            attempt(holder.user, holder.record.id)
+    assert db.session.scalar(select(RenewalApplication)) is None
+
+
 def test_below_ninety_hours_cannot_be_submitted(holder):
     application = ready(holder, "89.5")
     with pytest.raises(DomainError, match="学时未达标将无法提交.*90.*89.5.*还差 0.5"):
