@@ -19,8 +19,10 @@ from sqlalchemy.types import TypeDecorator
 
 from .idcard import mask, mask_phone
 
-#: an 18-character 居民身份证 number standing on its own inside a text (not part of a longer code)
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+#: an 18-character 居民身份证 number inside a text, not part of a longer number (a 24-digit ticket
+#: number). Letters may touch it: a file is often named ID500106….xlsx or 500106…chen.xlsx, and 18
+#: digits in a row almost never occur inside a random code.
+_ID_IN_TEXT = re.compile(r"(?<![0-9])\d{17}[\dXx](?![0-9])")
 #: an 11-digit mainland mobile number standing on its own inside a text
 _MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 

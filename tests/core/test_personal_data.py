@@ -51,6 +51,16 @@ def test_mask_hides_at_least_half_of_any_number_and_is_stable(number):
     assert idcard.mask(masked) == masked  # masking a masked value (old rows read again) changes nothing
 
 
+def test_a_number_in_a_text_is_masked_when_letters_touch_it_but_not_inside_a_longer_number():
+    from examadmin.core.personal import mask_text
+
+    number = "500106200403150141"
+    for text in (f"ID{number}.xlsx", f"{number}chen.xlsx", f"sfz{number}X", f"「{number}」"):
+        assert number not in mask_text(text) and idcard.mask(number) in mask_text(text), text
+    ticket = "202600003000010100100105"  # 24 digits: a ticket number, not an ID number
+    assert mask_text(f"准考证号 {ticket}") == f"准考证号 {ticket}"
+
+
 def test_mask_phone():
     assert idcard.mask_phone("13800138000") == "138****8000"
     assert idcard.mask_phone("138****8000") == "138****8000"
@@ -151,7 +161,7 @@ def test_a_jobs_file_names_are_stored_and_shown_masked(client):
     """A sheet named by a candidate's ID number: the job list, page and JSON show it masked."""
     number = id_number()
     user = make_user("school")
-    job = jobs.submit(user, "test_pii_result", {"number": "x"}, input_name=f"{number}.xlsx", title=f"导入 {number}")
+    job = jobs.submit(user, "test_pii_result", {"number": "x"}, input_name=f"ID{number}chen.xlsx", title=f"导入 {number}")
     job.result_name = f"结果_{number}.xlsx"
     job.message = f"未导入：压缩包中的「{number}.jpg」压缩比过高"  # a refusal quoting a member's name
     db.session.commit()
