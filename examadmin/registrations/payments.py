@@ -387,7 +387,7 @@ def record_notification(provider_name: str, payload: Any) -> PaymentOrder:
         raise DomainError("支付通知格式无效")
     try:
         notice = _checked(provider.parse_notification(payload))
-    except (KeyError, TypeError, ValueError, ArithmeticError):
+    except (LookupError, TypeError, ValueError, ArithmeticError, AttributeError):
         # a provider reads the fields it expects: a notice without them, or with values of the
         # wrong kind (a number for the reference, NaN for the amount), is bad input, not a fault
         raise DomainError("支付通知内容无效（缺少或无法识别的字段）") from None

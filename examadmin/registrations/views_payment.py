@@ -185,8 +185,8 @@ PROVIDER_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,%d}" % MAX_PROVIDER_NAME)
 @limiter.limit("120 per minute", methods=["POST"])
 def payment_notify(provider: str):
     """网上缴费 callback: the provider's notification confirms the order as the system."""
-    if not PROVIDER_NAME.fullmatch(provider):
-        abort(404)
+    if not PROVIDER_NAME.fullmatch(provider):  # a provider's server reads JSON, also when refused
+        return jsonify({"ok": False, "message": "未知的缴费方式"}), 404
     try:
         # a body nested thousands deep makes the JSON decoder give up with RecursionError, which
         # silent=True does not cover: a bad notice like any other

@@ -122,7 +122,8 @@ def test_the_public_callback_view_confirms_on_a_signed_notice_and_refuses_the_re
     assert client.post("/registrations/payments/notify/alipay", json=paid).get_json()["message"] \
         == "未配置的缴费方式「alipay」"
     assert client.post("/registrations/payments/notify/" + "x" * 41, json=paid).status_code == 404
-    assert client.post("/registrations/payments/notify/a%00b", json=paid).status_code == 404
+    odd_name = client.post("/registrations/payments/notify/a%00b", json=paid)
+    assert odd_name.status_code == 404 and odd_name.get_json() == {"ok": False, "message": "未知的缴费方式"}
     # a body nested past the JSON decoder's depth, and signed values of the wrong kind: 400, never 500
     deep = client.post(url, data="[" * 100_000 + "]" * 100_000, content_type="application/json")
     assert deep.status_code == 400 and "支付通知格式无效" in deep.get_json()["message"]
@@ -130,6 +131,14 @@ def test_the_public_callback_view_confirms_on_a_signed_notice_and_refuses_the_re
                 {"amount": "NaN"}, {"amount": "9" * 5000}, {"txn": "x" * 5000}):
         answer = client.post(url, json={**paid, **odd})
         assert answer.status_code == 400 and "支付通知内容无效" in answer.get_json()["message"], odd
+    # a provider that calls a text's methods on whatever arrived (AttributeError on a number)
+    strict = FakeBank.parse_notification
+    FakeBank.parse_notification = lambda self, payload: strict(self, {**payload, "ref": payload["ref"].strip()})
+    try:
+        answer = client.post(url, json={**paid, "ref": 123})
+        assert answer.status_code == 400 and "支付通知内容无效" in answer.get_json()["message"]
+    finally:
+        FakeBank.parse_notification = strict
     db.session.refresh(order)
     assert order.state == PaymentState.SUBMITTED
 
