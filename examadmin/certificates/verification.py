@@ -153,7 +153,9 @@ def _answer(record: CertificateRecord, channel: str, ip: str) -> Answer:
     return Answer(
         True, status, message, name=record.name, id_number_masked=idcard.mask(record.id_number),
         certificate=level.certificate.name, level=level.level.value, number=record.number or "",
-        issue_date=record.issue_date, org_name=level.certificate.org_name, state=record.state.value,
+        issue_date=record.issue_date, org_name=level.certificate.org_name,
+        # 记录异常: the stored state is the altered one; say what it is to be taken as
+        state=f"{ANOMALY}（按已撤销处理）" if unrevoked else record.state.value,
         revoked_at=record.revoked_at, signature_ok=signature_ok,
         validity=current.state.value if current is not None else "",
         valid_until=current.valid_until if current is not None else None,

@@ -227,12 +227,13 @@ def test_a_revocation_undone_in_the_database_is_not_answered_valid(client, issue
                                "WHERE id = :id"), {"state": CertificateState.ISSUED.value, "id": issued.id})
     db.session.expire_all()
     by_qr = verification.verify_by_code(issued.verify_code)
-    assert by_qr.state == CertificateState.ISSUED.value and by_qr.status == verification.ANOMALY
+    assert by_qr.state == "记录异常（按已撤销处理）" and by_qr.status == verification.ANOMALY  # not 已发放
     answer = verification.verify_by_number(issued.number, issued.id_number)
     assert answer.status == verification.ANOMALY and answer.signature_ok is True
     assert "撤销" in answer.message and answer.valid_until is None
     page = post(client, issued.number, issued.id_number).get_data(as_text=True)
     assert "查验结果：记录异常" in page and "查验结果：有效" not in page and "有效期至" not in page
+    assert CertificateState.ISSUED.value not in page
     entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "certificate.state_anomaly")).all()
     assert len(entries) == 3 and all(e.entity_id == issued.id for e in entries)
     assert any("was revoked but its state" in r.getMessage() for r in caplog.records)
