@@ -15,7 +15,7 @@ from examadmin.renewals.states import Validity
 
 def test_the_demo_has_a_holder_with_enough_hours_and_one_short(cli):
     first = cli.invoke(args=["demo"])
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 0, (first.output, repr(first.exception))
     users = db.session.scalar(select(func.count()).select_from(User))
     assert f"新建账号 {users} 个" in first.output  # holder2 counted too
     enough_user = db.session.scalar(select(User).where(User.username == "candidate"))
