@@ -24,6 +24,8 @@ from .models import CertificateRecord, PaperBatch
 from .states import CertificateState, PaperState
 
 DEMO_SCHOOL = "5150000001"
+#: whose demo certificate is revoked: the social candidate, not 陈同学 (the holder of the later demos)
+REVOKED_NAME = "郑海"
 REVOKE_REASON = "演示：考生身份信息核查不符，经评价组织复核撤销"
 CARRIER, TRACKING = "中国邮政EMS", "EMS1082026001"
 
@@ -84,7 +86,10 @@ def load_demo() -> dict[str, Any]:
         return {}
     done: dict[str, Any] = {"revoked": 0, "paper_batches": 0}
     if not any(r.state == CertificateState.REVOKED for r in records):
-        revocation.revoke(org, records[-1].id, REVOKE_REASON)
+        # 郑海's (README names his number): not whoever's record happens to be last, which is
+        # 陈同学's on some databases, whose certificate the hours and renewals demos need
+        revoked = next((r for r in records if r.name == REVOKED_NAME), records[-1])
+        revocation.revoke(org, revoked.id, REVOKE_REASON)
         done["revoked"] = 1
     plan_id = records[0].plan_id
     if any(r.paper_batch_id is None and r.state == CertificateState.ISSUED and r.plan_id == plan_id

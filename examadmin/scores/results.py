@@ -54,6 +54,9 @@ def _recompute_chunk(ids: list[int]) -> int:
         .outerjoin(Seat, and_(Seat.registration_id == Registration.id, Seat.subject_id == Subject.id))
         .where(Registration.id.in_(ids), Registration.state == RegistrationState.SCHEDULED)
         .distinct()
+        # in registration order: results (and the certificate records made from them) get their ids
+        # in the order of the registrations on every database, not in a hash aggregate's order
+        .order_by(Registration.id, Subject.id)
     ).all()
     people: dict[int, dict] = {}
     for (reg_id, plan_id, school_id, level_id, id_type, id_number, _subject_id, pass_mark,
