@@ -198,16 +198,16 @@ def figure_rows(actor: Any, filters: Filters) -> list[list]:
 def describe_filters(actor: Any, filters: Filters) -> str:
     """The filters in words, e.g. 考试计划：2026年第4次…；等级：初级 (names only from the actor's scope)."""
     parts = []
+    def name_in_scope(model, record_id: int) -> str:
+        return db.session.scalar(permissions.scoped(actor, select(model.name).where(model.id == record_id), model)) \
+            or str(record_id)
+
     if filters.plan_id:
-        name = db.session.scalar(permissions.scoped(actor, select(ExamPlan.name).where(ExamPlan.id == filters.plan_id),
-                                                    ExamPlan))
-        parts.append(f"考试计划：{name or filters.plan_id}")
+        parts.append(f"考试计划：{name_in_scope(ExamPlan, filters.plan_id)}")
     if filters.school_code:
         parts.append(f"学校标识码：{filters.school_code}")
     if filters.school_id:
-        name = db.session.scalar(permissions.scoped(actor, select(School.name).where(School.id == filters.school_id),
-                                                    School))
-        parts.append(f"院校：{name or filters.school_id}")
+        parts.append(f"院校：{name_in_scope(School, filters.school_id)}")
     if filters.level:
         parts.append(f"等级：{filters.level}")
     if filters.site_id:

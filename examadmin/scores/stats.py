@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Sequence
 
-import xlsxwriter
 from sqlalchemy import case, func, select
 
 from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Major, Province, School
 from ..core import permissions
 from ..core.counts import wide_scope_cached
-from ..core.excel import safe_text
+from ..core.excel import write_sheets
 from ..core.errors import DomainError
 from ..core.roles import NATIONAL
 from ..exams.models import PLAN_ORDER, ExamPlan, Subject
@@ -265,41 +264,27 @@ SUBJECT_HEADERS = ["科目", "满分", "合格线", "应考（已录入）", "�
 
 
 def export_stats(stats: PlanStats) -> io.BytesIO:
-    """The statistics as one workbook: a sheet per grouping, the subjects and the distribution."""
-    buffer = io.BytesIO()
-    # Text stays text: a school or site name that begins with "=" is never run as a formula.
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
-                                            "strings_to_formulas": False, "strings_to_urls": False})
-    bold = workbook.add_format({"bold": True, "bg_color": "#E9ECEF", "border": 1})
+    """The statistics as one workbook: a sheet per grouping, the subjects and the distribution
+    (core.excel.write_sheets: text stays text, a name beginning with "=" is never a formula)."""
+    def widths(headers: Sequence[str]) -> list[int]:  # the label column wide, the figures as their header
+        return [36] + [max(10, len(h) * 2 + 2) for h in headers[1:]]
+
+    def sheet(name: str, headers: Sequence[str], rows: list[list]) -> tuple:
+        return name, headers, rows, widths(headers)
+
     rate_rows = lambda rows: [[r.label, r.total, r.passed, r.failed, r.pending, r.rate] for r in rows]  # noqa: E731
-    _sheet(workbook, bold, "总体", ["考试计划", "成绩状态", *RATE_HEADERS],
-           [[stats.plan.name, stats.stage.value, stats.total.total, stats.total.passed, stats.total.failed,
-             stats.total.pending, stats.total.rate]])
-    for _key, title, rows in stats.groupings:
-        _sheet(workbook, bold, f"按{title}", [title, *RATE_HEADERS], rate_rows(rows))
-    _sheet(workbook, bold, "按科目", SUBJECT_HEADERS,
-           [[s.label, s.full_mark, s.pass_mark, s.entered, s.scored, s.absent, s.violation, s.passed, s.rate, s.mean,
-             s.highest, s.lowest] for s in stats.by_subject])
-    distribution = [[s.label, label, count] for s in stats.by_subject
-                    for label, count in zip(s.bucket_labels, s.buckets)]
-    _sheet(workbook, bold, "成绩分布", ["科目", "分数段", "人数"], distribution)
-    workbook.close()
+    sheets = [sheet("总体", ["考试计划", "成绩状态", *RATE_HEADERS],
+                    [[stats.plan.name, stats.stage.value, stats.total.total, stats.total.passed, stats.total.failed,
+                      stats.total.pending, stats.total.rate]])]
+    sheets += [sheet(f"按{title}", [title, *RATE_HEADERS], rate_rows(rows)) for _key, title, rows in stats.groupings]
+    sheets.append(sheet("按科目", SUBJECT_HEADERS,
+                        [[s.label, s.full_mark, s.pass_mark, s.entered, s.scored, s.absent, s.violation, s.passed,
+                          s.rate, s.mean, s.highest, s.lowest] for s in stats.by_subject]))
+    sheets.append(sheet("成绩分布", ["科目", "分数段", "人数"],
+                        [[s.label, label, count] for s in stats.by_subject
+                         for label, count in zip(s.bucket_labels, s.buckets)]))
+    buffer = io.BytesIO()
+    write_sheets(buffer, sheets)
     buffer.seek(0)
     return buffer
-
-
-def _sheet(workbook, bold, name: str, headers: Sequence[str], rows: list[list]) -> None:
-    ws = workbook.add_worksheet(name)
-    for col, header in enumerate(headers):
-        ws.write_string(0, col, header, bold)
-        ws.set_column(col, col, 36 if col == 0 else max(10, len(header) * 2 + 2))
-    ws.freeze_panes(1, 0)
-    for r, row in enumerate(rows, start=1):
-        for col, value in enumerate(row):
-            if value is None:
-                continue
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(r, col, value)
-            else:
-                ws.write_string(r, col, safe_text(str(value)))
 
