@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import zipfile
 
 import openpyxl
@@ -16,22 +15,13 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from examadmin.core import idcard
+from tests.e2e.downloads import wait_for_download
 from tests.e2e.test_journey import sign_in, sign_out
 
 
 def make_id(born: str, seq: int) -> str:
     first17 = f"500106{born}{seq:03d}"
     return first17 + idcard.check_char(first17)
-
-
-def wait_for_download(folder, pattern: str, timeout: float = 10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [p for p in folder.glob(pattern) if not p.name.endswith(".crdownload")]
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no {pattern} downloaded")
 
 
 def upload(browser, live_url, path):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import zipfile
 from types import SimpleNamespace
 
@@ -33,6 +32,7 @@ from examadmin.demo import load_demo
 from examadmin.extensions import db
 from tests.certificates.factories import qr_in_pdf
 from tests.conftest import dispose
+from tests.e2e.downloads import wait_for_download
 from tests.e2e.test_journey import sign_in
 
 
@@ -214,7 +214,7 @@ def test_certificates_from_records_to_revocation(browser, cert_url, phone, shot,
         (By.CSS_SELECTOR, "[data-testid=job-state]"), "已完成"))
     WebDriverWait(browser, 5).until(
         EC.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=job-download]"))).click()
-    archive = _new_download(browser.download_dir, seen, "电子证书_*.zip")
+    archive = wait_for_download(browser.download_dir, "电子证书_*.zip", seen=seen)
     names = zipfile.ZipFile(archive).namelist()
     assert all(f"{number}_{name}.pdf" in names for name, (_, number, _) in issued.items())
     shot("certificates-zip")
@@ -234,7 +234,7 @@ def test_certificates_from_records_to_revocation(browser, cert_url, phone, shot,
                for other, (other_id, _, _) in issued.items() if other != name)
     seen = set(browser.download_dir.iterdir())
     browser.find_element(By.CSS_SELECTOR, f"[data-testid=download-{record_id}]").click()
-    pdf = _new_download(browser.download_dir, seen, f"{number}_*.pdf").read_bytes()
+    pdf = wait_for_download(browser.download_dir, f"{number}_*.pdf", seen=seen).read_bytes()
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert name in text and number in text and id_number in text
     # its QR code carries this server's verification URL
@@ -266,18 +266,6 @@ def test_certificates_from_records_to_revocation(browser, cert_url, phone, shot,
     browser.get(qr_url)
     assert "已撤销" in browser.find_element(By.CSS_SELECTOR, "[data-testid=verify-answer]").text
     shot("certificates-revoked")
-
-
-def _new_download(folder, seen: set, pattern: str, timeout: float = 15):
-    """The file matching `pattern` that arrives in `folder` and was not there before."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [p for p in folder.glob(pattern) if p not in seen and not p.name.endswith(".crdownload")]
-        if found:
-            time.sleep(0.2)  # let the browser finish renaming and writing
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no new {pattern} downloaded")
 
 
 def _verify(browser, base, number, id_number) -> str:

@@ -3,7 +3,6 @@ verifies them, the holder applies for re-registration with the signed form, the 
 province approve, and public verification shows the new validity."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from selenium.webdriver.common.by import By
@@ -11,6 +10,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from examadmin.core import clock
+from tests.e2e.downloads import wait_for_download
 from tests.e2e.test_journey import sign_in
 
 PNG = "学时证明.png"
@@ -34,16 +34,6 @@ def _click(browser, element) -> None:
 def _accept_confirm(browser) -> None:
     WebDriverWait(browser, 5).until(EC.alert_is_present())
     browser.switch_to.alert.accept()
-
-
-def _wait_download(folder, pattern: str, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [p for p in folder.glob(pattern) if not p.name.endswith(".crdownload")]
-        if found and found[0].stat().st_size > 0:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no {pattern} downloaded")
 
 
 def test_holder_records_hours_school_verifies_holder_applies_city_and_province_approve(
@@ -109,7 +99,7 @@ def test_holder_records_hours_school_verifies_holder_applies_city_and_province_a
     WebDriverWait(browser, 8).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=form-pdf]")))
     application_url = browser.current_url
     _click(browser, browser.find_element(By.CSS_SELECTOR, "[data-testid=form-pdf]"))
-    form_pdf = _wait_download(browser.download_dir, "再登记申请表_*.pdf")
+    form_pdf = wait_for_download(browser.download_dir, "再登记申请表_*.pdf")
     assert form_pdf.read_bytes().startswith(b"%PDF")
     browser.find_element(By.CSS_SELECTOR, "[data-testid=upload-signed_form]").send_keys(str(form_pdf))
     _click(browser, browser.find_element(By.CSS_SELECTOR, "[data-testid=upload-signed_form-button]"))

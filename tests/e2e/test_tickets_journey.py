@@ -37,7 +37,7 @@ from examadmin.registrations.states import RegistrationState
 from examadmin.scheduling.models import AdmissionTicket, Proctor, ProctorAssignment, Seat
 from examadmin.sites.models import ExamSite
 from tests.conftest import dispose
-from tests.e2e.test_candidates_journey import wait_for_download
+from tests.e2e.downloads import wait_for_download
 from tests.e2e.test_journey import sign_in, sign_out
 
 PLAN_NAME = "浏览器旅程准考证计划"
