@@ -26,6 +26,7 @@ from .fields import LABELS, SchoolContext, check_fields
 from .models import Candidate, CandidateKind, CorrectionRequest, IdType
 from .services import get_candidate, hidden_message
 from .states import CORRECTION, CorrectionState
+from ..core.locks import lock_row
 
 #: the fields a correction may change; gender and birth date follow a new 居民身份证 number
 CORRECTABLE = ("name", "id_type", "id_number")
@@ -126,7 +127,7 @@ def file_correction(actor: Any, candidate_id: int, raw: dict[str, Any], reason: 
     """The school asks to change a locked candidate's name or ID, with a reason and a letter."""
     permissions.require(actor, "candidates.correct")
     candidate = get_candidate(actor, candidate_id)
-    db.session.refresh(candidate, with_for_update=True)  # one pending request, even when sent twice at once
+    lock_row(candidate)  # one pending request, even when sent twice at once
     if not candidate.locked:
         raise DomainError(f"考生「{candidate.name}」尚未认证为「信息准确」，姓名和证件号码未锁定，可直接修改，无需更正申请")
     pending = pending_for(candidate)
@@ -193,7 +194,7 @@ def counts(actor: Any) -> dict[str, int]:
 def _decidable(actor: Any, correction_id: int) -> CorrectionRequest:
     permissions.require(actor, "candidates.review_corrections")
     request = permissions.get_for(actor, CorrectionRequest, correction_id)
-    db.session.refresh(request, with_for_update=True)  # two reviewers at once decide once
+    lock_row(request)  # two reviewers at once decide once
     return request
 
 

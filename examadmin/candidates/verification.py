@@ -42,6 +42,7 @@ from ..extensions import db
 from .models import Candidate, IdType
 from .services import get_candidate
 from .states import CANDIDATE, CandidateState
+from ..core.locks import lock_row
 
 #: the standard photo: JPEG, width × height in pixels (the photo import produces it)
 STANDARD_PHOTO_SIZE = (358, 441)
@@ -192,7 +193,7 @@ def request_verification(actor: Any, candidate_id: int) -> Candidate:
     """申请认证 of one candidate: the check runs at once; the candidate ends 信息准确 or 需人工确认."""
     permissions.require(actor, "candidates.verify")
     candidate = get_candidate(actor, candidate_id)
-    db.session.refresh(candidate, with_for_update=True)  # two clicks at once verify once
+    lock_row(candidate)  # two clicks at once verify once
     if candidate.state not in VERIFIABLE:
         raise DomainError(f"考生「{candidate.name}」当前状态为「{candidate.state.value}」，不需要再申请认证")
     _verify(actor, candidate, get_verifier())
@@ -219,7 +220,7 @@ def confirm_manually(actor: Any, candidate_id: int, note: str) -> Candidate:
         raise DomainError("请填写人工确认的说明（例如：已核对身份证原件，信息无误）", field="note")
     if len(note) > MAX_NOTE:
         raise DomainError(f"说明过长（最多 {MAX_NOTE} 个字）", field="note")
-    db.session.refresh(candidate, with_for_update=True)
+    lock_row(candidate)
     if candidate.state == CandidateState.NEEDS_REVIEW:
         photo = unconfirmable_reasons(candidate)
         if photo:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ..extensions import db, huey
 from . import clock
 from .jobs import JOB, Job, JobState
+from .locks import lock_row
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def reap_if_dead(job: Job) -> bool:
     nothing else before this). Returns whether the job was marked 失败."""
     if job.state != JobState.RUNNING or not process_gone(job):
         return False
-    db.session.refresh(job, with_for_update=True)
+    lock_row(job)
     if not process_gone(job):
         return False
     _fail_dead(job)

@@ -26,6 +26,7 @@ from ..core.storage import delete_after_rollback, get_storage
 from ..extensions import db
 from .models import HoursKind, HoursRecord, HoursSource
 from .states import HOURS, HoursState
+from ..core.locks import lock_row
 
 #: the most hours one person can spend in a day, per record and for the day's total
 MAX_PER_DAY = Decimal(24)
@@ -343,7 +344,7 @@ def resubmit_hours(actor: Any, record_id: Any, kind: Any, day: Any, provider: An
     """A returned record, corrected by the holder, goes back to 待审核 (the same record)."""
     _holder(actor)
     record = permissions.get_for(actor, HoursRecord, record_id)
-    db.session.refresh(record, with_for_update=True)  # a resubmit twice at once moves once
+    lock_row(record)  # a resubmit twice at once moves once
     if record.state != HoursState.RETURNED:
         raise DomainError(f"该学时记录的状态为「{record.state.value}」，只有已退回的记录可以修改后重新提交")
     before = _snapshot(record)
@@ -511,7 +512,7 @@ def return_record(actor: Any, record_id: Any, reason: str) -> HoursRecord:
     """退回 a waiting record with the reason the holder will see."""
     permissions.require(actor, "hours.review")
     record = permissions.get_for(actor, HoursRecord, record_id)
-    db.session.refresh(record, with_for_update=True)  # the same lock as verify_records: one decision wins
+    lock_row(record)  # the same lock as verify_records: one decision wins
     reason = " ".join((reason or "").split())
     if not reason:
         raise DomainError("退回时须填写原因，持证人将看到该原因", field="reason")

@@ -35,6 +35,7 @@ from ..extensions import db
 from . import lapse, providers
 from .models import PaymentKind, PaymentOrder, Registration
 from .states import PAYMENT, REGISTRATION, PaymentState, RegistrationState
+from ..core.locks import lock_row
 
 #: the most registrations one order may hold (a form or file cannot send more)
 MAX_ORDER_REGISTRATIONS = 5000
@@ -229,7 +230,7 @@ def get_order(actor: Any, order_id: Any) -> PaymentOrder:
 def _locked(actor: Any, order_id: Any, action: str) -> PaymentOrder:
     permissions.require(actor, action)
     order = _get(actor, PaymentOrder, order_id)
-    db.session.refresh(order, with_for_update=True)  # two clicks at once decide once
+    lock_row(order)  # two clicks at once decide once
     return order
 
 
@@ -395,7 +396,7 @@ def record_notification(provider_name: str, payload: Any) -> PaymentOrder:
                                                          PaymentOrder.provider == provider_name))
     if order is None:
         raise DomainError(f"找不到缴费订单 {notice.reference[:40]}")
-    db.session.refresh(order, with_for_update=True)
+    lock_row(order)
     if not notice.paid:
         return order
     if Decimal(notice.amount) != order.amount:

@@ -34,6 +34,7 @@ from ..sites.states import SiteState
 from . import lapse
 from .models import Registration, RetakeBasis
 from .states import LIVE, REGISTRATION, PaymentState, RegistrationState
+from ..core.locks import lock_row
 
 #: the platform's own warning, shown on the pages and in the refusals it explains
 PLATFORM_WARNING = "请确保考生信息准确、考核站点正常开启后，再操作报考"
@@ -544,7 +545,7 @@ def cancel_registration(actor: Any, registration_id: int, reason: str = "") -> R
     permissions.require(actor, "registrations.view")
     registration = permissions.get_for(actor, Registration, registration_id)
     lapse.lapse_overdue(plan_id=registration.plan_id)
-    db.session.refresh(registration, with_for_update=True)
+    lock_row(registration)
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON:
         raise DomainError(f"取消原因过长（最多 {MAX_REASON} 个字）", field="reason")

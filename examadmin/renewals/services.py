@@ -23,6 +23,7 @@ from ..registrations.models import Registration
 from .models import RenewalApplication, RenewalPolicy
 from .states import EDITABLE, RENEWAL, RenewalState, Validity
 from .validity import Cycle, cycle, policy_for, renewed_until
+from ..core.locks import lock_row
 
 #: the hours that count towards re-registration
 CONTINUING = "继续教育"
@@ -247,7 +248,7 @@ def get_application(actor: Any, application_id: int) -> RenewalApplication:
 def _editable(actor: Any, application_id: int) -> RenewalApplication:
     permissions.require(actor, "renewals.apply")
     application = permissions.get_for(actor, RenewalApplication, application_id)
-    db.session.refresh(application, with_for_update=True)  # two submits or a submit and a decision: one wins
+    lock_row(application)  # two submits or a submit and a decision: one wins
     if application.state not in EDITABLE:
         raise DomainError(f"申请{application.state.value}，不能修改")
     return application
@@ -383,7 +384,7 @@ def pass_to_province(actor: Any, application_id: int) -> RenewalApplication:
     """The city's review passes the application on to the province."""
     permissions.require(actor, "renewals.review")
     application = permissions.get_for(actor, RenewalApplication, application_id)
-    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
+    lock_row(application)  # decisions at once: one wins, the others see its state
     RENEWAL.move(application, "pass", actor)
     return application
 
@@ -392,7 +393,7 @@ def return_application(actor: Any, application_id: int, reason: str) -> RenewalA
     """Return to the holder with a reason; the holder corrects and resubmits the same application."""
     permissions.require(actor, "renewals.review")
     application = permissions.get_for(actor, RenewalApplication, application_id)
-    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
+    lock_row(application)  # decisions at once: one wins, the others see its state
     reason = (reason or "").strip()[:MAX_EXPLANATION]
     if not reason:
         raise DomainError("请填写退回原因，持证人将据此修改", field="reason")
@@ -406,7 +407,7 @@ def approve_application(actor: Any, application_id: int) -> RenewalApplication:
     """The province approves: validity moves on one period and an e-registration record is issued."""
     permissions.require(actor, "renewals.approve")
     application = permissions.get_for(actor, RenewalApplication, application_id)
-    db.session.refresh(application, with_for_update=True)  # decisions at once: one wins, the others see its state
+    lock_row(application)  # decisions at once: one wins, the others see its state
     record = application.record
     if record.state != CertificateState.ISSUED:
         raise DomainError("该证书已被撤销，不能审核通过再登记")

@@ -222,6 +222,23 @@ def test_school_sets_up_a_room_step_by_step(client, setup):
     assert "A101" in overview and "各场次座位数" in overview and ">40<" in overview
 
 
+def test_a_room_is_saved_by_a_request_that_loads_everything_afresh(client, setup):
+    """The room form loads the plans with their certificate; locking the plan after that
+    answered 500 on PostgreSQL (FOR SHARE on an outer join) while the test's session still
+    held the plan and hid it."""
+    plan, site, user, junior, _ = setup
+    db.session.commit()
+    login_as(client, user)
+    form = {"plan_id": plan.id, "site_id": site.id, "subject_id": junior.id, "name": "B202", "seats": 30}
+    db.session.expunge_all()
+    response = client.post("/exams/rooms/new", data=form)
+    assert response.status_code == 302
+    room_id = db.session.scalars(select(ExamRoom.id).where(ExamRoom.name == "B202")).one()
+    db.session.expunge_all()
+    assert client.post(f"/exams/rooms/{room_id}", data={**form, "seats": 35}).status_code == 302
+    assert db.session.get(ExamRoom, room_id).seats == 35
+
+
 def test_lowering_a_scheduled_room_shows_the_current_count(client, setup):
     plan, site, user, junior, _ = setup
     room = make_room(user, plan, site, junior, "A101", 40)

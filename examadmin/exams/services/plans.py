@@ -8,6 +8,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ...catalog.models import Certificate, CertificateLevel, Level
+from ...core.locks import lock_row
 from ...core import audit, permissions
 from ...core.errors import DomainError
 from ...core.unique import unique_writes
@@ -192,7 +193,7 @@ def lock_plan(plan: ExamPlan, *, shared: bool = False) -> ExamPlan:
     other request can change what they checked before this one commits. `shared` (FOR SHARE)
     for room requests, which may run side by side; publishing, withdrawing and changing
     sessions (FOR UPDATE) wait for them, and they for it."""
-    db.session.refresh(plan, with_for_update={"read": True} if shared else True)
+    lock_row(plan, shared=shared)
     return plan
 
 
