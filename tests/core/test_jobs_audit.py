@@ -94,6 +94,37 @@ def test_a_failed_job_shows_a_chinese_message_with_a_reference_keeps_its_input_a
     assert new_job.id != job.id and new_job.input_key == "uploads/a.xlsx"
 
 
+@handler("test_result_file", "测试：带结果文件的任务")
+def _result_file(ctx):
+    key = ctx.storage.new_key("test", ".xlsx")
+    ctx.storage.save(key, b"110101200001011237")
+    ctx.set_result_file(key, "结果.xlsx")
+
+
+def test_the_sysadmin_sees_a_job_but_not_its_files_which_only_its_owner_gets(client):
+    """A result (an annotated import sheet, tickets) holds whole ID numbers; the sysadmin helps
+    with every job's state and error but neither downloads its files nor runs it again."""
+    school = make_user("school")
+    job = jobs.submit(school, "test_result_file", {}, input_key="uploads/b.xlsx", input_name="b.xlsx")
+    db.session.commit()
+    jobs.dispatch(job)
+    admin = make_user("sysadmin")
+    db.session.commit()
+    login_as(client, admin)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "已完成" in page and "只有发起人可以下载" in page and f"/jobs/{job.id}/download" not in page
+    assert "download_url" not in client.get(f"/jobs/{job.id}.json").get_json()
+    assert client.get(f"/jobs/{job.id}/download").status_code == 404
+    with pytest.raises(jobs.permissions.NotInScope):
+        jobs.retry(admin, job.id)
+    login_as(client, school)
+    assert f"/jobs/{job.id}/download" in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    response = client.get(f"/jobs/{job.id}/download")
+    body = response.data
+    response.close()
+    assert response.status_code == 200 and body == b"110101200001011237"
+
+
 @handler("test_refuse", "测试：因用户可改正的错误失败")
 def _refuse(ctx):
     from examadmin.core.errors import DomainError

@@ -30,14 +30,14 @@ def show(job_id: int):
 def status(job_id: int):
     job = jobs.get_job(current_user, job_id)
     data = job.as_json()
-    if job.result_key:
+    if job.result_key and job.owned_by(current_user):
         data["download_url"] = url_for("jobs.download", job_id=job.id)
     return jsonify(data)
 
 
 @bp.route("/<int:job_id>/download")
 def download(job_id: int):
-    job = jobs.get_job(current_user, job_id)
+    job = jobs.owned_job(current_user, job_id)
     if not job.result_key or not get_storage().exists(job.result_key):
         abort(404)
     return send_file(get_storage().path(job.result_key), as_attachment=True,
