@@ -7,7 +7,6 @@ pending request per candidate at a time; requests and letters are kept, never er
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 from enum import Enum
 from pathlib import PurePath
@@ -18,15 +17,15 @@ from sqlalchemy.orm import selectinload
 
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
+from ..core.locks import lock_row
 from ..core.roles import Role
 from ..core.unique import unique_writes
-from ..core.storage import get_storage
+from ..core.storage import get_storage, upload_name
 from ..extensions import db
 from .fields import LABELS, SchoolContext, check_fields
 from .models import Candidate, CandidateKind, CorrectionRequest, IdType
 from .services import get_candidate, hidden_message
 from .states import CORRECTION, CorrectionState
-from ..core.locks import lock_row
 
 #: the fields a correction may change; gender and birth date follow a new 居民身份证 number
 CORRECTABLE = ("name", "id_type", "id_number")
@@ -61,13 +60,6 @@ def _check_letter(name: str, data: bytes) -> tuple[str, str]:
     if kind is None:
         raise DomainError(f"函件「{name}」不是 PDF、JPEG 或 PNG 文件（按文件内容判断，与扩展名无关）", field="letter")
     return kind
-
-
-def _clean_file_name(name: str, suffix: str) -> str:
-    """The uploaded name for display and download: no folders, no control characters."""
-    base = PurePath((name or "").replace("\\", "/")).name
-    base = re.sub(r"[\x00-\x1f\x7f\"]", "", base).strip()[:150]
-    return base or f"函件{suffix}"
 
 
 def _new_values(candidate: Candidate, raw: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +139,7 @@ def file_correction(actor: Any, candidate_id: int, raw: dict[str, Any], reason: 
     request = CorrectionRequest(
         candidate_id=candidate.id, school_id=candidate.school_id, new_values=_plain(values),
         old_values=_plain({k: getattr(candidate, k) for k in values}), reason=reason, letter_key=key,
-        letter_name=_clean_file_name(letter_name, suffix), state=CorrectionState.PENDING)
+        letter_name=upload_name(letter_name, suffix, "函件"), state=CorrectionState.PENDING)
     db.session.add(request)
     db.session.flush()
     audit.record(actor, "correction.create", request, after={
@@ -249,7 +241,7 @@ def letter_file(actor: Any, correction_id: int) -> tuple[str, str, str]:
         raise DomainError("函件文件缺失")
     suffix = PurePath(request.letter_key).suffix
     return str(storage.path(request.letter_key)), MIME_BY_SUFFIX.get(suffix, "application/octet-stream"), \
-        request.letter_name
+        upload_name(request.letter_name, suffix, "函件")  # also names stored before the rule
 
 
 def shows_whole_id(actor: Any, request: CorrectionRequest) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..catalog.models import Major, School
 from ..core import clock, idcard
-from ..core.excel import cell_text
+from ..core.excel import plain_text
 from ..extensions import db
 from .models import CandidateKind, IdType
 
@@ -73,7 +73,7 @@ def _declared_majors(school_id: int) -> tuple[set[int], bool]:
 
 
 def _text(raw: dict, name: str) -> str:
-    return cell_text(raw.get(name))
+    return plain_text(raw.get(name))
 
 
 def check_fields(ctx: SchoolContext, raw: dict[str, Any]) -> Checked:

@@ -37,12 +37,12 @@ from sqlalchemy import func, select
 
 from ..core import clock, idcard, jobs, permissions
 from ..core.errors import DomainError
+from ..core.locks import lock_row
 from ..core.storage import get_storage
 from ..extensions import db
 from .models import Candidate, IdType
 from .services import get_candidate
 from .states import CANDIDATE, CandidateState
-from ..core.locks import lock_row
 
 #: the standard photo: JPEG, width × height in pixels (the photo import produces it)
 STANDARD_PHOTO_SIZE = (358, 441)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
 
 import xlsxwriter
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from python_calamine import CalamineWorkbook
 
 from . import sandbox
@@ -30,8 +32,9 @@ def put_text(cell, value: str) -> None:
     """An openpyxl cell that holds `value` as text, even when it starts with "=": openpyxl would
     store such a string as a live formula, which Excel runs on opening (a template's names and
     drop-down values are users' text). Unlike `safe_text` the value stays exactly as typed,
-    so a drop-down choice still matches on import."""
-    cell.value = value
+    so a drop-down choice still matches on import. Control characters, which openpyxl refuses
+    (a stored name with a bell in it made the score template answer 500), are left out."""
+    cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell.data_type = "s"
 
 
@@ -346,6 +349,15 @@ def cell_text(value) -> str:
     if isinstance(value, (datetime, date)):
         return value.strftime("%Y-%m-%d")
     return str(value).strip()
+
+
+def plain_text(value) -> str:
+    """`cell_text` without control and format characters (a bell, right-to-left overrides,
+    zero-width spaces): in a name or an address they only disguise what is shown, and some
+    cannot be written into a spreadsheet. Line breaks and tabs become spaces."""
+    kept = (" " if ch.isspace() else ch for ch in cell_text(value)
+            if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
+    return "".join(kept).strip()
 
 
 #: how many rows from the top may hold a title above a sheet's header row

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
+import unicodedata
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import BinaryIO
 
 from flask import current_app
@@ -28,6 +30,20 @@ log = logging.getLogger(__name__)
 #: stored files hold personal data (photos, letters, exports): readable by the app's user alone
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+
+
+def upload_name(name: str | None, suffix: str | None, fallback: str) -> str:
+    """The name an uploaded file is shown and downloaded as: no folders, no control or format
+    characters (a right-to-left override shows "evil‮gnp.html" as "evil…lmth.png"), and the
+    extension `suffix` of its type as detected from its bytes, whatever it was called: a PDF
+    named .html must never open as a web page once saved. `suffix` None keeps the name's own
+    (only to name a refused file in a message); `fallback` is the stem of a name left empty."""
+    base = PurePath((name or "").replace("\\", "/")).name
+    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf"))
+    base = re.sub(r'["<>:|?*]', "", base)
+    path = PurePath(base) if base.strip(" .") else PurePath(fallback)
+    stem = path.stem.strip(" .")[:150] or fallback
+    return stem + (path.suffix[:10] if suffix is None else suffix)
 
 
 class LocalStorage:

@@ -8,7 +8,6 @@ records already stored (待审核 and 已核验; a returned one counts again onc
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,16 +16,17 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.orm import joinedload
 
-from ..candidates.corrections import MAX_LETTER_BYTES, MIME_BY_SUFFIX, _clean_file_name, letter_type
+from ..candidates.corrections import MAX_LETTER_BYTES, MIME_BY_SUFFIX, letter_type
 from ..candidates.models import Candidate, IdType
 from ..candidates.states import CandidateState
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
-from ..core.storage import delete_after_rollback, get_storage
+from ..core.excel import plain_text
+from ..core.locks import lock_row
+from ..core.storage import delete_after_rollback, get_storage, upload_name
 from ..extensions import db
 from .models import HoursKind, HoursRecord, HoursSource
 from .states import HOURS, HoursState
-from ..core.locks import lock_row
 
 #: the most hours one person can spend in a day, per record and for the day's total
 MAX_PER_DAY = Decimal(24)
@@ -230,9 +230,7 @@ def parse_date(raw: Any) -> date:
 
 
 def parse_provider(raw: Any) -> str:
-    # control and format characters (RTL overrides, zero-width spaces) are dropped: they only disguise a name
-    text = "".join(ch for ch in str(raw or "") if unicodedata.category(ch) not in ("Cc", "Cf"))
-    text = " ".join(text.split())
+    text = " ".join(plain_text(raw).split())
     if not text:
         raise DomainError("请填写培训或实践机构", field="provider")
     if len(text) > MAX_PROVIDER:
@@ -292,17 +290,17 @@ def _store_evidence(name: str, data: bytes) -> tuple[str, str]:
     if not data:
         raise DomainError("请上传证明材料（PDF、JPEG 或 PNG）", field="evidence")
     if len(data) > MAX_LETTER_BYTES:
-        raise DomainError(f"证明材料「{_clean_file_name(name, '')[:50]}」超过 {MAX_LETTER_BYTES // (1024 * 1024)} MB，"
+        raise DomainError(f"证明材料「{upload_name(name, None, '证明材料')[:50]}」超过 {MAX_LETTER_BYTES // (1024 * 1024)} MB，"
                           "请压缩后再上传", field="evidence")
     kind = letter_type(data)
     if kind is None:
-        raise DomainError(f"证明材料「{_clean_file_name(name, '')[:50]}」不是 PDF、JPEG 或 PNG 文件"
+        raise DomainError(f"证明材料「{upload_name(name, None, '证明材料')[:50]}」不是 PDF、JPEG 或 PNG 文件"
                           "（按文件内容判断，与扩展名无关）", field="evidence")
     suffix, _ = kind
     storage = get_storage()
     key = storage.save(storage.new_key("hours", suffix), data)
     delete_after_rollback(db.session, key, storage)
-    return key, _clean_file_name(name, suffix)
+    return key, upload_name(name, suffix, "证明材料")
 
 
 # ---- the holder ---------------------------------------------------------------------------
@@ -396,7 +394,7 @@ def evidence_file(actor: Any, record_id: Any) -> tuple[str, str, str]:
         raise permissions.NotInScope()
     suffix = "." + record.evidence_key.rsplit(".", 1)[-1]
     return str(storage.path(record.evidence_key)), MIME_BY_SUFFIX.get(suffix, "application/octet-stream"), \
-        record.evidence_filename or f"证明材料{suffix}"
+        upload_name(record.evidence_filename, suffix, "证明材料")  # also names stored before the rule
 
 
 # ---- review by the school or the org ---------------------------------------------------------

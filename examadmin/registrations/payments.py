@@ -16,7 +16,6 @@ and confirming an order whose registrations lapsed is refused with the reason.
 """
 from __future__ import annotations
 
-import re
 import uuid
 from decimal import Decimal
 from pathlib import PurePath
@@ -28,14 +27,14 @@ from sqlalchemy.orm import joinedload
 from ..candidates.models import Candidate, CandidateKind
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
-from ..core.storage import get_storage
+from ..core.locks import lock_row
+from ..core.storage import get_storage, upload_name
 from ..exams.models import ExamPlan
 from ..exams.states import PlanState
 from ..extensions import db
 from . import lapse, providers
 from .models import PaymentKind, PaymentOrder, Registration
 from .states import PAYMENT, REGISTRATION, PaymentState, RegistrationState
-from ..core.locks import lock_row
 
 #: the most registrations one order may hold (a form or file cannot send more)
 MAX_ORDER_REGISTRATIONS = 5000
@@ -234,15 +233,6 @@ def _locked(actor: Any, order_id: Any, action: str) -> PaymentOrder:
     return order
 
 
-def _clean_file_name(name: str, suffix: str) -> str:
-    """The name a voucher downloads as: no path, and the extension of its detected type, so
-    that a browser never treats it as anything else (../../evil.html becomes evil.pdf)."""
-    base = PurePath((name or "").replace("\\", "/")).name
-    base = re.sub(r"[\x00-\x1f\x7f\"]", "", base).strip()
-    stem = PurePath(base).stem.strip(" .")[:150] if base else ""
-    return f"{stem or '付款凭证'}{suffix}"
-
-
 def _locked_registrations(order: PaymentOrder) -> list[Registration]:
     """The order's registrations, locked and read afresh: a lapse run at the same moment
     either waits for this transaction or has already lapsed them (and we refuse)."""
@@ -283,7 +273,7 @@ def submit_voucher(actor: Any, order_id: Any, file_name: str, data: bytes, trans
         raise DomainError(f"转账流水号过长（最多 {MAX_TRANSACTION_REF} 个字符）", field="transaction_ref")
     storage = get_storage()
     order.voucher_key = storage.save(storage.new_key("vouchers", suffix), data)
-    order.voucher_name = _clean_file_name(file_name, suffix)
+    order.voucher_name = upload_name(file_name, suffix, "付款凭证")
     order.transaction_ref = transaction_ref
     order.submitted_at = clock.now()
     PAYMENT.move(order, "submit", actor, reason=f"凭证：{order.voucher_name}")
@@ -419,4 +409,4 @@ def voucher_file(actor: Any, order_id: Any) -> tuple[str, str, str]:
         raise DomainError("该订单没有付款凭证")
     suffix = PurePath(order.voucher_key).suffix
     return (str(storage.path(order.voucher_key)), providers.MIME_BY_SUFFIX.get(suffix, "application/octet-stream"),
-            _clean_file_name(order.voucher_name or "", suffix))  # also names stored before the rule
+            upload_name(order.voucher_name, suffix, "付款凭证"))  # also names stored before the rule

@@ -23,6 +23,7 @@ from ..catalog.models import CertificateLevel, Level, School
 from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
+from ..core.locks import lock_row
 from ..exams.models import PLAN_ORDER, ExamPlan, ExamSession, Subject
 from ..extensions import db
 from ..pilots import quota
@@ -34,7 +35,6 @@ from ..sites.states import SiteState
 from . import lapse
 from .models import Registration, RetakeBasis
 from .states import LIVE, REGISTRATION, PaymentState, RegistrationState
-from ..core.locks import lock_row
 
 #: the platform's own warning, shown on the pages and in the refusals it explains
 PLATFORM_WARNING = "请确保考生信息准确、考核站点正常开启后，再操作报考"

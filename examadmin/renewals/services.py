@@ -15,15 +15,15 @@ from ..certificates.states import CertificateState
 from ..certificates import verification
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
+from ..core.locks import lock_row
 from ..core.roles import Role
-from ..core.storage import delete_after_rollback, get_storage
+from ..core.storage import delete_after_rollback, get_storage, upload_name
 from ..core.unique import unique_writes
 from ..extensions import db
 from ..registrations.models import Registration
 from .models import RenewalApplication, RenewalPolicy
 from .states import EDITABLE, RENEWAL, RenewalState, Validity
 from .validity import Cycle, cycle, policy_for, renewed_until
-from ..core.locks import lock_row
 
 #: the hours that count towards re-registration
 CONTINUING = "继续教育"
@@ -469,4 +469,4 @@ def hours_evidence(actor: Any, application_id: int, hours_id: int) -> tuple[str,
         raise permissions.NotInScope()
     suffix = "." + row.evidence_key.rsplit(".", 1)[-1]
     return str(storage.path(row.evidence_key)), HOURS_MIME.get(suffix, "application/octet-stream"), \
-        row.evidence_filename or f"证明材料{suffix}"
+        upload_name(row.evidence_filename, suffix, "证明材料")

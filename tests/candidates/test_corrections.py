@@ -145,6 +145,25 @@ def test_the_letter_name_loses_its_folders(school_user):
     assert request.letter_name == "函.pdf"
 
 
+def test_the_letter_takes_the_extension_of_its_content_and_loses_disguising_characters(client, school_user):
+    """A PDF called "‮gnp.html" showed as "lmth.png" and, once saved, opened as a web page."""
+    request = file(school_user, locked(school_user), name="李四", letter_name="函\u202egnp.html")
+    assert request.letter_name == "函gnp.pdf"
+    request.letter_name = "旧函\u202egnp.html"  # a name stored before the rule
+    db.session.commit()
+    login_as(client, school_user)
+    letter = client.get(f"/candidates/corrections/{request.id}/letter")
+    letter.close()
+    assert letter.mimetype == "application/pdf"
+    assert "%E6%97%A7%E5%87%BDgnp.pdf" in letter.headers["Content-Disposition"]
+    assert "html" not in letter.headers["Content-Disposition"]
+
+
+def test_control_and_format_characters_are_left_out_of_a_new_name(school_user):
+    request = file(school_user, locked(school_user), name="吴\x07桐\u200b\u202e")
+    assert request.new_values["name"] == "吴桐"
+
+
 # ---- deciding -------------------------------------------------------------------------------------
 
 def test_approval_changes_the_data_and_audits_before_and_after(school_user, org):

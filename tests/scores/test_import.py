@@ -114,6 +114,15 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_template():
     assert not any("<f>" in xml for xml in sheets)
 
 
+def test_a_stored_name_with_a_control_character_does_not_break_the_template():
+    """openpyxl refuses control characters; a name stored with a bell made the template a 500."""
+    s = make_scored_setup(people=1, subjects=1)
+    s.registrations[0].candidate.name = "吴\x07桐"
+    db.session.flush()
+    _, data = importer.build_template(s.org, s.plan.id)
+    assert load_workbook(io.BytesIO(data)).active["B2"].value == "吴桐"
+
+
 def test_the_template_lists_every_ticket_and_subject_with_absentees_pre_marked(tmp_path):
     s = make_scored_setup(people=2, subjects=2)
     s.seat(s.registrations[0], s.subjects[0]).absent = True
