@@ -22,6 +22,7 @@ from ..catalog.models import Certificate, CertificateLevel, School
 from ..core import audit, clock, jobs, permissions
 from ..core.counts import capped_counts
 from ..core.errors import DomainError
+from ..core.locks import lock_row
 from ..core.roles import Role
 from ..exams.models import ExamPlan
 from ..extensions import db
@@ -55,6 +56,9 @@ def make_records(plan_id: int, actor: Any = None) -> int:
     plan = db.session.get(ExamPlan, int(plan_id))
     if plan is None:
         raise DomainError("找不到该考试计划")
+    # two runs at once (two clicks, or a click during publication): the second waits here and
+    # then finds the records made, instead of failing on the unique result_id
+    lock_row(plan)
     stage = db.session.scalar(select(ScorePublication.stage).where(ScorePublication.plan_id == plan.id))
     if stage != PublicationStage.FINAL:
         raise DomainError(f"考试计划「{plan.name}」的成绩尚未发布，不能生成证书记录")

@@ -158,3 +158,24 @@ def test_one_action_clicked_twice_at_once_is_done_once(app, case):
     answers = race(app, action, RACERS)
     assert answers.count("ok") == 1, answers
     assert all(message in a for a in answers if a != "ok"), answers
+
+
+def test_certificate_records_made_twice_at_once_are_made_once(app):
+    """Two 生成证书记录 at once: the second waited for nothing and failed on the unique
+    result_id with a 500 (PostgreSQL); now it waits for the plan's lock and finds them made."""
+    from sqlalchemy import func, select
+
+    from examadmin.certificates import services as certificates
+    from examadmin.certificates.models import CertificateRecord
+    from tests.certificates.factories import make_setup
+
+    with app.app_context():
+        s = make_setup(passed=3, failed=0)
+        plan_id, org_id = s.plan.id, s.org.id
+        db.session.commit()
+        db.session.remove()
+    answers = race(app, lambda: certificates.make_records(plan_id, _actor(org_id)), RACERS)
+    assert answers == ["ok"] * RACERS, answers
+    with app.app_context():
+        made = db.session.scalar(select(func.count(CertificateRecord.id)).where(CertificateRecord.plan_id == plan_id))
+    assert made == 3
