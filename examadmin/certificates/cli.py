@@ -55,8 +55,11 @@ def make_records_command(plan_id, actor):
     from . import services
 
     made = services.make_records(plan_id, actor)
+    held = services.holders_without_new_record(actor, plan_id)
     db.session.commit()
     click.echo(f"已生成 {made} 条证书记录")
+    if held:
+        click.echo(f"{len(held)} 人已持有该等级的有效证书，未重复生成：{'、'.join(held)}")
 
 
 def _public_base(base_url: str | None) -> str:

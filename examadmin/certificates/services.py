@@ -49,7 +49,9 @@ SAMPLE_NAMES = 8
 def make_records(plan_id: int, actor: Any = None) -> int:
     """Make a record (待评价组织签发) for every passed result of a final plan that has none; idempotent.
 
-    Returns how many were made. The issuing data is copied from the candidate now.
+    Returns how many were made. The issuing data is copied from the candidate now. A passer
+    who already holds a record of the level that is not revoked gets none (one certificate per
+    person and level; holders_without_new_record names them).
     """
     if actor is not None:  # None: the system, e.g. when the scores are published
         permissions.require(actor, "certificates.issue")
@@ -62,16 +64,9 @@ def make_records(plan_id: int, actor: Any = None) -> int:
     stage = db.session.scalar(select(ScorePublication.stage).where(ScorePublication.plan_id == plan.id))
     if stage != PublicationStage.FINAL:
         raise DomainError(f"考试计划「{plan.name}」的成绩尚未发布，不能生成证书记录")
-    rows = db.session.execute(
-        select(Result.id, Result.registration_id, Registration.candidate_id, Result.school_id,
-               Registration.site_id, Result.certificate_level_id, Candidate.name, Candidate.gender,
-               Candidate.id_type, Candidate.id_number)
-        .join(Registration, Registration.id == Result.registration_id)
-        .join(Candidate, Candidate.id == Registration.candidate_id)
-        .where(Result.plan_id == plan.id, Result.passed.is_(True))
-        .where(~select(CertificateRecord.id).where(CertificateRecord.result_id == Result.id).exists())
-        .order_by(Result.id)
-    ).all()
+    rows = _passed_without_record(plan.id)
+    held = _already_held(rows)
+    rows = [r for r in rows if _person_level(r) not in held]
     if not rows:
         return 0
     now = clock.now()
@@ -85,6 +80,46 @@ def make_records(plan_id: int, actor: Any = None) -> int:
     db.session.execute(insert(CertificateRecord), values)
     audit.record(actor, "certificate.make_records", plan, after={"made": len(values)})
     return len(values)
+
+
+def _passed_without_record(plan_id: int) -> list:
+    """The plan's passed results that have no certificate record yet, with the issuing data."""
+    return db.session.execute(
+        select(Result.id, Result.registration_id, Registration.candidate_id, Result.school_id,
+               Registration.site_id, Result.certificate_level_id, Candidate.name, Candidate.gender,
+               Candidate.id_type, Candidate.id_number)
+        .join(Registration, Registration.id == Result.registration_id)
+        .join(Candidate, Candidate.id == Registration.candidate_id)
+        .where(Result.plan_id == plan_id, Result.passed.is_(True))
+        .where(~select(CertificateRecord.id).where(CertificateRecord.result_id == Result.id).exists())
+        .order_by(Result.id)
+    ).all()
+
+
+def _person_level(row) -> tuple:
+    return row.id_type, row.id_number, row.certificate_level_id
+
+
+def _already_held(rows) -> set[tuple]:
+    """(ID type, ID number, certificate level) of those among `rows` who already hold a record of
+    that level that is not revoked: one person holds one certificate per level. Someone who
+    passed in two plans (registered in both before either was published) gets no second one."""
+    held: set[tuple] = set()
+    numbers = sorted({r.id_number for r in rows})
+    for start in range(0, len(numbers), 500):
+        held |= {tuple(row) for row in db.session.execute(
+            select(CertificateRecord.id_type, CertificateRecord.id_number, CertificateRecord.certificate_level_id)
+            .where(CertificateRecord.id_number.in_(numbers[start:start + 500]),
+                   CertificateRecord.state != S.REVOKED))}
+    return held
+
+
+def holders_without_new_record(actor: Any, plan_id: int) -> list[str]:
+    """Names of the plan's passers who got no record because they hold one of that level already."""
+    permissions.require(actor, "certificates.issue")
+    rows = _passed_without_record(int(plan_id))
+    held = _already_held(rows)
+    return [r.name for r in rows if _person_level(r) in held]
 
 
 #: filters the lists accept; unknown values are ignored

@@ -63,7 +63,15 @@ def make_records():
     made, ok = commit_or_flash(services.make_records, plan.id, current_user)
     if ok:
         flash(f"已生成 {made} 条证书记录" if made else "没有需要新生成的证书记录（已全部生成）", "success")
+        _flash_held(plan.id)
     return redirect(url_for("certificates.index", plan_id=plan.id))
+
+
+def _flash_held(plan_id: int) -> None:
+    held = services.holders_without_new_record(current_user, plan_id)
+    if held:
+        names = "、".join(held[:10]) + (f" 等 {len(held)} 人" if len(held) > 10 else "")
+        flash(f"{names}已持有该等级的有效证书（在其他考试计划中取得），未重复生成证书记录", "warning")
 
 
 @bp.route("/org-sign", methods=["POST"])

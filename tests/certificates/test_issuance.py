@@ -61,6 +61,23 @@ def test_records_are_made_for_passed_final_results_only_and_once():
     assert len(records(s.plan)) == 4
 
 
+def test_a_person_who_holds_a_certificate_of_the_level_gets_no_second_one():
+    """Registered for one level in two plans before either was published, a person passes
+    both; the second plan makes no second live certificate for them."""
+    s = make_setup(passed=1, failed=0)
+    assert services.make_records(s.plan.id, s.org) == 1
+    held = records(s.plan)[0]
+    again = make_result(s.plan, s.site, True, name="王重考")
+    held.id_type, held.id_number = again.id_type, again.id_number  # the same person holds the level
+    db.session.flush()
+    assert services.make_records(s.plan.id, s.org) == 0
+    assert services.holders_without_new_record(s.org, s.plan.id) == ["王重考"]
+    held.state = S.REVOKED  # a revoked certificate is none: the pass may be certified again
+    db.session.flush()
+    assert services.holders_without_new_record(s.org, s.plan.id) == []
+    assert services.make_records(s.plan.id, s.org) == 1
+
+
 @pytest.mark.parametrize("stage", [PublicationStage.ENTERING, PublicationStage.DISPLAY])
 def test_no_records_before_scores_are_final(stage):
     s = make_setup(stage=stage)
