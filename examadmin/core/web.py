@@ -149,6 +149,10 @@ def _security_headers(response):
     # session has ended meanwhile also gets no-store, which costs nothing.
     if session.get("_user_id") is not None and request.endpoint not in PUBLIC_ENDPOINTS:
         response.headers["Cache-Control"] = "no-store"
+    # The answer to a form can echo what was typed (an ID number at a failed portal sign-in)
+    # or answer personal data (a lookup): never kept, signed in or not.
+    if request.method == "POST":
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -1,6 +1,8 @@
 """Portal pages: the candidate's sign-in and activation (public), home page, photo; the school's accounts."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
@@ -30,8 +32,11 @@ def _key() -> str:
     # Per address and ID number, like the staff sign-in: a wrong code costs that number only.
     # Normalised as the services read it, so that spaces, full-width digits or invisible
     # characters do not make a fresh key for the same number.
+    # Keyed by a keyed hash of the number, never the number itself: the counters live in a
+    # file or in Redis, where a whole ID number has no business (PIPL).
     number = idcard.normalise((request.form.get("id_number") or "")[:100])[:40]
-    return f"{request.remote_addr}|portal|{number}"
+    digest = hmac.new(current_app.secret_key.encode(), number.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{request.remote_addr}|portal|{digest}"
 
 
 def _failed(response) -> bool:

@@ -98,9 +98,21 @@ def test_activation_with_the_code_once_then_id_number_and_password(client):
     other = client.application.test_client()
     bad = other.post("/portal/login", data={"id_number": candidate.id_number, "password": "wrong-pass1"})
     assert services.GENERIC_LOGIN_ERROR in bad.get_data(as_text=True)
+    assert bad.headers["Cache-Control"] == "no-store"  # it echoes the number typed
     good = other.post("/portal/login", data={"id_number": candidate.id_number, "password": PASSWORD})
     assert good.status_code == 302
     assert "陈晓明" in other.get("/portal/").get_data(as_text=True)
+
+
+def test_the_rate_limit_key_never_holds_the_id_number(app):
+    from examadmin.portal.views import _key
+
+    number = "500106200401020706"
+    with app.test_request_context("/portal/login", method="POST", data={"id_number": f" {number} "}):
+        key = _key()
+    with app.test_request_context("/portal/login", method="POST", data={"id_number": number.lower()}):
+        assert _key() == key  # the same number, however typed, is one counter
+    assert number not in key and number[-6:] not in key
 
 
 def test_wrong_activation_codes_are_rate_limited(client):
