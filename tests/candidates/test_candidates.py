@@ -37,6 +37,15 @@ def test_add_through_the_form_normalises_the_id(client):
     assert candidate.id_number == number and candidate.state == CandidateState.PENDING
 
 
+def test_the_new_form_can_be_typed_into(client):
+    """WTForms writes readonly=None as readonly="None", which a browser obeys: the name and ID
+    number of a new candidate could not be typed at all."""
+    login_as(client, make_user("school"))
+    body = client.get("/candidates/new").get_data(as_text=True)
+    assert 'name="name"' in body and 'name="id_number"' in body
+    assert "readonly" not in body and '="None"' not in body
+
+
 def test_form_errors_are_shown_and_nothing_saved(client):
     user = make_user("school")
     login_as(client, user)
