@@ -384,10 +384,11 @@ def _kept_search(endpoint: str) -> str:
 SEARCH_KEPT_SECONDS = 8 * 3600
 
 
-def posted_search(endpoint: str, filters: tuple[str, ...]):
+def posted_search(endpoint: str, filters: tuple[str, ...], *, keep_empty: tuple[str, ...] = ()):
     """A list's search form arrives as a POST, so that an ID number typed into it never lands in a
     URL (access logs, browser history): the text is kept in the session and the page redirects
-    to itself with the other filters and `search=1`, which its pages then carry."""
+    to itself with the other filters and `search=1`, which its pages then carry. `keep_empty`:
+    filters whose empty choice means something (全部考试计划 rather than the default plan)."""
     from .forms import ConfirmForm
 
     if ConfirmForm().validate_on_submit():
@@ -396,7 +397,7 @@ def posted_search(endpoint: str, filters: tuple[str, ...]):
     else:
         text = ""
         flash("页面已过期，请重新查询。", "warning")
-    params = {k: request.form[k] for k in filters if request.form.get(k)}
+    params = {k: request.form[k] for k in filters if request.form.get(k) or (k in keep_empty and k in request.form)}
     if text:
         params["search"] = "1"
     return redirect(url_for(endpoint, **params))

@@ -17,6 +17,7 @@ from ..candidates.models import Candidate, CandidateKind
 from ..catalog.models import CertificateLevel, Level, School
 from ..core import idcard, permissions
 from ..core.counts import is_wide_scope, wide_scope_cached
+from ..core.personal import mask_text
 from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.states import PlanState
 from ..extensions import db
@@ -96,9 +97,9 @@ def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
         query = query.where(Registration.kind == CandidateKind(filters.kind))
     if filters.retake:
         query = query.where(Registration.is_retake.is_(filters.retake == "1"))
-    if filters.q:  # by name only: an ID number never travels in a URL
-        query = query.where(Registration.candidate_id.in_(select(Candidate.id).where(
-            Candidate.name.contains(filters.q))))
+    if filters.q:  # a name or an ID number (posted and sealed in the session, never in a URL)
+        query = query.where(Registration.candidate_id.in_(select(Candidate.id).where(or_(
+            Candidate.name.contains(filters.q), Candidate.id_number == idcard.normalise(filters.q)))))
     if with_state and filters.state:
         state = RegistrationState(filters.state)
         overdue = lapse.overdue_clause()
@@ -222,7 +223,7 @@ def describe_filters(actor: Any, filters: Filters) -> str:
     if filters.state:
         parts.append(f"状态：{filters.state}")
     if filters.q:
-        parts.append(f"姓名含：{filters.q}")
+        parts.append(f"姓名或证件号码：{mask_text(filters.q)}")
     return "；".join(parts) or "全部"
 
 

@@ -15,7 +15,7 @@ from ..core.clock import now
 from ..core.errors import DomainError
 from ..core.excel import write_sheets
 from ..core.forms import ConfirmForm, opts
-from ..core.web import paginate, service_view
+from ..core.web import paginate, posted_search, search_text, service_view
 from ..extensions import db
 from . import lists, services
 from .forms import CancelForm, ImportForm, RegisterForm
@@ -49,15 +49,22 @@ def registration_state(registration) -> RegistrationState:
     return lists.shown_state(registration)
 
 
+#: the list's filters that travel in its URL; the search text does not (it may be an ID number)
+LIST_FILTERS = ("plan_id", "state", "level", "site_id", "kind", "retake", "school_code")
+
+
 def _filters() -> lists.Filters:
     filters = lists.Filters.from_args(request.args)
+    filters.q = search_text("registrations.index", by_name_link=True)[:40]
     if current_user.school_id:
         filters.school_id = None  # the scope decides; a school sees only its own
     return filters
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 def index():
+    if request.method == "POST":
+        return posted_search("registrations.index", LIST_FILTERS, keep_empty=("plan_id",))
     plans = lists.plans_for_lists(current_user)
     filters = _filters()
     if filters.plan_id is None and plans and "plan_id" not in request.args:
@@ -73,7 +80,7 @@ def index():
                            per_site=lists.figures_per_site(current_user, filters),
                            columns=lists.FIGURE_COLUMNS, states=list(RegistrationState), sites=sites,
                            can_manage=permissions.can(current_user, "registrations.manage"),
-                           warning=services.PLATFORM_WARNING)
+                           warning=services.PLATFORM_WARNING, confirm=ConfirmForm())
 
 
 @bp.route("/export.xlsx")

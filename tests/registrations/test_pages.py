@@ -100,6 +100,26 @@ def test_a_write_lapses_overdue_registrations_first_and_gives_their_places_back(
     assert deadline  # the plan had a deadline from the start
 
 
+def test_a_search_by_id_number_is_posted_and_never_lands_in_a_url(client):
+    school = ready_school()
+    a, b = verified(school.user, name="搜索甲"), verified(school.user, name="搜索乙")
+    register(school, [a, b])
+    db.session.commit()
+    login_as(client, school.user)
+    posted = client.post("/registrations/", data={"q": f" {a.id_number.lower()} ", "plan_id": school.plan.id})
+    assert posted.status_code == 302 and a.id_number not in posted.headers["Location"]
+    assert "search=1" in posted.headers["Location"]
+    table = client.get(posted.headers["Location"]).get_data(as_text=True).split('data-testid="reg-table"', 1)[1]
+    assert "搜索甲" in table and "搜索乙" not in table
+    export = client.get(posted.headers["Location"].replace("/registrations/", "/registrations/export.xlsx"))
+    rows = list(load_workbook(io.BytesIO(export.data)).active.values)
+    assert [r[3] for r in rows[1:]] == ["搜索甲"]
+    nothing = client.post("/registrations/", data={"q": "无此人", "plan_id": school.plan.id}, follow_redirects=True)
+    assert "没有符合条件的报考" in nothing.get_data(as_text=True)
+    everything = client.post("/registrations/", data={"q": "", "plan_id": ""})
+    assert "plan_id=" in everything.headers["Location"]  # 全部考试计划 stays chosen
+
+
 def test_the_export_has_the_filtered_rows_with_masked_numbers(client):
     school = ready_school()
     a = verified(school.user, name="导出生")
