@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..candidates.models import Candidate
-from ..core import audit, clock, permissions
+from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
 from ..exams.models import ExamPlan, ExamRoom, ExamSession, Subject
@@ -666,7 +666,8 @@ def list_scores(actor: Any, plan_id: Any, q: str = ""):
              .order_by(AdmissionTicket.ticket_number, Score.subject_id))
     q = (q or "").strip()[:50]
     if q:
-        query = query.where((Candidate.name.contains(q)) | (AdmissionTicket.ticket_number == q))
+        query = query.where(Candidate.name.contains(q) | (AdmissionTicket.ticket_number == q.replace(" ", ""))
+                            | (Candidate.id_number == idcard.normalise(q)))
     return plan, query
 
 

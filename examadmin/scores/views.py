@@ -11,7 +11,7 @@ from ..core import jobs, permissions
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.roles import Role
-from ..core.web import int_arg, paginate, service_view
+from ..core.web import int_arg, paginate, posted_search, search_text, service_view
 from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.services import plans as exam_plans
 from ..extensions import db
@@ -184,9 +184,12 @@ def publish(plan_id: int):
 
 # ---- scores, history, objections -------------------------------------------------------------
 
-@bp.route("/plans/<int:plan_id>/scores")
+@bp.route("/plans/<int:plan_id>/scores", methods=["GET", "POST"])
 def scores(plan_id: int):
-    plan, query = services.list_scores(current_user, plan_id, request.args.get("q", ""))
+    if request.method == "POST":  # the search may be an ID number: posted, kept sealed, not in the URL
+        return posted_search("scores.scores", ("plan_id",))
+    q = search_text("scores.scores", by_name_link=True)[:50]
+    plan, query = services.list_scores(current_user, plan_id, q)
     page = paginate(query)
     tickets, passed = services.page_extras(page.items)
     stage = services.stage_of(plan.id)
@@ -194,7 +197,7 @@ def scores(plan_id: int):
     return render_template("scores/scores.html", plan=plan, page=page, tickets=tickets, passed=passed,
                            stage=stage, not_ended=not_ended,
                            first_end=services.first_session_end(plan.id) if not_ended else None,
-                           Stage=PublicationStage, q=request.args.get("q", "")[:50])
+                           Stage=PublicationStage, q=q, confirm=ConfirmForm())
 
 
 @bp.route("/scores/<int:score_id>", methods=["GET", "POST"])

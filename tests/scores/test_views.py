@@ -352,3 +352,17 @@ def test_the_plan_pages_say_the_exam_is_not_over_before_any_session_ended(client
     assert "当前阶段：成绩登记中" in client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True)
     after = client.get(f"/scores/?plan_id={s.plan.id}").get_data(as_text=True)
     assert 'data-testid="exam-not-ended"' not in after and 'data-testid="open-display" disabled' not in after
+
+
+def test_the_score_list_search_is_posted_and_finds_an_id_number(client):
+    s = make_scored_setup(people=2, subjects=1)
+    first, second = (r.candidate for r in s.registrations)
+    for registration in s.registrations:
+        seat = s.seat(registration, s.subjects[0])
+        services.save_grid(s.org, s.plan.id, seat.room_id, {seat.id: {"score": "70"}})
+    db.session.commit()
+    login_as(client, s.org)
+    posted = client.post(f"/scores/plans/{s.plan.id}/scores", data={"plan_id": s.plan.id, "q": first.id_number})
+    assert posted.status_code == 302 and first.id_number not in posted.headers["Location"]
+    table = client.get(posted.headers["Location"]).get_data(as_text=True).split('data-testid="score-list"', 1)[1]
+    assert first.name in table and second.name not in table
