@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -34,6 +35,9 @@ def test_the_school_creates_an_order_uploads_a_voucher_and_the_org_confirms(clie
     login_as(client, world.school_user)
     response, html = page(client, f"/registrations/payments/new?plan_id={world.plan.id}")
     assert response.status_code == 200 and "学生0" in html and "王社会" in html and "生成个人缴费订单" in html
+    # Back after an order: the browser must not tick the row that now sits where a paid one was
+    boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', html)
+    assert boxes and all('autocomplete="off"' in box for box in boxes)
 
     response = client.post("/registrations/payments/new", data={"plan_id": world.plan.id,
                                                                 "ids": [r.id for r in regs]})
