@@ -98,7 +98,11 @@ MAX_PAGE = 100_000
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: an id beyond 64 bits does not match, so it answers 404."""
+    """`<int:...>` in every route: an id beyond 64 bits does not match, so it answers 404; nor
+    does one written with other digits than 0-9 (Python's \\d also takes full-width １ and
+    Arabic-Indic ١) or with leading zeros: one record has one address."""
+
+    regex = r"(?:0|[1-9][0-9]*)"
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002
         kwargs.setdefault("max", MAX_ID)

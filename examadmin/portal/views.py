@@ -146,6 +146,10 @@ def _slips_response(slips, name: str):
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = send_file(io.BytesIO(data), as_attachment=True, download_name=name, mimetype=mimetype)
     response.headers["Cache-Control"] = "no-store"
+    token = request.form.get("download_token", "")
+    if token.isalnum() and len(token) <= 40:  # the page waits for it, then reloads (app.js)
+        response.set_cookie("download_done", token, max_age=120, samesite="Lax",
+                            secure=request.is_secure, httponly=False)
     return response
 
 
@@ -161,6 +165,8 @@ def open_accounts():
         db.session.rollback()
         flash(exc.message, "danger")
         return redirect(url_for("portal.accounts"))
+    flash(f"已开通 {len(slips)} 个考生账号，激活通知单已下载。激活码只在这份通知单中，请妥善保存后发给考生；"
+          "如有遗失，可勾选考生「重新生成激活码」。", "success")
     return _slips_response(slips, f"考生账号激活通知单-{len(slips)}人.xlsx")
 
 
@@ -176,4 +182,5 @@ def reissue():
         db.session.rollback()
         flash(exc.message, "danger")
         return redirect(url_for("portal.accounts"))
+    flash(f"已为 {len(slips)} 名考生重新生成激活码，旧激活码作废，新的激活通知单已下载。", "success")
     return _slips_response(slips, f"考生账号激活通知单-重新生成-{len(slips)}人.xlsx")

@@ -19,6 +19,34 @@
     }
   });
 
+  // <form data-reload-after-download>: its answer is a file (activation slips), so the page
+  // would stay as it was, still reading 未开通. The form sends a token; the answer sets the
+  // cookie download_done=<token>; once it is there the page reloads and shows what changed
+  // (and the message the server left). A refused request redirects, which reloads anyway.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.hasAttribute("data-reload-after-download")) { return; }
+    var token = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+    var input = form.querySelector('input[name="download_token"]');
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "download_token";
+      form.appendChild(input);
+    }
+    input.value = token;
+    var waited = 0;
+    var timer = window.setInterval(function () {
+      waited += 500;
+      if (document.cookie.indexOf("download_done=" + token) !== -1) {
+        window.clearInterval(timer);
+        window.location.reload();
+      } else if (waited > 120000) {
+        window.clearInterval(timer);
+      }
+    }, 500);
+  });
+
   // A job page polls its JSON status until the job has finished.
   var card = document.getElementById("job-card");
   if (!card) { return; }

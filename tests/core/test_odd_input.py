@@ -137,3 +137,19 @@ def test_a_path_id_beyond_64_bits_is_404(app, client):
     assert posted > 20
     assert client.get(f"/catalog/schools/{2 ** 64}").status_code == 404
     assert client.get(f"/candidates/{2 ** 63}").status_code == 404
+
+
+@pytest.mark.parametrize("write", [
+    lambda n: "".join(chr(0xFF10 + int(d)) for d in str(n)),  # full-width
+    lambda n: "".join(chr(0x0660 + int(d)) for d in str(n)),  # Arabic-Indic
+    lambda n: f"0{n}", lambda n: f"{n}.0", lambda n: f"-{n}"], ids=["fullwidth", "arabic", "zero", "float", "minus"])
+def test_a_path_id_is_written_in_plain_digits_only(client, write):
+    """Python's \\d matches full-width and Arabic-Indic digits, and int() reads them and leading
+    zeros: a school's page answered under several addresses."""
+    from tests.conftest import make_school
+
+    school = make_school()
+    db.session.commit()
+    login_as(client, make_user("sysadmin"))
+    assert client.get(f"/catalog/schools/{school.id}").status_code == 200
+    assert client.get(f"/catalog/schools/{write(school.id)}").status_code == 404

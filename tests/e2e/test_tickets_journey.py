@@ -184,8 +184,10 @@ def test_tickets_accounts_and_check_in(browser, tickets_site, shot):
     rows = CalamineWorkbook.from_path(str(slips)).get_sheet_by_index(0).to_python()
     code, shown_id = next((row[4], row[3]) for row in rows[1:] if row[0] == first_name)
     assert first_id not in str(rows) and shown_id == "*" * 14 + first_id[-4:]  # masked except the last four
-    browser.get(f"{url}/portal/accounts")
-    assert "待激活" in css(browser, "[data-testid=accounts-table]").text
+    # the page reloads by itself once the slips have arrived: the accounts now read 待激活
+    WebDriverWait(browser, 20).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=accounts-table]"), "待激活"))
+    assert "激活码只在这份通知单中" in browser.find_element(By.TAG_NAME, "main").text
     sign_out(browser)
 
     # The candidate follows the sign-in page's hint, activates the account and downloads the ticket.

@@ -104,6 +104,20 @@ def test_activation_with_the_code_once_then_id_number_and_password(client):
     assert "陈晓明" in other.get("/portal/").get_data(as_text=True)
 
 
+def test_after_the_slips_download_the_page_learns_it_and_says_what_was_done(client):
+    s = make_scheduled(2)
+    login_as(client, s.school_user)
+    response = client.post("/portal/accounts/open", data={"scope": "all", "download_token": "abc123"})
+    response.close()
+    assert "download_done=abc123" in " ".join(response.headers.getlist("Set-Cookie"))
+    page = client.get("/portal/accounts").get_data(as_text=True)
+    assert "已开通 2 个考生账号" in page and "激活码只在这份通知单中" in page and "待激活" in page
+    odd = client.post("/portal/accounts/reissue", data={"candidate_id": [r.candidate_id for r in s.registrations],
+                                                        "download_token": "<script>"})
+    odd.close()
+    assert "download_done" not in " ".join(odd.headers.getlist("Set-Cookie"))
+
+
 def test_the_rate_limit_key_never_holds_the_id_number(app):
     from examadmin.portal.views import _key
 
