@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import case, func, or_, select, text
@@ -22,6 +22,7 @@ from ..candidates.states import CandidateState
 from ..core import audit, clock, idcard, permissions
 from ..core.errors import DomainError
 from ..core.excel import plain_text
+from ..core.numbers import plain_decimal, plain_number_text
 from ..core.locks import lock_row
 from ..core.storage import delete_after_rollback, get_storage, upload_name
 from ..extensions import db
@@ -179,19 +180,12 @@ def parse_kind(raw: Any) -> HoursKind:
 
 def parse_hours(raw: Any) -> Decimal:
     """Hours as a number greater than 0, at most 24, with at most one decimal."""
-    if isinstance(raw, float):
-        raw = repr(raw)  # 2.5 stays 2.5; a binary float's tail is not a second decimal
-    text = str(raw if raw is not None else "").strip()
+    text = plain_number_text(raw)  # 2.5 stays 2.5; ２．５ typed full-width too
     if not text:
         raise DomainError("请填写学时", field="hours")
-    if "_" in text:  # Decimal reads 1_0 as 10
-        raise DomainError(f"学时「{text[:20]}」不是数字", field="hours")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise DomainError(f"学时「{text[:20]}」不是数字", field="hours") from None
-    if not value.is_finite():
-        raise DomainError(f"学时「{text[:20]}」不是数字", field="hours")
+    value = plain_decimal(text)  # 1_0, 2e1, ٣ and Infinity are not what a person means by hours
+    if value is None:
+        raise DomainError(f"学时「{text[:20]}」不是数字（请填写如 2 或 2.5 的数）", field="hours")
     if value <= 0:
         raise DomainError("学时须大于 0", field="hours")
     if value > MAX_PER_DAY:

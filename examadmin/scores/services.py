@@ -7,11 +7,9 @@ recomputed (scores/results.py) in the same transaction as the change.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 
 from flask import has_request_context, request
@@ -23,6 +21,7 @@ from ..candidates.models import Candidate
 from ..core import audit, clock, idcard, permissions
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
+from ..core.numbers import plain_decimal, plain_number_text
 from ..exams.models import ExamPlan, ExamRoom, ExamSession, Subject
 from ..extensions import db
 from ..registrations.models import Registration
@@ -35,8 +34,6 @@ from .states import OBJECTION, PUBLICATION, ObjectionState, PublicationStage
 MIN_DISPLAY_DAYS, MAX_DISPLAY_DAYS = 1, 30
 MAX_REASON = 500
 SCORE_FIELDS = ["score", "absent", "violation"]
-#: how a score is written: digits with at most one point, an optional sign (-1 is refused by range)
-PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 #: Later areas that hold on to a registration's scores: the certificates area answers which of
 #: the given registrations of a plan have a certificate record that is not 已撤销, with the
@@ -53,19 +50,10 @@ def parse_score(raw: Any, full_mark: int) -> Decimal | None:
         return None
     if isinstance(raw, bool):
         raise DomainError("成绩须为数字")
-    if isinstance(raw, float):
-        raw = repr(raw)  # the shortest text of the float: 85.5, not 85.5000000001
-    # full-width digits typed with a Chinese input method are the same number (８５．５)
-    text = unicodedata.normalize("NFKC", str(raw)).strip()
-    # Decimal also reads 1_0, 1e2, Infinity and other scripts' digits: only the plain form
-    if text.lower() in ("nan", "inf", "infinity", "+inf", "-inf", "snan"):
-        raise DomainError("成绩须为数字")
-    if not PLAIN_NUMBER.fullmatch(text):
+    # only the plain form: Decimal also reads 1_0, 1e2, Infinity and other scripts' digits
+    value = plain_decimal(plain_number_text(raw))
+    if value is None:
         raise DomainError(f"成绩「{str(raw).strip()[:20]}」不是数字（请填写如 85 或 85.5 的数）")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise DomainError(f"成绩「{str(raw).strip()[:20]}」不是数字")
     if value < 0 or value > full_mark:  # first: quantizing a huge number raises
         raise DomainError(f"成绩须在 0 到满分 {full_mark} 之间（填写的是 {str(raw).strip()[:20]}）")
     if value != value.quantize(Decimal("0.1")):

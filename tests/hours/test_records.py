@@ -43,12 +43,19 @@ def test_a_holder_records_hours_which_wait_for_review_and_are_audited():
 @pytest.mark.parametrize("hours,message", [
     ("0", "须大于 0"), ("-2", "须大于 0"), ("24.5", "超过一天 24 小时"), ("2.25", "最多保留一位小数"),
     ("abc", "不是数字"), ("", "请填写学时"), ("NaN", "不是数字"),
+    # Decimal reads these as numbers; a person does not write hours so (the scores refuse them too)
+    ("2e1", "不是数字"), ("0.5e1", "不是数字"), ("1e2", "不是数字"), ("\u0663", "不是数字"), ("Infinity", "不是数字"),
 ])
 def test_bad_hours_are_refused_with_the_reason(hours, message):
     _, user = holder()
     with pytest.raises(DomainError, match=message):
         record(user, hours=hours)
     assert count() == 0
+
+
+def test_hours_typed_with_full_width_digits_are_the_same_number():
+    _, user = holder()
+    assert record(user, hours="２．５").hours == Decimal("2.5")
 
 
 def test_twenty_four_hours_in_one_record_is_the_most():
