@@ -22,12 +22,17 @@ from ..extensions import db
 from ..registrations.models import Registration
 from ..registrations.states import RegistrationState
 from ..scheduling.models import AdmissionTicket, Proctor, ProctorAssignment, Seat
+from ..scheduling.services import ticket_numbers
 from . import tokens
 
 log = logging.getLogger(__name__)
 
 #: check-in opens this long before a session starts (candidates queue at the door)
 OPENS_BEFORE = timedelta(hours=2)
+#: a proctor sees the room's candidates (names, photos) from check-in's opening until this
+#: long after the session ends (marking absentees, questions afterwards), not days before or
+#: for ever after: they need the list at the door, not otherwise (PIPL: the least data)
+ROSTER_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -44,6 +49,10 @@ class Station:
     def opens_at(self) -> datetime:
         """Check-in opens two hours before the session starts and closes when it ends."""
         return self.session.starts_at - OPENS_BEFORE
+
+    def roster_open(self, at: datetime | None = None) -> bool:
+        at = at or clock.now()
+        return self.opens_at <= at <= self.session.ends_at + ROSTER_AFTER
 
     def window(self, at: datetime | None = None) -> str:
         """"not_yet", "open" or "ended": what the proctor's page may offer now."""
@@ -175,9 +184,12 @@ def check_in(actor: Any, room_id: Any, session_id: Any, *, token: str | None = N
         number = db.session.scalar(select(AdmissionTicket.ticket_number)
                                    .where(AdmissionTicket.registration_id == registration_id)) or ""
     else:
-        number = (ticket_number or "").strip().upper()
-        if not number or len(number) > 24:
+        # typed as printed (in groups) or with a Chinese input method: the same number
+        number = "".join(idcard.normalise(ticket_number or "").split())[:40].upper()
+        if not number:
             raise DomainError("请扫描准考证二维码，或输入准考证号。")
+        if len(number) == ticket_numbers.LENGTH and number.isdigit() and not ticket_numbers.is_valid(number):
+            raise DomainError(f"准考证号 {number} 的校验位不符，可能有一位输错了，请核对后重新输入。")
         registration_id = db.session.scalar(
             select(AdmissionTicket.registration_id).where(AdmissionTicket.ticket_number == number))
         if registration_id is None:
@@ -215,9 +227,18 @@ def _other_seats(registration_id: int) -> str:
     return "；".join(_where(s) for s in seats)
 
 
+def roster_hidden(actor: Any, place: Station) -> bool:
+    """Whether the actor is a proctor outside the time they need the room's candidates: from
+    check-in's opening to a day after the session (the school sees its rooms at any time)."""
+    return actor.role == Role.PROCTOR and not place.roster_open()
+
+
 def roll(actor: Any, room_id: Any, session_id: Any) -> tuple[Station, list[tuple[Seat, Candidate, str]]]:
-    """The seats of a station in seat order with their check-in state (the proctor's list)."""
+    """The seats of a station in seat order with their check-in state (the proctor's list); for a
+    proctor outside roster_open, none."""
     place = station(actor, room_id, session_id)
+    if roster_hidden(actor, place):
+        return place, []
     rows = db.session.execute(
         select(Seat, Candidate, AdmissionTicket.ticket_number)
         .join(Registration, Registration.id == Seat.registration_id)

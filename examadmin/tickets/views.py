@@ -174,6 +174,7 @@ def checkin_page(room_id: int, session_id: int):
             return jsonify(result.as_json(photo))
     place, seats = checkin.roll(current_user, room_id, session_id)
     return render_template("tickets/checkin.html", place=place, seats=seats, result=result, error=error,
+                           roster_hidden=checkin.roster_hidden(current_user, place),
                            form=ConfirmForm(), checked=sum(1 for s, _, _ in seats if s.checked_in_at))
 
 
@@ -181,6 +182,8 @@ def checkin_page(room_id: int, session_id: int):
 def checkin_photo(room_id: int, session_id: int, seat_id: int):
     """A candidate's photo for comparison at the door, only for the proctor of that room and session."""
     place = checkin.station(current_user, room_id, session_id)
+    if checkin.roster_hidden(current_user, place):
+        abort(404)
     seat = db.session.get(Seat, seat_id)
     if seat is None or seat.room_id != place.room.id or seat.session_id != place.session.id:
         abort(404)

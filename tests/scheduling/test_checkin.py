@@ -91,6 +91,43 @@ def test_manual_entry_of_the_ticket_number_on_the_phone_page(client, during):
     assert "找不到准考证号 999999" in body
 
 
+def test_a_typed_number_may_have_spaces_and_a_wrong_digit_is_named_as_such(client, during):
+    from examadmin.scheduling.services import ticket_numbers
+
+    s = make_scheduled(1)
+    real = ticket_numbers.build(ticket_numbers.TicketParts(2030, 1, 1, 1, 1, 7))
+    s.tickets[0].ticket_number = real
+    db.session.commit()
+    login_as(client, make_proctor_user(s))
+    url = f"/tickets/checkin/{s.room.id}/{s.session.id}"
+    typo = real[:10] + str((int(real[10]) + 1) % 10) + real[11:]
+    body = client.post(url, data={"ticket_number": typo}).get_data(as_text=True)
+    assert "校验位不符" in body and "找不到" not in body
+    spaced = " ".join(real[i:i + 4] for i in range(0, 24, 4))  # as printed in groups
+    body = client.post(url, data={"ticket_number": spaced}).get_data(as_text=True)
+    assert "签到成功" in body
+
+
+def test_a_proctor_sees_the_rooms_candidates_only_around_the_session(client, monkeypatch):
+    s = make_scheduled(1)
+    s.registrations[0].candidate.photo_key = "photos/x.jpg"
+    db.session.commit()
+    login_as(client, make_proctor_user(s))
+    url = f"/tickets/checkin/{s.room.id}/{s.session.id}"
+    for moment, shown in ((DURING_SESSION - timedelta(days=5), False), (DURING_SESSION, True),
+                          (AFTER_SESSION + timedelta(hours=23), True), (AFTER_SESSION + timedelta(days=2), False)):
+        monkeypatch.setattr(clock, "now", lambda moment=moment: moment)
+        page = client.get(url).get_data(as_text=True)
+        assert (s.registrations[0].candidate.name in page) is shown, moment
+        assert ('data-testid="roster-hidden"' in page) is not shown
+    monkeypatch.setattr(clock, "now", lambda: DURING_SESSION - timedelta(days=5))
+    from examadmin.scheduling.models import Seat
+    seat_id = db.session.scalar(select(Seat.id).where(Seat.registration_id == s.registrations[0].id))
+    assert client.get(f"{url}/photo/{seat_id}").status_code == 404
+    login_as(client, s.school_user)  # the school sees its rooms at any time
+    assert s.registrations[0].candidate.name in client.get(url).get_data(as_text=True)
+
+
 def test_a_token_of_another_session_or_room_says_so_and_is_logged(client, during, caplog):
     s = make_scheduled(1)
     second_room = make_room(s.school_user, s.plan, s.site, s.subject, name="实训楼 302")
