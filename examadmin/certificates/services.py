@@ -323,6 +323,47 @@ def org_sign(actor: Any, plan_id: Any = None, site_id: Any = None, record_ids: I
     return outcome
 
 
+@dataclass
+class PlanSteps:
+    """What the org's three buttons on a plan's records would do now: a button that could only
+    refuse is shown disabled with the reason (the services refuse all the same)."""
+
+    #: the plan's scores are 成绩已发布 (records can be made)
+    final: bool
+    #: passed results without a record: 生成证书记录 makes these
+    to_make: int
+    #: records waiting for the org's signature, of the chosen site if one is
+    org_signing: int
+    #: records waiting for 发放
+    ready: int
+    #: the plan's certificate has its electronic seal (发放 needs it)
+    sealed: bool
+
+
+def plan_steps(actor: Any, plan_id: Any, site_id: Any = None) -> PlanSteps | None:
+    """The counts behind the org's buttons for one plan (and site), in one statement; None for no plan."""
+    permissions.require(actor, "certificates.view")
+    plan = db.session.get(ExamPlan, _int_or_none(plan_id) or 0)
+    if plan is None:
+        return None
+    site = _int_or_none(site_id)
+    scoped = lambda *where: select(func.count(CertificateRecord.id)).where(  # noqa: E731
+        permissions.scope_clause(actor, CertificateRecord), CertificateRecord.plan_id == plan.id, *where)
+    signing = scoped(CertificateRecord.state == S.ORG_SIGNING)
+    if site is not None:
+        signing = signing.where(CertificateRecord.site_id == site)
+    to_make = select(func.count(Result.id)).where(
+        Result.plan_id == plan.id, Result.passed.is_(True),
+        ~select(CertificateRecord.id).where(CertificateRecord.result_id == Result.id).exists())
+    stage = select(ScorePublication.stage).where(ScorePublication.plan_id == plan.id)
+    sealed = select(CertificateSeal.id).where(CertificateSeal.certificate_id == plan.certificate_id).exists()
+    row = db.session.execute(select(stage.scalar_subquery(), to_make.scalar_subquery(), signing.scalar_subquery(),
+                                    scoped(CertificateRecord.state == S.READY).scalar_subquery(), sealed)).one()
+    final = row[0] == PublicationStage.FINAL
+    return PlanSteps(final=final, to_make=row[1] or 0 if final else 0, org_signing=row[2] or 0,
+                     ready=row[3] or 0, sealed=bool(row[4]))
+
+
 # ---- stage two: the QR sign-off --------------------------------------------------------------
 
 class SignoffRefused(DomainError):

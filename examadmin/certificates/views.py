@@ -46,7 +46,8 @@ def index():
         states=list(CertificateState), mask=idcard.mask, confirm=ConfirmForm(), is_org=is_org,
         can_issue=permissions.can(current_user, "certificates.issue"),
         can_site_sign=permissions.can(current_user, "certificates.site_sign"),
-        waiting=services.waiting_batches(current_user) if permissions.can(current_user, "certificates.site_sign") else [])
+        waiting=services.waiting_batches(current_user) if permissions.can(current_user, "certificates.site_sign") else [],
+        steps=services.plan_steps(current_user, filters["plan_id"], filters["site_id"]) if is_org else None)
 
 
 def _back(plan_id=None):

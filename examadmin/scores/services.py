@@ -166,17 +166,24 @@ def missing_count(plan_id: int) -> int:
     return _seat_counts(plan_id)[1]
 
 
-def _seat_counts(plan_id: int) -> tuple[int, int]:
-    """The plan's seats and those of them without a score and without a mark, in one statement.
+def entered_score_join():
+    """The join condition of a seat and its score where the score counts as entered (a score,
+    缺考 or 违纪): a seat outer-joined with it and left without a Score is still to be entered."""
+    return and_(Score.registration_id == Seat.registration_id, Score.subject_id == Seat.subject_id,
+                Score.score.is_not(None) | Score.absent.is_not(False) | Score.violation.is_not(False))
 
-    The join takes only the scores that count as entered (a score, 缺考 or 违纪): a narrower hash
-    than joining every score and filtering afterwards (450,000 seats at national scale)."""
-    entered = and_(Score.registration_id == Seat.registration_id, Score.subject_id == Seat.subject_id,
-                   Score.score.is_not(None) | Score.absent.is_not(False) | Score.violation.is_not(False))
-    seats, missing = db.session.execute(
-        select(func.count(Seat.id), func.count(Seat.id).filter(Score.id.is_(None)))
-        .outerjoin(Score, entered).where(Seat.plan_id == plan_id)).one()
-    return seats or 0, missing or 0
+
+def _seat_counts(plan_id: int) -> tuple[int, int, int]:
+    """The plan's seats, those of them without a score and without a mark, and of these the ones
+    not marked 缺考 at check-in (开始公示 enters those itself), in one statement.
+
+    The join takes only the scores that count as entered: a narrower hash than joining every
+    score and filtering afterwards (450,000 seats at national scale)."""
+    seats, missing, unmarked = db.session.execute(
+        select(func.count(Seat.id), func.count(Seat.id).filter(Score.id.is_(None)),
+               func.count(Seat.id).filter(Score.id.is_(None), Seat.absent.is_(False)))
+        .outerjoin(Score, entered_score_join()).where(Seat.plan_id == plan_id)).one()
+    return seats or 0, missing or 0, unmarked or 0
 
 
 # ---- writing scores -----------------------------------------------------------------------
@@ -245,6 +252,13 @@ def first_session_end(plan_id: int):
     first = db.session.execute(select(ExamSession.date, ExamSession.end_time).where(ExamSession.plan_id == plan_id)
                                .order_by(ExamSession.date, ExamSession.end_time).limit(1)).first()
     return datetime.combine(first.date, first.end_time) if first else None
+
+
+def unended_clause(now: datetime | None = None):
+    """SQL: the session (ExamSession) has not ended yet by the clock (date and time compared
+    apart, the same on SQLite and PostgreSQL)."""
+    now = now or clock.now()
+    return (ExamSession.date > now.date()) | ((ExamSession.date == now.date()) & (ExamSession.end_time > now.time()))
 
 
 def no_session_ended(plan_id: int) -> bool:
@@ -683,12 +697,13 @@ def score_history(actor: Any, score: Score) -> list[AuditLog]:
 
 
 def summary(plan_id: int) -> dict[str, int]:
-    """Counts for the plan's page: seats, entered, missing, results passed and failed, open objections."""
-    seats, missing = _seat_counts(plan_id)
+    """Counts for the plan's page: seats, entered, missing (of them unmarked: not 缺考 at check-in),
+    results passed and failed, open objections."""
+    seats, missing, unmarked = _seat_counts(plan_id)
     passed, failed = db.session.execute(select(func.count(Result.id).filter(Result.passed.is_(True)),
                                                func.count(Result.id).filter(Result.passed.is_(False)))
                                         .where(Result.plan_id == plan_id)).one()
     open_objections = db.session.scalar(select(func.count(ScoreObjection.id)).where(
         ScoreObjection.plan_id == plan_id, ScoreObjection.state == ObjectionState.OPEN)) or 0
-    return {"seats": seats, "entered": seats - missing, "missing": missing, "passed": passed or 0,
+    return {"seats": seats, "entered": seats - missing, "missing": missing, "unmarked": unmarked, "passed": passed or 0,
             "failed": failed or 0, "open_objections": open_objections}

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..core import jobs, permissions
+from ..core import clock, jobs, permissions
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm
 from ..core.roles import Role
@@ -43,8 +43,11 @@ def index():
     counts = services.summary(plan.id) if plan and permissions.can(current_user, "scores.enter") else None
     first_end = services.first_session_end(plan.id) if plan and stage == PublicationStage.ENTERING else None
     not_ended = first_end is not None and services.no_session_ended(plan.id)
+    # the sessions still to end: 开始公示 waits for the last of them (entry only for each its own)
+    unended = sorted(services.unended_sessions(plan.id).values(), key=lambda s: (s.date, s.end_time)) \
+        if plan and stage == PublicationStage.ENTERING else []
     return render_template("scores/index.html", plan=plan, pub=pub, stage=stage, counts=counts, Stage=PublicationStage,
-                           not_ended=not_ended, first_end=first_end,
+                           not_ended=not_ended, first_end=first_end, unended=unended, now=clock.now(),
                            plan_choices=_plan_choices(), display_form=DisplayForm(), confirm=ConfirmForm(),
                            can_enter=permissions.can(current_user, "scores.enter"),
                            can_publish=permissions.can(current_user, "scores.publish"),

@@ -157,8 +157,8 @@ def test_org_imports_displays_answers_an_objection_and_publishes(browser, live_u
 
     # Publishing waits for the end of the display period.
     browser.get(f"{live_url}/scores/?plan_id={plan_id}")
-    click_and_confirm(browser, "[data-testid=publish]")
-    assert "公示期内不能发布" in flash_text(browser)
+    assert not css(browser, "[data-testid=publish]").is_enabled()  # the service would refuse it
+    assert "公示期内不能发布" in css(browser, "[data-testid=publish-reason]").text
     with live_app.app_context():  # the three days pass
         pub = db.session.scalar(select(ScorePublication).where(ScorePublication.plan_id == plan_id))
         pub.display_started_at -= timedelta(days=4)
