@@ -64,9 +64,7 @@ def make_records(plan_id: int, actor: Any = None) -> int:
     stage = db.session.scalar(select(ScorePublication.stage).where(ScorePublication.plan_id == plan.id))
     if stage != PublicationStage.FINAL:
         raise DomainError(f"考试计划「{plan.name}」的成绩尚未发布，不能生成证书记录")
-    rows = _passed_without_record(plan.id)
-    held = _already_held(rows)
-    rows = [r for r in rows if _person_level(r) not in held]
+    rows = [r for r in _passed_without_record(plan.id) if not r.held]
     if not rows:
         return 0
     now = clock.now()
@@ -82,12 +80,24 @@ def make_records(plan_id: int, actor: Any = None) -> int:
     return len(values)
 
 
+def holds_the_level():
+    """SQL, on a Result: its person already holds a record of its level that is not revoked
+    (one person holds one certificate per level; someone who passed in two plans, registered in
+    both before either was published, gets no second one). Persons are ID type and number, as
+    registration reads them."""
+    return select(CertificateRecord.id).where(
+        CertificateRecord.id_type == Result.id_type, CertificateRecord.id_number == Result.id_number,
+        CertificateRecord.certificate_level_id == Result.certificate_level_id,
+        CertificateRecord.state != S.REVOKED).exists()
+
+
 def _passed_without_record(plan_id: int) -> list:
-    """The plan's passed results that have no certificate record yet, with the issuing data."""
+    """The plan's passed results that have no certificate record yet, with the issuing data and
+    whether the person holds the level already (`held`)."""
     return db.session.execute(
         select(Result.id, Result.registration_id, Registration.candidate_id, Result.school_id,
                Registration.site_id, Result.certificate_level_id, Candidate.name, Candidate.gender,
-               Candidate.id_type, Candidate.id_number)
+               Candidate.id_type, Candidate.id_number, holds_the_level().label("held"))
         .join(Registration, Registration.id == Result.registration_id)
         .join(Candidate, Candidate.id == Registration.candidate_id)
         .where(Result.plan_id == plan_id, Result.passed.is_(True))
@@ -96,30 +106,10 @@ def _passed_without_record(plan_id: int) -> list:
     ).all()
 
 
-def _person_level(row) -> tuple:
-    return row.id_type, row.id_number, row.certificate_level_id
-
-
-def _already_held(rows) -> set[tuple]:
-    """(ID type, ID number, certificate level) of those among `rows` who already hold a record of
-    that level that is not revoked: one person holds one certificate per level. Someone who
-    passed in two plans (registered in both before either was published) gets no second one."""
-    held: set[tuple] = set()
-    numbers = sorted({r.id_number for r in rows})
-    for start in range(0, len(numbers), 500):
-        held |= {tuple(row) for row in db.session.execute(
-            select(CertificateRecord.id_type, CertificateRecord.id_number, CertificateRecord.certificate_level_id)
-            .where(CertificateRecord.id_number.in_(numbers[start:start + 500]),
-                   CertificateRecord.state != S.REVOKED))}
-    return held
-
-
 def holders_without_new_record(actor: Any, plan_id: int) -> list[str]:
     """Names of the plan's passers who got no record because they hold one of that level already."""
     permissions.require(actor, "certificates.issue")
-    rows = _passed_without_record(int(plan_id))
-    held = _already_held(rows)
-    return [r.name for r in rows if _person_level(r) in held]
+    return [r.name for r in _passed_without_record(int(plan_id)) if r.held]
 
 
 #: filters the lists accept; unknown values are ignored
@@ -353,7 +343,7 @@ def plan_steps(actor: Any, plan_id: Any, site_id: Any = None) -> PlanSteps | Non
     if site is not None:
         signing = signing.where(CertificateRecord.site_id == site)
     to_make = select(func.count(Result.id)).where(
-        Result.plan_id == plan.id, Result.passed.is_(True),
+        Result.plan_id == plan.id, Result.passed.is_(True), ~holds_the_level(),
         ~select(CertificateRecord.id).where(CertificateRecord.result_id == Result.id).exists())
     stage = select(ScorePublication.stage).where(ScorePublication.plan_id == plan.id)
     sealed = select(CertificateSeal.id).where(CertificateSeal.certificate_id == plan.certificate_id).exists()

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..scores.models import Result, ScorePublication
 from ..scores.states import PublicationStage
 from .models import CertificateRecord
+from .services import holds_the_level
 from .states import CertificateState
 
 #: plans listed at most per to-do (those with the most records first)
@@ -50,7 +51,8 @@ def records_to_make(user: Any) -> Iterable[Todo]:
     rows = db.session.execute(
         select(Result.plan_id, ExamPlan.name, passed)
         .join(ExamPlan, ExamPlan.id == Result.plan_id)
-        .where(Result.plan_id.in_(final_without), Result.passed.is_(True), permissions.scope_clause(user, Result))
+        .where(Result.plan_id.in_(final_without), Result.passed.is_(True), permissions.scope_clause(user, Result),
+               ~holds_the_level())  # those who hold the level already get no record
         .group_by(Result.plan_id, ExamPlan.name)
         .order_by(passed.desc(), Result.plan_id)
         .limit(MAX_PLANS)).all()

@@ -72,9 +72,11 @@ def test_a_person_who_holds_a_certificate_of_the_level_gets_no_second_one():
     db.session.flush()
     assert services.make_records(s.plan.id, s.org) == 0
     assert services.holders_without_new_record(s.org, s.plan.id) == ["王重考"]
+    assert services.plan_steps(s.org, s.plan.id).to_make == 0  # 生成证书记录 is not offered for them
     held.state = S.REVOKED  # a revoked certificate is none: the pass may be certified again
     db.session.flush()
     assert services.holders_without_new_record(s.org, s.plan.id) == []
+    assert services.plan_steps(s.org, s.plan.id).to_make == 1
     assert services.make_records(s.plan.id, s.org) == 1
 
 
