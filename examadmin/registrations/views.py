@@ -17,7 +17,7 @@ from ..core.excel import write_sheets
 from ..core.forms import ConfirmForm, opts
 from ..core.web import paginate, service_view
 from ..extensions import db
-from . import lists, services
+from . import lists, services, stranded
 from .forms import CancelForm, ImportForm, RegisterForm
 from .states import REGISTRATION, RegistrationState
 from .template import build_template
@@ -42,6 +42,12 @@ def registration_rights() -> dict:
 def quota_taken_by_registrations(lines) -> dict:
     """Places held by live registrations per quota line, for the ledger's column."""
     return lists.places_by_line([line.id for line in lines])
+
+
+@bp.app_template_global("site_stranded")
+def site_stranded(registration) -> bool:
+    """Whether the registration holds its place at a site the org disabled (站点已停用)."""
+    return stranded.is_stranded(registration)
 
 
 @bp.app_template_global("registration_state")
