@@ -118,6 +118,8 @@ def disable(site_id: int):
 def enable(site_id: int):
     if ConfirmForm().validate_on_submit():
         site = services.enable_site(current_user, site_id)
+        waiting = sum(row["registrations"] for row in services.disable_impact(current_user, site_id))
         db.session.commit()
-        flash(f"考核站点「{site.name}」已启用。", "success")
+        flash(f"考核站点「{site.name}」已启用。" + (f"该站点 {waiting} 人的报考可以继续缴费、排考。" if waiting else ""),
+              "success")
     return redirect(url_for("sites.show", site_id=site_id))

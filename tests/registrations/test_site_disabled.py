@@ -75,6 +75,8 @@ def test_the_site_page_shows_the_impact_before_the_org_disables(client):
     assert "目前没有未结束的考试计划在该站点报考或设置考场" in empty
     response = client.post(f"/sites/{school.sites[J].id}/disable", data={"reason": "网络改造"}, follow_redirects=True)
     assert "该站点仍有 2 人的报考无法排考" in response.get_data(as_text=True)
+    response = client.post(f"/sites/{school.sites[J].id}/enable", follow_redirects=True)
+    assert "该站点 2 人的报考可以继续缴费、排考" in response.get_data(as_text=True)
 
 
 def test_the_school_list_and_detail_mark_the_stranded_with_what_to_do(client):
