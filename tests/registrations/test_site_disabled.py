@@ -155,3 +155,17 @@ def test_the_clause_and_the_page_agree_on_who_is_stranded():
     db.session.flush()
     assert reg.id not in set(db.session.scalars(select(Registration.id).where(stranded.stranded_clause())))
     assert not stranded.is_stranded(reg)
+
+
+def test_the_org_lists_the_stranded_across_schools(client):
+    first, second = ready_school(), ready_school()
+    _register(first, ["组织甲"])
+    _register(second, ["组织乙"])
+    org = make_user("org")
+    sites.disable_site(org, first.sites[J].id, "检修")
+    db.session.commit()
+    login_as(client, org)
+    table = client.get("/registrations/?plan_id=&site_disabled=1").get_data(as_text=True).split(
+        'data-testid="reg-table"', 1)[1]
+    assert "组织甲" in table and "组织乙" not in table
+    assert "可在考核站点页面重新启用站点" in client.get("/registrations/?plan_id=&site_disabled=1").get_data(as_text=True)
