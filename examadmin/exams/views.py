@@ -92,12 +92,16 @@ def plan_form(plan_id: int | None = None):
     permissions.require(current_user, "exams.manage")
     plan = plans.get_plan(current_user, plan_id) if plan_id else None
     form = _plan_form(plan)
+    locks = {FEE_FIELDS[level]: why for level, why in plans.fee_locks(current_user, plan).items()}
     if form.validate_on_submit():
-        saved, ok = commit_or_flash(plans.save_plan, current_user, _form_data(form), plan_id, form=form)
+        warnings: list[str] = []
+        saved, ok = commit_or_flash(plans.save_plan, current_user, _form_data(form), plan_id, warnings, form=form)
         if ok:
             flash("考试计划已保存。" + ("" if plan else "请添加考试场次，然后发布。"), "success")
+            for warning in warnings:
+                flash(f"提醒：{warning}", "warning")
             return redirect(url_for("exams.plan", plan_id=saved.id))
-    return render_template("exams/plan_form.html", form=form, plan=plan)
+    return render_template("exams/plan_form.html", form=form, plan=plan, locks=locks)
 
 
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
@@ -110,9 +114,12 @@ def plan(plan_id: int):
     if request.method == "POST":
         permissions.require(current_user, "exams.manage")
         if form.validate_on_submit():
-            _, ok = commit_or_flash(plans.add_session, current_user, plan_id, _form_data(form), form=form)
+            warnings: list[str] = []
+            _, ok = commit_or_flash(plans.add_session, current_user, plan_id, _form_data(form), warnings, form=form)
             if ok:
                 flash("已添加考试场次。", "success")
+                for warning in warnings:
+                    flash(f"提醒：{warning}", "warning")
                 return redirect(url_for("exams.plan", plan_id=plan_id))
     return render_template("exams/plan.html", plan=record, form=form, confirm=ConfirmForm(), levels=list(Level),
                            actions=EXAM_PLAN.actions_for(record, current_user),

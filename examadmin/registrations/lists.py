@@ -23,7 +23,7 @@ from ..exams.states import PlanState
 from ..extensions import db
 from ..pilots.models import ApplicationLine
 from ..sites.models import ExamSite
-from . import lapse
+from . import lapse, stranded
 from .models import Registration
 from .services import _rank
 from .states import LIVE, RegistrationState
@@ -59,6 +59,8 @@ class Filters:
     q: str = ""
     #: 学校标识码, for the roles that see many schools
     school_code: str = ""
+    #: only registrations stranded at a disabled site (站点已停用的报考; the to-do's link)
+    site_disabled: bool = False
 
     @classmethod
     def from_args(cls, args) -> Filters:
@@ -77,7 +79,8 @@ class Filters:
                    kind=kind if kind in {k.value for k in CandidateKind} else "",
                    retake=args.get("retake", "") if args.get("retake") in ("1", "0") else "",
                    q=(args.get("q") or "").strip()[:40],
-                   school_code=(args.get("school_code") or "").strip()[:10])
+                   school_code=(args.get("school_code") or "").strip()[:10],
+                   site_disabled=args.get("site_disabled") == "1")
 
 
 def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
@@ -100,6 +103,8 @@ def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
     if filters.q:  # a name or an ID number (posted and sealed in the session, never in a URL)
         query = query.where(Registration.candidate_id.in_(select(Candidate.id).where(or_(
             Candidate.name.contains(filters.q), Candidate.id_number == idcard.normalise(filters.q)))))
+    if filters.site_disabled:
+        query = query.where(stranded.stranded_clause())
     if with_state and filters.state:
         state = RegistrationState(filters.state)
         overdue = lapse.overdue_clause()
@@ -141,7 +146,7 @@ def figures(actor: Any, filters: Filters) -> list[dict[str, Any]]:
     permissions.require(actor, "registrations.view")
     per_site = figures_per_site(actor, filters)
     key = ("registration-figures", per_site, filters.plan_id, filters.site_id, filters.school_id,
-           filters.school_code, filters.level, filters.kind, filters.retake, filters.q)
+           filters.school_code, filters.level, filters.kind, filters.retake, filters.q, filters.site_disabled)
     return wide_scope_cached(actor, key, lambda: _figures(actor, filters, per_site))
 
 
@@ -224,6 +229,8 @@ def describe_filters(actor: Any, filters: Filters) -> str:
         parts.append(f"状态：{filters.state}")
     if filters.q:
         parts.append(f"姓名或证件号码：{mask_text(filters.q)}")
+    if filters.site_disabled:
+        parts.append("站点已停用的报考")
     return "；".join(parts) or "全部"
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +25,7 @@ from ..core.audit import AuditLog
 from ..core.errors import DomainError
 from ..core.locks import lock_row
 from ..exams.models import PLAN_ORDER, ExamPlan, ExamSession, Subject
+from ..exams.services import plans as plan_services
 from ..extensions import db
 from ..pilots import quota
 from ..pilots.models import Application, ApplicationLine
@@ -78,6 +79,9 @@ def _window(plan: ExamPlan) -> str:
 
 
 def _require_open(plan: ExamPlan, at: datetime | None = None) -> None:
+    # A shared lock of the plan until the commit: the fee read next is the one the plan keeps
+    # (the org's save of the plan takes it FOR UPDATE and refuses a change once anyone registered).
+    lock_row(plan, shared=True)
     if not plan.published:
         raise DomainError(f"考试计划「{plan.name}」尚未发布，不能报考")
     if not plan.registration_open(at):
@@ -142,6 +146,18 @@ def _school_of(actor: Any) -> School:
     if school is None:
         raise DomainError("只有院校用户可以为本校考生报考")
     return school
+
+
+def _registration_counts(plan_id: int) -> dict[Level, int]:
+    """The plan's registrations per level, in any state: the exam-plan service fixes their fees."""
+    rows = db.session.execute(
+        select(CertificateLevel.level, func.count()).select_from(Registration)
+        .join(CertificateLevel, CertificateLevel.id == Registration.certificate_level_id)
+        .where(Registration.plan_id == plan_id).group_by(CertificateLevel.level))
+    return {level: count for level, count in rows}
+
+
+plan_services.REGISTRATION_COUNTS.append(_registration_counts)
 
 
 # ---- checking -----------------------------------------------------------------------------

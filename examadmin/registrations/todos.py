@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..core import clock, permissions
 from ..core.todo import Todo, count_in_scope, source
 from ..exams.models import ExamPlan
-from . import lapse
+from . import lapse, stranded
 from .models import PaymentOrder, Registration
 from .states import PaymentState, RegistrationState
 
@@ -55,3 +55,16 @@ def unpaid_registrations(user: Any) -> Iterable[Todo]:
                            Registration.payment_order_id.is_(None))
     return [Todo("待缴费的报考", count, url_for("registrations.index", state=state.value),
                  "在缴费截止前创建缴费订单并上传凭证，逾期未缴费视为自动放弃报名")]
+
+
+@source("registrations.site_disabled")
+def site_disabled_registrations(user: Any) -> Iterable[Todo]:
+    # The school whose candidates wait, and the org (across schools), who can enable the site again.
+    if permissions.can(user, "registrations.manage"):
+        hint = "考核站点已被停用，这些报考无法排考：请联系评价组织重新启用站点，或取消不再参加的报考"
+    elif permissions.can(user, "sites.review") and permissions.can(user, "registrations.view"):
+        hint = "这些报考所在的考核站点已停用，无法排考：重新启用站点，或与院校商定取消报考"
+    else:
+        return []
+    count = count_in_scope(user, Registration, stranded.stranded_clause())
+    return [Todo("站点已停用的报考", count, url_for("registrations.index", plan_id="", site_disabled="1"), hint)]

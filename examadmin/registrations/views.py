@@ -17,7 +17,7 @@ from ..core.excel import write_sheets
 from ..core.forms import ConfirmForm, opts
 from ..core.web import paginate, posted_search, search_text, service_view
 from ..extensions import db
-from . import lists, services
+from . import lists, services, stranded
 from .forms import CancelForm, ImportForm, RegisterForm
 from .states import REGISTRATION, RegistrationState
 from .template import build_template
@@ -44,13 +44,19 @@ def quota_taken_by_registrations(lines) -> dict:
     return lists.places_by_line([line.id for line in lines])
 
 
+@bp.app_template_global("site_stranded")
+def site_stranded(registration) -> bool:
+    """Whether the registration holds its place at a site the org disabled (站点已停用)."""
+    return stranded.is_stranded(registration)
+
+
 @bp.app_template_global("registration_state")
 def registration_state(registration) -> RegistrationState:
     return lists.shown_state(registration)
 
 
 #: the list's filters that travel in its URL; the search text does not (it may be an ID number)
-LIST_FILTERS = ("plan_id", "state", "level", "site_id", "kind", "retake", "school_code")
+LIST_FILTERS = ("plan_id", "state", "level", "site_id", "kind", "retake", "school_code", "site_disabled")
 
 
 def _filters() -> lists.Filters:

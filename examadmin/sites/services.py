@@ -3,7 +3,7 @@ later areas ask before they put rooms or registrations on a site."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
@@ -22,6 +22,10 @@ SITE_FIELDS = ["name", "address", "contact_name", "contact_phone", "computer_roo
 #: a mobile number or a landline with area code (and optional extension)
 PHONE_RE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$")
 MAX_REASON = 500
+
+#: Functions site -> [{"plan_id", "plan", "registrations", "rooms"}]: what plans whose exam is not
+#: over still have at the site (the registrations area registers one). Asked before a disable.
+DISABLE_IMPACT: list[Callable[[ExamSite], list[dict[str, Any]]]] = []
 
 
 def _clean(value: Any) -> str:
@@ -155,13 +159,37 @@ def reject_site(actor: Any, site_id: int, reason: str | None) -> ExamSite:
     return site
 
 
+def _impact(site: ExamSite) -> list[dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+    for source in DISABLE_IMPACT:
+        for row in source(site):
+            merged = rows.setdefault(row["plan_id"], {"plan_id": row["plan_id"], "plan": row["plan"],
+                                                      "registrations": 0, "rooms": 0})
+            merged["registrations"] += row.get("registrations", 0)
+            merged["rooms"] += row.get("rooms", 0)
+    return list(rows.values())
+
+
+def disable_impact(actor: Any, site_id: int) -> list[dict[str, Any]]:
+    """What disabling the site strands, per plan whose exam is not over: its live registrations
+    and rooms there (scheduling refuses a disabled site), for the org's confirmation."""
+    permissions.require(actor, "sites.review")
+    return _impact(permissions.get_for(actor, ExamSite, site_id))
+
+
 def disable_site(actor: Any, site_id: int, reason: str | None) -> ExamSite:
-    """The org disables an approved site: no new rooms or registrations until enabled."""
+    """The org disables an approved site: no new rooms, registrations or scheduling until
+    enabled. It may go ahead with live registrations there; the audit keeps what it stranded."""
     permissions.require(actor, "sites.review")
     site = permissions.get_for(actor, ExamSite, site_id)
     reason = _reason(reason, "停用")
+    impact = _impact(site)
     EXAM_SITE.move(site, "disable", actor, reason=reason)
     site.reason = reason
+    if impact:
+        audit.record(actor, "exam_site.disable_impact", site, after={
+            "stranded": "；".join(f"{row['plan']}：报考 {row['registrations']} 人，考场 {row['rooms']} 个"
+                                  for row in impact)})
     return site
 
 

@@ -73,8 +73,10 @@ def edit(site_id: int):
 @bp.route("/<int:site_id>")
 def show(site_id: int):
     site = services.get_site(current_user, site_id)
+    actions = EXAM_SITE.actions_for(site, current_user)
+    impact = services.disable_impact(current_user, site_id) if "disable" in actions else []
     return render_template("sites/show.html", site=site, history=audit.history(site),
-                           actions=EXAM_SITE.actions_for(site, current_user), reason_form=ReasonForm(),
+                           actions=actions, impact=impact, reason_form=ReasonForm(),
                            confirm=ConfirmForm(), facilities=FACILITIES,
                            can_edit=permissions.can(current_user, "sites.apply")
                            and site.state in (SiteState.PENDING, SiteState.REJECTED))
@@ -103,8 +105,11 @@ def reject(site_id: int):
 @service_view
 def disable(site_id: int):
     site = services.disable_site(current_user, site_id, request.form.get("reason"))
+    stranded = sum(row["registrations"] for row in services.disable_impact(current_user, site_id))
     db.session.commit()
-    flash(f"考核站点「{site.name}」已停用。", "warning")
+    flash(f"考核站点「{site.name}」已停用。" + (
+        f"该站点仍有 {stranded} 人的报考无法排考，已列入院校和评价组织的待办「站点已停用的报考」。"
+        if stranded else ""), "warning")
     return redirect(url_for("sites.show", site_id=site_id))
 
 
@@ -113,6 +118,8 @@ def disable(site_id: int):
 def enable(site_id: int):
     if ConfirmForm().validate_on_submit():
         site = services.enable_site(current_user, site_id)
+        waiting = sum(row["registrations"] for row in services.disable_impact(current_user, site_id))
         db.session.commit()
-        flash(f"考核站点「{site.name}」已启用。", "success")
+        flash(f"考核站点「{site.name}」已启用。" + (f"该站点 {waiting} 人的报考可以继续缴费、排考。" if waiting else ""),
+              "success")
     return redirect(url_for("sites.show", site_id=site_id))

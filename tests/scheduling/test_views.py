@@ -168,3 +168,17 @@ def test_the_org_sees_every_site_of_the_plan_a_school_only_its_own(client):
     body = client.get(f"/scheduling/?plan_id={s.plan.id}").get_data(as_text=True)
     assert s.site.name in body and second.name not in body
     assert client.get(f"/scheduling/plans/{s.plan.id}/sites/{second.id}").status_code == 404
+
+
+def test_a_disabled_site_offers_no_scheduling_but_says_why_and_where_its_registrations_are(client):
+    from examadmin.sites import services as site_services
+
+    s = make_setup(rooms=(6,))
+    register_many(s.plan, s.site, 2)
+    site_services.disable_site(make_user("org"), s.site.id, "网络改造")
+    db.session.commit()
+    login_as(client, s.school_user)
+    page = client.get(f"/scheduling/?plan_id={s.plan.id}").get_data(as_text=True)
+    row = page.split('data-testid="site-row"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-testid="schedule-site-disabled"' in row and 'data-testid="run-schedule"' not in row
+    assert f"/registrations/?plan_id={s.plan.id}&amp;site_disabled=1" in row

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -23,6 +23,12 @@ PLAN_FIELDS = ["name", "certificate_id", "registration_start", "registration_end
 #: the form field of each level's fee
 FEE_FIELDS = {Level.JUNIOR: "fee_junior", Level.MIDDLE: "fee_middle", Level.SENIOR: "fee_senior"}
 MAX_MARK = 1000
+
+#: Functions plan id -> {level: registrations of the plan at that level, in any state}; the
+#: registrations area registers one (an earlier area never imports a later one). A level's fee,
+#: and the plan's certificate, are fixed once anyone registered: a registration keeps the fee
+#: it was registered with, so a change would charge two prices for one exam.
+REGISTRATION_COUNTS: list[Callable[[int], dict[Level, int]]] = []
 
 
 # ---- subjects ---------------------------------------------------------------------------
@@ -118,14 +124,56 @@ def _check_session_times(plan_values: dict[str, datetime], starts_at: datetime, 
                           f"（{_parse.show(plan_values['ticket_start'])}）", field=field)
 
 
-def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> ExamPlan:
-    """Create or change a plan: name, certificate, windows and the fee of each level."""
+def registration_counts(plan_id: int) -> dict[Level, int]:
+    """Registrations of the plan per level, in any state (cancelled and lapsed too)."""
+    counts: dict[Level, int] = {}
+    for source in REGISTRATION_COUNTS:
+        for level, count in source(plan_id).items():
+            counts[level] = counts.get(level, 0) + count
+    return {level: count for level, count in counts.items() if count}
+
+
+def fee_locks(actor: Any, plan: ExamPlan | None) -> dict[Level, str]:
+    """Level -> why its fee can no longer change (the plan form shows those fields locked)."""
+    permissions.require(actor, "exams.view")
+    if plan is None:
+        return {}
+    return {level: f"{level.value}已有 {count} 条报考，报考费用已锁定"
+            for level, count in registration_counts(plan.id).items()}
+
+
+def _check_certificate_kept(plan: ExamPlan, certificate: Certificate, counts: dict[Level, int]) -> None:
+    if counts and certificate.id != plan.certificate_id:
+        raise DomainError(f"考试计划「{plan.name}」已有 {sum(counts.values())} 条报考，不能更换证书",
+                          field="certificate_id")
+
+
+def _check_fees_kept(plan: ExamPlan, fees: dict[Level, Any], counts: dict[Level, int]) -> None:
+    """Refuse changing (or removing) the fee of a level that has registrations, in any state."""
+    for level, count in counts.items():
+        current, wanted = plan.fee_for(level), fees.get(level)
+        if current != wanted:
+            shown = f"{current:.2f} 元" if current is not None else "未设置"
+            raise DomainError(f"{level.value}已有 {count} 条报考（含已取消、已放弃），报考费用不能再修改"
+                              f"（当前 {shown}）；已报考的考生按报考时的费用缴费", field=FEE_FIELDS[level])
+
+
+def save_plan(actor: Any, data: dict, plan_id: int | None = None, warnings: list[str] | None = None) -> ExamPlan:
+    """Create or change a plan: name, certificate, windows and the fee of each level. What looks
+    wrong but may be meant (a ticket window that misses the exam) is appended to `warnings`."""
     permissions.require(actor, "exams.manage")
     plan = permissions.get_for(actor, ExamPlan, plan_id) if plan_id else None
+    if plan is not None:
+        # a registration reads the fees under a shared lock of the plan: none slips in between
+        # the check below and the commit with the old fee
+        lock_plan(plan)
     name = _parse.text(data, "name", "计划名称", 100)
     certificate = db.session.get(Certificate, data.get("certificate_id") or 0)
     if certificate is None:
         raise DomainError("请选择证书", field="certificate_id")
+    counts = registration_counts(plan.id) if plan is not None else {}
+    if plan is not None:
+        _check_certificate_kept(plan, certificate, counts)
     if plan is None or plan.certificate_id != certificate.id:
         if not certificate.enabled:
             raise DomainError(f"证书「{certificate.name}」已停用", field="certificate_id")
@@ -144,6 +192,10 @@ def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> ExamPlan:
         field = "payment_deadline" if first.starts_at <= values["payment_deadline"] else "ticket_start"
         _check_session_times(values, first.starts_at, field)
     fees = {level: _parse.money(data, field, f"{level.value}报考费用") for level, field in FEE_FIELDS.items()}
+    if plan is not None:
+        _check_fees_kept(plan, fees, counts)
+    if warnings is not None and plan is not None and plan.sessions:
+        warnings.extend(ticket_window_warnings(values, plan.sessions))
 
     def check_name_free() -> None:
         duplicate = select(ExamPlan.id).where(ExamPlan.name == name)
@@ -174,6 +226,20 @@ def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> ExamPlan:
     return plan
 
 
+def ticket_window_warnings(values: dict[str, datetime], sessions: list[ExamSession]) -> list[str]:
+    """What is odd about the admission-ticket window against the date of the plan's last session:
+    it ends before that day, or starts after it (allowed, but those candidates could not print)."""
+    last = max(sessions, key=lambda s: s.starts_at)
+    found = []
+    if values["ticket_end"].date() < last.date:
+        found.append(f"准考证下载截止时间（{_parse.show(values['ticket_end'])}）早于最后一场考试的日期"
+                     f"（{last.label}）：考生在考试当天已无法下载准考证")
+    if values["ticket_start"].date() > last.date:
+        found.append(f"准考证下载开始时间（{_parse.show(values['ticket_start'])}）晚于最后一场考试的日期"
+                     f"（{last.label}）：考生考前无法下载准考证")
+    return found
+
+
 def _plan_times(plan: ExamPlan) -> dict[str, datetime]:
     return {"payment_deadline": plan.payment_deadline, "ticket_start": plan.ticket_start}
 
@@ -202,8 +268,9 @@ def _draft(plan: ExamPlan) -> None:
         raise DomainError("已发布的计划不能修改考试场次；如需修改请先撤回发布")
 
 
-def add_session(actor: Any, plan_id: int, data: dict) -> ExamSession:
-    """Add a session (date, start, end, level, subject) to a draft plan."""
+def add_session(actor: Any, plan_id: int, data: dict, warnings: list[str] | None = None) -> ExamSession:
+    """Add a session (date, start, end, level, subject) to a draft plan; a ticket window that now
+    misses the last session is appended to `warnings`."""
     permissions.require(actor, "exams.manage")
     plan = lock_plan(permissions.get_for(actor, ExamPlan, plan_id))
     _draft(plan)
@@ -236,6 +303,9 @@ def add_session(actor: Any, plan_id: int, data: dict) -> ExamSession:
     plan.sessions.append(session)
     db.session.flush()
     audit.record(actor, "exam_session.create", session, after=_session_snapshot(session))
+    if warnings is not None:
+        warnings.extend(ticket_window_warnings({"ticket_start": plan.ticket_start, "ticket_end": plan.ticket_end},
+                                               plan.sessions))
     return session
 
 
