@@ -7,6 +7,7 @@ problems of a row at once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -72,6 +73,13 @@ def _declared_majors(school_id: int) -> tuple[set[int], bool]:
     return {r for r in rows if r is not None}, any(r is None for r in rows)
 
 
+def mobile_number(text: str) -> str:
+    """A mobile number as stored: typed in groups (139 0000 0000, 139-0000-0000), full-width or
+    with +86 in front, it is the same 11 digits. Check the result with MOBILE."""
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", text or ""))
+    return digits[3:] if digits.startswith("+86") else digits
+
+
 def _text(raw: dict, name: str) -> str:
     return plain_text(raw.get(name))
 
@@ -104,7 +112,7 @@ def check_fields(ctx: SchoolContext, raw: dict[str, Any]) -> Checked:
         out.errors.append(("ethnicity", f"民族「{ethnicity}」无效，请填写如「汉族」"))
     v["ethnicity"] = ethnicity
 
-    phone = re.sub(r"[\s-]", "", _text(raw, "phone"))
+    phone = mobile_number(_text(raw, "phone"))
     if phone and not MOBILE.match(phone):
         out.errors.append(("phone", f"手机号码「{phone}」应为 11 位手机号"))
     v["phone"] = phone

@@ -125,9 +125,14 @@ def _eligible_candidates(selected: list[int]) -> tuple[list[Candidate], bool, li
     return listed, more, not_accurate
 
 
+#: the longest selection carried into the 报考 page's address (see new); more is rendered from the POST
+MAX_URL_IDS_LENGTH = 2000
+
+
 def _selected_ids(name: str) -> list[int]:
     ids = []
-    for raw in request.form.getlist(name)[: services.MAX_SELECTED + 1]:
+    source = request.form if request.method == "POST" else request.args
+    for raw in source.getlist(name)[: services.MAX_SELECTED + 1]:
         try:
             value = int(raw)
         except ValueError:
@@ -150,6 +155,14 @@ def new():
     selected = _selected_ids("ids")
     retakes = set(_selected_ids("retake"))
     submitted = request.method == "POST" and "submit" in request.form
+    if request.method == "POST" and not submitted:
+        # The ticks from the candidate list: shown by a GET, so that Back from the list the
+        # registration leads to, or a reload, never asks to send a form again (the browser's
+        # English 确认重新提交表单 page). Candidate ids are no personal data; a selection too long
+        # for an address (gunicorn reads 4 KB request lines) is shown from the POST as before.
+        target = url_for("registrations.new", ids=selected)
+        if len(target) <= MAX_URL_IDS_LENGTH:
+            return redirect(target)
     if not submitted and form.plan_id.data is None and len(plans) == 1:
         form.plan_id.data = plans[0].id  # the only plan open for registration: nothing to choose
     # said beside the list even when the plan or site is missing too, so every gap shows at once

@@ -162,7 +162,10 @@ def test_register_from_the_candidate_list_selection(client):
     listing = client.get("/candidates/").get_data(as_text=True)
     assert 'data-testid="register-selected"' in listing
     # the list's button posts the selection to the 报考 page, which shows it checked
-    page = client.post("/registrations/new", data={"ids": [a.id, b.id], "scope": ""}).get_data(as_text=True)
+    posted = client.post("/registrations/new", data={"ids": [a.id, b.id], "scope": ""})
+    # shown by a GET: Back or reload never asks to send the form again
+    assert posted.status_code == 302 and f"ids={a.id}" in posted.headers["Location"]
+    page = client.get(posted.headers["Location"]).get_data(as_text=True)
     assert page.count("checked") >= 2 and "请确保考生信息准确、考核站点正常开启后，再操作报考" in page
     response = client.post("/registrations/new", data={
         "ids": [a.id, b.id], "retake": [b.id], "plan_id": school.plan.id, "site_id": school.sites[J].id,
@@ -177,6 +180,15 @@ def test_register_from_the_candidate_list_selection(client):
     assert f"{school.plan.short_name} · 初级 · 待缴费" in again
     ledger = client.get("/pilots/quota").get_data(as_text=True)
     assert 'data-testid="quota-taken">1<' in ledger
+
+
+def test_a_selection_too_long_for_an_address_is_shown_from_the_post(client):
+    school = ready_school()
+    db.session.commit()
+    login_as(client, school.user)
+    many = list(range(1_000_000, 1_000_400))  # 400 ticks: about 5 KB as an address
+    response = client.post("/registrations/new", data={"ids": many, "scope": ""})
+    assert response.status_code == 200 and "报考" in response.get_data(as_text=True)
 
 
 def test_a_refusal_on_the_page_is_a_message_not_an_error(client):
@@ -295,7 +307,8 @@ def test_candidates_selected_on_the_list_are_always_on_the_page_beyond_the_first
     pending = verified(school.user, name="待认证丁", state=CandidateState.PENDING)
     db.session.commit()
     login_as(client, school.user)
-    page = client.post("/registrations/new", data={"ids": [far.id, pending.id], "scope": ""}).get_data(as_text=True)
+    page = client.post("/registrations/new", data={"ids": [far.id, pending.id], "scope": ""},
+                       follow_redirects=True).get_data(as_text=True)
     assert f'value="{far.id}" checked' in page and "靠后丙" in page
     assert "靠前甲" in page and "靠前乙" in page and 'data-testid="reg-more"' in page
     # a selected candidate who may not register is named, not silently left out
@@ -357,7 +370,7 @@ def test_the_only_plan_open_for_registration_comes_chosen_from_the_candidate_lis
     a = verified(school.user, name="预选甲")
     db.session.commit()
     login_as(client, school.user)
-    page = client.post("/registrations/new", data={"ids": [a.id], "scope": ""}).get_data(as_text=True)
+    page = client.post("/registrations/new", data={"ids": [a.id], "scope": ""}, follow_redirects=True).get_data(as_text=True)
     assert _selected_plan(page) == str(school.plan.id)
     assert _selected_plan(client.get("/registrations/new").get_data(as_text=True)) == str(school.plan.id)
     # a submitted form keeps what the user chose, even nothing

@@ -29,6 +29,21 @@ def make_proctor(school_user, name: str = "王老师", role: str = "主监考") 
                                                "id_number": id_number("19800101"), "role": role})
 
 
+@pytest.mark.parametrize("typed", ["139 0000 0002", "139-0000-0002", "+86 13900000002", "１３９０００００００２"])
+def test_a_proctors_mobile_number_is_stored_as_its_eleven_digits(typed):
+    proctor = proctors.save_proctor(make_user("school"), {"name": "孙老师", "phone": typed,
+                                                          "id_number": id_number("19800101")})
+    assert proctor.phone == "13900000002"
+
+
+@pytest.mark.parametrize("typed", ["12345", "023-6888 1234", "139000000021"])
+def test_a_proctors_phone_that_is_no_mobile_number_is_refused(typed):
+    with pytest.raises(DomainError, match="11 位手机号") as bad:
+        proctors.save_proctor(make_user("school"), {"name": "孙老师", "phone": typed,
+                                                    "id_number": id_number("19800102")})
+    assert bad.value.field == "phone"
+
+
 def test_a_proctor_is_registered_per_school_and_the_id_number_is_masked_in_the_audit():
     user = make_user("school")
     number = id_number("19790304")

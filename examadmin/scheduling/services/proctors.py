@@ -5,7 +5,6 @@ tickets are released only when each scheduled room has enough proctors.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,12 +12,13 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from ...candidates.fields import MOBILE, mobile_number
 from ...candidates.models import IdType
 from ...catalog.models import School
 from ...core import audit, auth, idcard, permissions
 from ...core.auth import SYSTEM, User
 from ...core.errors import DomainError
-from ...core.excel import write_table
+from ...core.excel import plain_text, write_table
 from ...core.roles import Role
 from ...core.unique import unique_writes
 from ...exams.models import ExamPlan, ExamRoom, ExamSession
@@ -27,7 +27,6 @@ from ...sites.models import ExamSite
 from ..models import Proctor, ProctorAssignment, ProctorRole, Seat
 
 PROCTOR_FIELDS = ["name", "phone", "id_type", "id_number", "role", "active"]
-PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
 
 
 def _snapshot(proctor: Proctor) -> dict[str, Any]:
@@ -42,16 +41,17 @@ def save_proctor(actor: Any, data: dict, proctor_id: Any = None) -> Proctor:
     """Register a proctor of the actor's school, or change one."""
     permissions.require(actor, "proctors.manage")
     proctor = permissions.get_for(actor, Proctor, proctor_id) if proctor_id else None
-    name = str(data.get("name") or "").strip()
+    name = " ".join(plain_text(data.get("name")).split())
     if not name:
         raise DomainError("请填写姓名", field="name")
     if len(name) > 50:
         raise DomainError("姓名不能超过 50 个字", field="name")
-    phone = str(data.get("phone") or "").strip()
+    # stored as 11 digits like a candidate's, so that it is shown, masked and dialled alike
+    phone = mobile_number(str(data.get("phone") or ""))
     if not phone:
         raise DomainError("请填写手机号码", field="phone")
-    if not PHONE.match(phone):
-        raise DomainError("手机号码格式不正确", field="phone")
+    if not MOBILE.match(phone):
+        raise DomainError(f"手机号码「{str(data.get('phone'))[:20]}」应为 11 位手机号", field="phone")
     try:
         id_type = IdType(data.get("id_type") or IdType.RESIDENT)
     except ValueError:
