@@ -73,6 +73,22 @@ def _declared_majors(school_id: int) -> tuple[set[int], bool]:
     return {r for r in rows if r is not None}, any(r is None for r in rows)
 
 
+#: Han characters (the basic block, extension A, compatibility ideographs, the supplementary planes)
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+#: a space beside a Han character or a name dot is no part of a name: 李 丽 is 李丽
+_SPACE_IN_NAME = re.compile(rf"(?<=[{_HAN}·]) (?=[{_HAN}·])|(?<=·) | (?=·)")
+#: the dots people type between the parts of a name (阿依古丽•买买提): the ID card's is U+00B7
+_NAME_DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", "⋅": "·", "．": "·"})
+
+
+def person_name(raw: Any) -> str:
+    """A person's name as stored and compared: no control characters, one space at most, none
+    beside a Han character (李 丽 is 李丽; John Smith keeps his), the name dot as on ID cards.
+    Imports compare a sheet's name with the stored one through this, so that 赵 强 is 赵强."""
+    name = " ".join(plain_text(raw).translate(_NAME_DOTS).split())
+    return _SPACE_IN_NAME.sub("", name)
+
+
 def mobile_number(text: str) -> str:
     """A mobile number as stored: typed in groups (139 0000 0000, 139-0000-0000), full-width or
     with +86 in front, it is the same 11 digits. Check the result with MOBILE."""
@@ -88,7 +104,7 @@ def check_fields(ctx: SchoolContext, raw: dict[str, Any]) -> Checked:
     """Check one candidate's raw values; return clean values, errors and warnings."""
     out = Checked()
     v = out.values
-    name = re.sub(r"\s+", " ", _text(raw, "name"))
+    name = person_name(raw.get("name"))
     if not name:
         out.errors.append(("name", "姓名不能为空"))
     elif len(name) > 50:

@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import insert, select
 
+from ..candidates.fields import person_name
 from ..candidates.importer import ImportReport, Problem
 from ..candidates.models import Candidate
 from ..candidates.states import CandidateState
@@ -129,7 +130,7 @@ def _check_row(number: int, raw: dict, people: dict[str, Candidate], report: Imp
         errors.append(Problem(number, "证件号码", "证件号码被保存成了数字，后几位已丢失：请把该列设为文本格式后重新填写"))
     else:
         id_number = idcard.normalise(cell_text(id_raw))
-        name = cell_text(raw.get("name"))
+        name = person_name(raw.get("name"))  # 赵 强 in a sheet is 赵强
         if not id_number:
             errors.append(Problem(number, "证件号码", "请填写证件号码"))
         else:
@@ -140,7 +141,7 @@ def _check_row(number: int, raw: dict, people: dict[str, Candidate], report: Imp
             elif not name:
                 errors.append(Problem(number, "姓名", "请填写姓名"))
                 candidate = None
-            elif name != candidate.name:
+            elif name != person_name(candidate.name):
                 errors.append(Problem(number, "姓名", f"姓名「{name[:20]}」与系统中不一致"
                                                     f"（证件号码 {idcard.mask(id_number)} 在系统中为「{candidate.name}」）"))
                 candidate = None

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..candidates.fields import person_name
 from ..candidates.importer import ImportReport  # the same report as the candidate import
 from ..candidates.models import Candidate
 from ..catalog.models import CertificateLevel, Level, School
@@ -105,14 +106,14 @@ def _entry(number: int, raw: dict, candidates: dict, sites: dict) -> Entry:
         problems.append(("证件号码", "证件号码被保存成了数字，后几位已丢失：请把该列设为文本格式后重新填写"))
     else:
         id_number = idcard.normalise(cell_text(id_raw))
-        name = cell_text(raw.get("name"))
+        name = person_name(raw.get("name"))  # 赵 强 in a sheet is 赵强
         if not id_number:
             problems.append(("证件号码", "请填写证件号码"))
         else:
             candidate = candidates.get(id_number)
             if candidate is None:
                 problems.append(("证件号码", f"本校没有证件号码为 {idcard.mask(id_number)} 的考生，请先在考生管理中录入并认证"))
-            elif name and name != candidate.name:
+            elif name and name != person_name(candidate.name):
                 problems.append(("姓名", f"姓名与系统中不一致（证件号码 {idcard.mask(id_number)} 在系统中为「{candidate.name}」）"))
                 candidate = None
             elif not name:

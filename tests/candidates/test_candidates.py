@@ -37,6 +37,12 @@ def test_add_through_the_form_normalises_the_id(client):
     assert candidate.id_number == number and candidate.state == CandidateState.PENDING
 
 
+@pytest.mark.parametrize("typed,stored", [("李 丽", "李丽"), ("李\u3000丽", "李丽"), ("阿依古丽 • 买买提", "阿依古丽·买买提"),
+                                          ("John  Smith", "John Smith")])
+def test_a_name_is_stored_without_spaces_between_han_characters(typed, stored):
+    assert services.add_candidate(make_user("school"), raw(typed)).name == stored
+
+
 def test_the_new_form_can_be_typed_into(client):
     """WTForms writes readonly=None as readonly="None", which a browser obeys: the name and ID
     number of a new candidate could not be typed at all."""

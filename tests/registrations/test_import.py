@@ -46,6 +46,14 @@ def test_a_good_file_registers_every_row(tmp_path):
     assert used(school.lines["心理健康教育"]) == 1 and used(school.lines["护理"]) == 1
 
 
+def test_a_name_written_with_spaces_is_the_same_name(tmp_path):
+    school = ready_school()
+    a = verified(school.user, name="赵强")
+    path = write_sheet(tmp_path / "spaced.xlsx", [row(a, school.sites[J], 姓名=" 赵 强 ")])
+    report = import_rows(school.user, school.school_id, school.plan.id, path, file_name="spaced.xlsx")
+    assert report.imported and report.created == 1, report.as_dict()
+
+
 def test_every_bad_row_is_reported_and_nothing_registered_by_default(tmp_path):
     school, other = ready_school(), ready_school()
     good = verified(school.user, name="好学生")
