@@ -58,8 +58,10 @@
     bar.setAttribute("data-pct", String(job.percent));
     bar.textContent = job.percent + "%";
     bar.parentElement.setAttribute("aria-valuenow", String(job.percent));
-    field("count").textContent = job.done + " / " + job.total;
+    var count = job.total ? job.done + " / " + job.total : (job.state === "排队中" ? "排队中，等待后台处理" : "");
+    field("count").textContent = count;
     field("message").textContent = job.message || "";
+    field("sep").classList.toggle("d-none", !(count && job.message));
     if (job.error) { field("error").textContent = job.error; field("error").classList.remove("d-none"); }
     if (job.download_url) { field("download").classList.remove("d-none"); }
     if (job.finished) {

@@ -166,3 +166,12 @@ def test_a_failed_jobs_detail_keeps_no_whole_id_or_mobile_number():
     assert "ValueError" in detail and "110101199003074477" not in detail and "13800138000" not in detail
     stored = db.session.execute(text("SELECT error_detail FROM job WHERE id = :id"), {"id": job.id}).scalar()
     assert "110101199003074477" not in stored
+
+
+def test_a_queued_job_says_it_waits_rather_than_0_of_0(client):
+    org = make_user("org")
+    job = jobs.submit(org, "test_refuse", {})  # not dispatched: it waits in the queue
+    db.session.commit()
+    login_as(client, org)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "排队中，等待后台处理" in page and "0 / 0" not in page
