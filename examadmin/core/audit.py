@@ -99,6 +99,7 @@ ACTION_LABELS = {
     "proctor.create": "登记监考人员",
     "proctor.update": "修改监考人员",
     "proctor.account": "开通监考账号",
+    "proctor.reset_password": "重置监考账号密码",
     "proctor_assignment.create": "安排监考",
     "proctor_assignment.delete": "取消监考安排",
     "tickets.download": "下载准考证",

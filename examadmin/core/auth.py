@@ -277,11 +277,17 @@ def reset_password(actor: Any, user_id: int, new_password: str | None = None) ->
     user = permissions.get_for(actor, User, user_id)
     password = new_password or generate_password()
     _check_password_rules(password)
+    set_temporary_password(user, password)
+    audit.record(actor, "user.reset_password", user)
+    return user, password
+
+
+def set_temporary_password(user: User, password: str) -> None:
+    """A password the user must change at the next sign-in; sessions signed in before end. The
+    caller checks who may do this and audits it."""
     user.password_hash = _hash(password)
     user.must_change_password = True
     user.session_version += 1
-    audit.record(actor, "user.reset_password", user)
-    return user, password
 
 
 def generate_password() -> str:

@@ -110,6 +110,17 @@ def proctor_account(proctor_id: int):
     return render_template("scheduling/account.html", user=user, password=password)
 
 
+@bp.route("/proctors/<int:proctor_id>/password", methods=["POST"])
+@service_view
+def proctor_password(proctor_id: int):
+    """A new first password for a proctor who forgot theirs; shown once on this page."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("scheduling.proctor_list"))
+    user, password = proctors.reset_account_password(current_user, proctor_id)
+    db.session.commit()
+    return render_template("scheduling/account.html", user=user, password=password, reset=True)
+
+
 @bp.route("/plans/<int:plan_id>/sites/<int:site_id>/proctors", methods=["GET", "POST"])
 def assignments(plan_id: int, site_id: int):
     """Every room of each session with its proctors; POST assigns one."""

@@ -131,6 +131,28 @@ def test_a_proctor_account_is_opened_once_and_its_user_sees_its_own_rooms(client
     assert client.get(f"/scheduling/rooms/{s.rooms[0].id}").status_code == 403
 
 
+def test_the_school_resets_a_proctors_forgotten_password_and_only_its_own(client):
+    import re
+
+    from examadmin.core.auth import User, authenticate
+    s = make_setup(rooms=(5,))
+    p = proctors.save_proctor(s.school_user, {"name": "吴老师", "phone": "13900000004",
+                                              "id_number": id_number("19820101")})
+    login_as(client, s.school_user)
+    first = client.post(f"/scheduling/proctors/{p.id}/account").get_data(as_text=True)
+    old = re.search(r'data-testid="account-password">([^<]+)<', first).group(1)
+    assert 'data-testid="proctor-reset-password"' in client.get("/scheduling/proctors").get_data(as_text=True)
+    body = client.post(f"/scheduling/proctors/{p.id}/password").get_data(as_text=True)
+    assert "监考账号密码已重置" in body and "原密码已失效" in body
+    new = re.search(r'data-testid="account-password">([^<]+)<', body).group(1)
+    account = db.session.get(User, db.session.get(Proctor, p.id).user_id)
+    db.session.refresh(account)
+    assert new != old and account.must_change_password
+    assert authenticate(account.username, new) is not None and authenticate(account.username, old) is None
+    login_as(client, make_user("school"))  # another school
+    assert client.post(f"/scheduling/proctors/{p.id}/password").status_code == 404
+
+
 def test_the_demo_has_a_scheduled_plan_with_proctors_and_an_open_ticket_window(cli):
     from examadmin.core import clock
     from examadmin.core.auth import User

@@ -133,6 +133,23 @@ def create_account(actor: Any, proctor_id: Any) -> tuple[User, str]:
     return user, password
 
 
+def reset_account_password(actor: Any, proctor_id: Any) -> tuple[User, str]:
+    """A new first password for a proctor's account (forgotten on exam day): shown once, to be
+    changed at the next sign-in. The school does it for its own proctors, without the sysadmin."""
+    permissions.require(actor, "proctors.manage")
+    proctor = permissions.get_for(actor, Proctor, proctor_id)
+    user = db.session.get(User, proctor.user_id) if proctor.user_id else None
+    if user is None:
+        raise DomainError(f"监考人员「{proctor.name}」还没有账号，请先开通账号")
+    if not proctor.active:
+        raise DomainError(f"监考人员「{proctor.name}」已停用，不能重置密码")
+    password = auth.generate_password()
+    auth.set_temporary_password(user, password)
+    audit.record(actor, "proctor.reset_password", proctor, after={"username": user.username})
+    db.session.flush()
+    return user, password
+
+
 # ---- assignments -------------------------------------------------------------------------------
 
 def _room_sessions(room: ExamRoom) -> list[ExamSession]:
