@@ -193,3 +193,16 @@ def test_the_marks_cost_one_query_per_page_whatever_the_rows(client, world):
     client.get(url)  # after the commit the signed-in user and the plans are read again once
     many, marked = queries()
     assert marked == 7 and many == few
+
+
+def test_the_orgs_count_is_that_of_the_last_minute_and_the_schools_is_fresh(world, monkeypatch):
+    from examadmin.core import counts
+
+    world.passed_in_a("计数甲")
+    org = make_user("org")
+    assert _todos(org)[LABEL][0] == 1 and _todos(world.school_user)[LABEL][0] == 1
+    world.passed_in_a("计数乙")
+    assert _todos(org)[LABEL][0] == 1  # across every school: the count of the last minute
+    assert _todos(world.school_user)[LABEL][0] == 2  # the school's own moves with its work
+    monkeypatch.setattr(counts, "WIDE_SCOPE_TTL", 0)
+    assert _todos(org)[LABEL][0] == 2
