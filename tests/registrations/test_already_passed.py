@@ -147,7 +147,7 @@ def test_the_org_lists_them_across_schools(client, world):
 
 
 @pytest.mark.parametrize("state, role, says", [
-    (S.PAID, "school", "请取消本次报考（取消后指标退回本校）"),
+    (S.PAID, "school", "请取消本次报考。"),  # a registration without a quota place: nothing goes back
     (S.SCHEDULED, "school", "该报考已排考，须由评价组织取消"),
     (S.SCHEDULED, "org", "请取消本次报考（已排考，须填写原因）"),
 ])
@@ -206,3 +206,14 @@ def test_the_orgs_count_is_that_of_the_last_minute_and_the_schools_is_fresh(worl
     assert _todos(world.school_user)[LABEL][0] == 2  # the school's own moves with its work
     monkeypatch.setattr(counts, "WIDE_SCOPE_TTL", 0)
     assert _todos(org)[LABEL][0] == 2
+
+
+def test_the_detail_says_the_place_goes_back_when_it_holds_one(client, world):
+    from tests.registrations.factories import ready_school
+
+    reg = world.passed_in_a("占位者", S.PAID)
+    reg.quota_line_id = ready_school({"心理健康教育": 5}).lines["心理健康教育"].id  # holds a place (setup only)
+    login_as(client, world.school_user)
+    body = client.get(f"/registrations/{reg.id}").get_data(as_text=True)
+    help_box = body.split('data-testid="reg-passed-level-help"', 1)[1].split("</div>", 1)[0]
+    assert "请取消本次报考（取消后占用的指标退回本校）" in help_box
