@@ -46,7 +46,7 @@ def refusals_answered(fn):
     return wrapper
 
 
-@group.command("make-records", help="为成绩已发布的考试计划中每个通过的结果生成证书记录（可重复执行）。")
+@group.command("make-records", help="为成绩已发布的考试计划中每个合格的结果生成证书记录（可重复执行）。")
 @click.option("--plan", "plan_id", type=int, required=True, help="考试计划编号")
 @with_appcontext
 @refusals_answered

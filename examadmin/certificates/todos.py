@@ -57,7 +57,7 @@ def records_to_make(user: Any) -> Iterable[Todo]:
         .order_by(passed.desc(), Result.plan_id)
         .limit(MAX_PLANS)).all()
     return [Todo(f"待生成证书记录（{name}）", count, url_for("certificates.index", plan_id=plan_id),
-                 "成绩已发布：按“生成证书记录”为通过的考生生成证书记录（数字为通过人数）")
+                 "成绩已发布：按“生成证书记录”为合格的考生生成证书记录（数字为合格人数）")
             for plan_id, name, count in rows]
 
 

@@ -22,6 +22,15 @@ from .states import PlanState
 #: the round of a plan in its name: 「2026年第3次全国统一考试（…）」
 _ROUND = re.compile(r"第\s*(\d+)\s*次")
 
+
+def plan_short_name(name: str) -> str:
+    """A plan's name in a few characters, for lists that name it beside a level: 「第3次」."""
+    found = _ROUND.search(name)
+    if found:
+        return f"第{found.group(1)}次"
+    return name if len(name) <= 10 else name[:9] + "…"
+
+
 class ExamMode(StrEnum):
     COMPUTER = "机考"
     WRITTEN = "笔试"
@@ -99,10 +108,7 @@ class ExamPlan(db.Model):
     @property
     def short_name(self) -> str:
         """The plan in a few characters, for lists that name it beside a level: 「第3次」."""
-        found = _ROUND.search(self.name)
-        if found:
-            return f"第{found.group(1)}次"
-        return self.name if len(self.name) <= 10 else self.name[:9] + "…"
+        return plan_short_name(self.name)
 
     @property
     def has_rooms(self) -> bool:

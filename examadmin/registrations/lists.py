@@ -23,7 +23,7 @@ from ..exams.states import PlanState
 from ..extensions import db
 from ..pilots.models import ApplicationLine
 from ..sites.models import ExamSite
-from . import lapse, stranded
+from . import lapse, outcomes, stranded
 from .models import Registration
 from .services import _rank
 from .states import LIVE, RegistrationState
@@ -61,6 +61,8 @@ class Filters:
     school_code: str = ""
     #: only registrations stranded at a disabled site (站点已停用的报考; the to-do's link)
     site_disabled: bool = False
+    #: only registrations of a level their person passed in another plan (已通过该等级; the to-do's link)
+    passed_level: bool = False
 
     @classmethod
     def from_args(cls, args) -> Filters:
@@ -80,7 +82,8 @@ class Filters:
                    retake=args.get("retake", "") if args.get("retake") in ("1", "0") else "",
                    q=(args.get("q") or "").strip()[:40],
                    school_code=(args.get("school_code") or "").strip()[:10],
-                   site_disabled=args.get("site_disabled") == "1")
+                   site_disabled=args.get("site_disabled") == "1",
+                   passed_level=args.get("passed_level") == "1")
 
 
 def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
@@ -105,6 +108,8 @@ def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
             Candidate.name.contains(filters.q), Candidate.id_number == idcard.normalise(filters.q)))))
     if filters.site_disabled:
         query = query.where(stranded.stranded_clause())
+    if filters.passed_level:
+        query = query.where(outcomes.already_passed_clause())
     if with_state and filters.state:
         state = RegistrationState(filters.state)
         overdue = lapse.overdue_clause()
@@ -146,7 +151,8 @@ def figures(actor: Any, filters: Filters) -> list[dict[str, Any]]:
     permissions.require(actor, "registrations.view")
     per_site = figures_per_site(actor, filters)
     key = ("registration-figures", per_site, filters.plan_id, filters.site_id, filters.school_id,
-           filters.school_code, filters.level, filters.kind, filters.retake, filters.q, filters.site_disabled)
+           filters.school_code, filters.level, filters.kind, filters.retake, filters.q, filters.site_disabled,
+           filters.passed_level)
     return wide_scope_cached(actor, key, lambda: _figures(actor, filters, per_site))
 
 
@@ -231,6 +237,8 @@ def describe_filters(actor: Any, filters: Filters) -> str:
         parts.append(f"姓名或证件号码：{mask_text(filters.q)}")
     if filters.site_disabled:
         parts.append("站点已停用的报考")
+    if filters.passed_level:
+        parts.append("已通过该等级、仍在其他计划报考")
     return "；".join(parts) or "全部"
 
 

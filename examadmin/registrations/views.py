@@ -17,7 +17,7 @@ from ..core.excel import write_sheets
 from ..core.forms import ConfirmForm, opts
 from ..core.web import paginate, posted_search, search_text, service_view
 from ..extensions import db
-from . import lists, services, stranded
+from . import lists, outcomes, services, stranded
 from .forms import CancelForm, ImportForm, RegisterForm
 from .states import REGISTRATION, RegistrationState
 from .template import build_template
@@ -50,13 +50,28 @@ def site_stranded(registration) -> bool:
     return stranded.is_stranded(registration)
 
 
+@bp.app_template_global("registration_outcomes")
+def registration_outcomes(registrations) -> dict:
+    """What the exams of these registrations came to (合格 / 不合格 / 缺考 / 违纪, or 成绩公示中), by
+    registration id, for the pages that show their state: one query for a page."""
+    return outcomes.outcomes(registrations)
+
+
+@bp.app_template_global("registrations_already_passed")
+def registrations_already_passed(registrations) -> dict:
+    """Of these registrations, the live ones of a level their person passed in another plan, with
+    that plan (已通过该等级), by registration id: one query for a page."""
+    return outcomes.already_passed(registrations)
+
+
 @bp.app_template_global("registration_state")
 def registration_state(registration) -> RegistrationState:
     return lists.shown_state(registration)
 
 
 #: the list's filters that travel in its URL; the search text does not (it may be an ID number)
-LIST_FILTERS = ("plan_id", "state", "level", "site_id", "kind", "retake", "school_code", "site_disabled")
+LIST_FILTERS = ("plan_id", "state", "level", "site_id", "kind", "retake", "school_code", "site_disabled",
+                "passed_level")
 
 
 def _filters() -> lists.Filters:

@@ -14,6 +14,7 @@ from ..core.roles import Role
 from ..core.svg import Bar, hbar_chart
 from ..core.web import choice_arg, paginate, service_view
 from ..extensions import db
+from ..registrations import outcomes as registration_outcomes
 from . import pdf, reminders, services, stats
 from .models import RenewalApplication
 from .states import EDITABLE, RENEWAL, RenewalState, Validity
@@ -170,7 +171,9 @@ def form_pdf(application_id: int):
     if current is None:
         abort(404)
     registrations, certificates = services.past(app.record)
-    history = [(r.plan.name, f"{r.certificate_level.label} · {r.state.value}") for r in registrations]
+    shown = registration_outcomes.outcomes(registrations)
+    history = [(r.plan.name, f"{r.certificate_level.label} · {shown[r.id].label if r.id in shown else r.state.value}")
+               for r in registrations]
     history += [(f"证书 {c.number}", f"{c.certificate_level.label} · {c.issue_date:%Y-%m-%d}") for c in certificates]
     hours = services.cycle_hours(app.record, current)
     data = pdf.application_form(app, current, hours, history)

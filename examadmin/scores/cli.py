@@ -112,4 +112,4 @@ def publish_command(plan_id, stage, days, as_user, as_json):
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
         extra = f"，公示期至 {pub.display_ends_at:%Y-%m-%d %H:%M}" if stage == "display" else ""
-        click.echo(f"考试计划 {pub.plan_id}：{pub.stage.value}{extra}；通过 {counts['passed']} 人，未通过 {counts['failed']} 人")
+        click.echo(f"考试计划 {pub.plan_id}：{pub.stage.value}{extra}；合格 {counts['passed']} 人，不合格 {counts['failed']} 人")

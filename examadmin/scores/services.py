@@ -27,7 +27,7 @@ from ..extensions import db
 from ..registrations.models import Registration
 from ..scheduling.models import AdmissionTicket, Seat
 from ..sites.models import ExamSite
-from . import results, retake_lock
+from . import outcomes, results, retake_lock  # noqa: F401 (outcomes fills the registration pages hooks)
 from .models import Result, Score, ScoreObjection, ScorePublication
 from .states import OBJECTION, PUBLICATION, ObjectionState, PublicationStage
 

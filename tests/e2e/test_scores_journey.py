@@ -136,7 +136,7 @@ def test_org_imports_displays_answers_an_objection_and_publishes(browser, live_u
     sign_in(browser, live_url, "school1")
     browser.get(f"{live_url}/scores/plans/{plan_id}/scores?q={OBJECTED}")
     row = css(browser, "[data-testid=score-row]")
-    assert "58" in row.text and "未通过" in row.text
+    assert "58" in row.text and "不合格" in row.text
     submit(browser, "[data-testid=score-detail]")
     fill(browser, "reason", "第 5 题评分与标准答案不符，请复核")
     submit(browser, "#objection-form [type=submit]")
@@ -176,7 +176,7 @@ def test_org_imports_displays_answers_an_objection_and_publishes(browser, live_u
     sign_in(browser, live_url, "school1")
     browser.get(f"{live_url}/scores/plans/{plan_id}/scores?q={OBJECTED}")
     row = css(browser, "[data-testid=score-row]")
-    assert "62" in row.text and "通过" in row.text and "未通过" not in row.text
+    assert "62" in row.text and "合格" in row.text and "不合格" not in row.text
     submit(browser, "[data-testid=score-detail]")
     assert "复核属实，第 5 题加 4 分" in css(browser, "[data-testid=score-history]").text
     sign_out(browser)

@@ -304,3 +304,16 @@ def test_the_holders_dashboard_links_step_12_to_their_renewals(client, holder):
     login_as(client, make_user("province"))
     page = client.get("/").get_data(as_text=True)
     assert 'href="/renewals/"' in page.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
+
+
+def test_the_apply_page_lists_past_exams_with_their_result(client, holder):
+    from examadmin.registrations.states import RegistrationState
+    from examadmin.scores.states import PublicationStage
+    from tests.scores.factories import set_stage
+
+    registration = holder.record.registration
+    registration.state = RegistrationState.SCHEDULED  # the exam was held (setup only)
+    set_stage(registration.plan_id, PublicationStage.FINAL)
+    login_as(client, holder.user)
+    page = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
+    assert 'data-testid="past-registration-state">合格<' in page and "已排考" not in page

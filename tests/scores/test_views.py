@@ -106,7 +106,7 @@ def test_display_publish_and_objection_through_the_pages(client):
 
     login_as(client, school)
     listing = client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True)
-    assert listing.count('data-testid="score-row"') == 1 and "未通过" in listing
+    assert listing.count('data-testid="score-row"') == 1 and "不合格" in listing
     score = db.session.scalar(select(Score))
     page = client.post(f"/scores/scores/{score.id}", data={"reason": "主观题漏评"}, follow_redirects=True)
     assert "异议已提交" in page.get_data(as_text=True)
