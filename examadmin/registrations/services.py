@@ -555,6 +555,15 @@ def register_candidates(actor: Any, plan_id: int, site_id: int, candidate_ids: I
 _OPEN_ORDER = (PaymentState.DRAFT, PaymentState.SUBMITTED, PaymentState.REJECTED)
 
 
+def order_holding(registration: Registration):
+    """The open payment order an unpaid registration sits in, which must be withdrawn before the
+    registration can be cancelled; None when there is none (the page then offers 取消报考)."""
+    order = registration.payment_order
+    if registration.state == RegistrationState.UNPAID and order is not None and order.state in _OPEN_ORDER:
+        return order
+    return None
+
+
 def cancel_registration(actor: Any, registration_id: int, reason: str = "") -> Registration:
     """取消报考: before scheduling the school (or the org); after it only the org, with a reason.
     The place goes back to its quota line."""
@@ -572,9 +581,9 @@ def cancel_registration(actor: Any, registration_id: int, reason: str = "") -> R
             raise DomainError("已排考的报考取消时须填写原因", field="reason")
     elif not (permissions.can(actor, "registrations.manage") or permissions.can(actor, "registrations.cancel_scheduled")):
         raise permissions.ForbiddenAction()
-    order = registration.payment_order
-    if registration.state == RegistrationState.UNPAID and order is not None and order.state in _OPEN_ORDER:
-        raise DomainError(f"{registration.candidate.name}的报考在缴费订单 {order.reference}（{order.state.value}）中，"
+    held = order_holding(registration)
+    if held is not None:
+        raise DomainError(f"{registration.candidate.name}的报考在缴费订单 {held.reference}（{held.state.value}）中，"
                           "请先撤销该订单再取消报考")
     was_scheduled = registration.state == RegistrationState.SCHEDULED
     REGISTRATION.move(registration, "cancel", actor, reason=reason or None)

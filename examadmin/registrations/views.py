@@ -211,9 +211,11 @@ def show(registration_id: int):
     sessions = services.level_subjects(registration.plan, registration.certificate_level_id)
     can_cancel = bool(REGISTRATION.allowed(registration, "cancel", current_user)) and \
         lists.shown_state(registration) != RegistrationState.LAPSED
+    held_by = services.order_holding(registration) if can_cancel else None  # withdraw the order first
     return render_template("registrations/show.html", r=registration, sessions=sessions,
                            state=lists.shown_state(registration), history=audit.history(registration),
-                           describe=audit.describe_change, form=CancelForm(), can_cancel=can_cancel)
+                           describe=audit.describe_change, form=CancelForm(), can_cancel=can_cancel and held_by is None,
+                           held_by=held_by)
 
 
 @bp.route("/<int:registration_id>/cancel", methods=["POST"])

@@ -222,6 +222,21 @@ def test_cancel_through_the_page(client):
     assert used == 0
 
 
+def test_a_registration_in_an_open_order_offers_the_order_not_a_cancel_that_is_refused(client):
+    from examadmin.registrations import payments
+
+    school = ready_school()
+    a = verified(school.user, name="订单生")
+    [reg_id] = register(school, [a])
+    order = payments.create_school_order(school.user, school.plan.id, [reg_id])
+    db.session.commit()
+    login_as(client, school.user)
+    page = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
+    assert 'data-testid="cancel-registration"' not in page
+    assert 'data-testid="cancel-held-by-order"' in page and order.reference in page
+    assert f"/registrations/payments/{order.id}" in page
+
+
 @pytest.mark.parametrize("role, index, new_page, export", [
     ("school", 200, 200, 200), ("org", 200, 403, 200), ("province", 200, 403, 200), ("city", 200, 403, 200),
     ("sysadmin", 200, 403, 200), ("candidate", 403, 403, 403),
