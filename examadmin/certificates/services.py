@@ -128,11 +128,8 @@ def _clean_filters(filters: dict[str, Any]) -> dict[str, Any]:
             except ValueError:
                 continue
         else:
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
-                continue
-            if 0 < number < 2 ** 63:
+            number = permissions.parse_id(value)
+            if number is not None:
                 clean[key] = number
     return clean
 
@@ -270,11 +267,7 @@ def _clean_ids(values: Iterable[Any]) -> list[int]:
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2 ** 63 else None
+    return permissions.parse_id(value)
 
 
 def _check_issuing_data(record: CertificateRecord) -> str | None:

@@ -11,6 +11,8 @@ otherwise its scope columns decide: `school_id`, `city_id`, `province_id`, `cand
 """
 from __future__ import annotations
 
+import re
+
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, false, select, true
@@ -188,6 +190,24 @@ def scoped(actor: Any, query: Select, model: type | None = None) -> Select:
     return query.where(scope_clause(actor, model))
 
 
+_PLAIN_ID = re.compile(r"[0-9]{1,12}", re.ASCII)
+
+
+def parse_id(value: Any) -> int | None:
+    """An id as people and forms send it: plain ASCII digits (int() also reads ١, １ and 1_0)
+    naming a value an id column can hold; None for anything else, which no row has."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value if value is not None else "").strip()
+        if not _PLAIN_ID.fullmatch(text):
+            return None
+        number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def get_for(actor: Any, model: type[T], record_id: Any, *, options: tuple = ()) -> T:
     """The record with this id if it lies in the actor's scope; 404 otherwise.
 
@@ -195,13 +215,8 @@ def get_for(actor: Any, model: type[T], record_id: Any, *, options: tuple = ()) 
     a hot path loads the record and its neighbours in one query instead of one per attribute."""
     from ..extensions import db
 
-    try:
-        record_id = int(record_id)
-    except (TypeError, ValueError, OverflowError):
-        raise NotInScope()
-    if not 0 < record_id <= MAX_ID:  # no row has it; SQLite cannot even bind it (OverflowError)
-        raise NotInScope()
-    if not 0 < record_id <= MAX_ID:  # an id no column can hold is simply not found (no overflow error)
+    record_id = parse_id(record_id)
+    if record_id is None:  # an id no column can hold is simply not found (no overflow error)
         raise NotInScope()
     record = db.session.scalar(
         select(model).options(*options).where(model.id == record_id).where(scope_clause(actor, model))

@@ -26,6 +26,7 @@ from werkzeug.routing import IntegerConverter
 from ..extensions import db
 from . import counts
 from .errors import DomainError
+from . import permissions
 from .permissions import MAX_ID
 
 #: endpoints reachable without signing in, besides those marked with @public
@@ -328,11 +329,7 @@ def commit_or_flash(fn: Callable, *args, form=None, **kwargs):
 
 def int_arg(name: str) -> int | None:
     """A positive id or count from the query string; None when absent, invalid or out of range."""
-    try:
-        value = int(request.args.get(name) or 0)
-    except ValueError:
-        return None
-    return value if 0 < value <= MAX_ID else None
+    return permissions.parse_id(request.args.get(name))
 
 
 def choice_arg(name: str, choices: type[Enum] | Any) -> str:
@@ -388,11 +385,13 @@ def _kept_search(endpoint: str) -> str:
 SEARCH_KEPT_SECONDS = 8 * 3600
 
 
-def posted_search(endpoint: str, filters: tuple[str, ...], *, keep_empty: tuple[str, ...] = ()):
+def posted_search(endpoint: str, filters: tuple[str, ...], *, keep_empty: tuple[str, ...] = (),
+                  path: dict[str, Any] | None = None):
     """A list's search form arrives as a POST, so that an ID number typed into it never lands in a
     URL (access logs, browser history): the text is kept in the session and the page redirects
     to itself with the other filters and `search=1`, which its pages then carry. `keep_empty`:
-    filters whose empty choice means something (全部考试计划 rather than the default plan)."""
+    filters whose empty choice means something (全部考试计划 rather than the default plan); `path`:
+    the page's own path values (a plan's list), taken from the address, never from the form."""
     from .forms import ConfirmForm
 
     if ConfirmForm().validate_on_submit():
@@ -404,7 +403,7 @@ def posted_search(endpoint: str, filters: tuple[str, ...], *, keep_empty: tuple[
     params = {k: request.form[k] for k in filters if request.form.get(k) or (k in keep_empty and k in request.form)}
     if text:
         params["search"] = "1"
-    return redirect(url_for(endpoint, **params))
+    return redirect(url_for(endpoint, **(path or {}), **params))
 
 
 def search_text(endpoint: str, *, by_name_link: bool = False) -> str:

@@ -148,11 +148,8 @@ def _selected_ids(name: str) -> list[int]:
     ids = []
     source = request.form if request.method == "POST" else request.args
     for raw in source.getlist(name)[: services.MAX_SELECTED + 1]:
-        try:
-            value = int(raw)
-        except ValueError:
-            continue
-        if 0 < value < 2**31:
+        value = permissions.parse_id(raw)
+        if value is not None:
             ids.append(value)
     return ids
 

@@ -495,11 +495,7 @@ def entry_chooser(actor: Any, plan_id: Any, site_id: Any = None, room_id: Any = 
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
+    return permissions.parse_id(value)
 
 
 def entry_grid(actor: Any, plan_id: Any, room_id: Any) -> tuple[ExamPlan, ExamRoom, list[GridRow]]:

@@ -190,7 +190,7 @@ def publish(plan_id: int):
 @bp.route("/plans/<int:plan_id>/scores", methods=["GET", "POST"])
 def scores(plan_id: int):
     if request.method == "POST":  # the search may be an ID number: posted, kept sealed, not in the URL
-        return posted_search("scores.scores", ("plan_id",))
+        return posted_search("scores.scores", (), path={"plan_id": plan_id})
     q = search_text("scores.scores", by_name_link=True)[:50]
     plan, query = services.list_scores(current_user, plan_id, q)
     page = paginate(query)

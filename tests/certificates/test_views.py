@@ -268,3 +268,22 @@ def test_every_refused_sign_off_is_answered_in_chinese_and_logged(app, client, m
     assert len(entries) == 2 and all(e.actor_id == user.id and e.after["reason"] == reason for e in entries)
     assert all(e.entity_id == (None if case == "altered" else signoff.id) for e in entries)
     assert states(s.plan) == [expected_state]
+
+
+@pytest.mark.parametrize("query", ["plan_id=99999999999", "site_id=99999999999", "school_id=99999999999",
+                                   "plan_id=%D9%A1", "plan_id=1_0"])
+def test_ids_no_column_holds_are_ignored_in_filters_not_a_500(client, query):
+    """PostgreSQL refuses to compare an INTEGER column with 99999999999 (a 500 before)."""
+    s = make_setup()
+    db.session.commit()
+    login_as(client, s.org)
+    assert client.get(f"/certificates/?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("data", [{"plan_id": "99999999999"}, {"plan_id": "1", "site_id": "99999999999"},
+                                  {"selected": "1", "record_id": "99999999999"}])
+def test_signing_with_ids_no_column_holds_is_refused_not_a_500(client, data):
+    s = make_setup()
+    db.session.commit()
+    login_as(client, s.org)
+    assert client.post("/certificates/org-sign", data=data).status_code in (302, 404)

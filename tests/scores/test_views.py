@@ -364,7 +364,9 @@ def test_the_score_list_search_is_posted_and_finds_an_id_number(client):
         services.save_grid(s.org, s.plan.id, seat.room_id, {seat.id: {"score": "70"}})
     db.session.commit()
     login_as(client, s.org)
-    posted = client.post(f"/scores/plans/{s.plan.id}/scores", data={"plan_id": s.plan.id, "q": first.id_number})
+    # the plan comes from the address: a form without it, or naming another plan, changes nothing
+    posted = client.post(f"/scores/plans/{s.plan.id}/scores", data={"q": first.id_number, "plan_id": 99999})
+    assert f"/scores/plans/{s.plan.id}/scores" in posted.headers["Location"]
     assert posted.status_code == 302 and first.id_number not in posted.headers["Location"]
     table = client.get(posted.headers["Location"]).get_data(as_text=True).split('data-testid="score-list"', 1)[1]
     assert first.name in table and second.name not in table
