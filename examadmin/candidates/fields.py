@@ -27,7 +27,7 @@ ETHNICITIES = (
     "毛南族 仡佬族 锡伯族 阿昌族 普米族 塔吉克族 怒族 乌孜别克族 俄罗斯族 鄂温克族 德昂族 保安族 裕固族 京族 塔塔尔族 "
     "独龙族 鄂伦春族 赫哲族 门巴族 珞巴族 基诺族"
 ).split() + ["其他", "外国血统中国籍人士"]
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$", re.ASCII)
 GENDERS = ("男", "女")
 
 #: field name -> the column header users see (also the labels of the form)
@@ -85,7 +85,9 @@ def person_name(raw: Any) -> str:
     """A person's name as stored and compared: no control characters, one space at most, none
     beside a Han character (李 丽 is 李丽; John Smith keeps his), the name dot as on ID cards.
     Imports compare a sheet's name with the stored one through this, so that 赵 强 is 赵强."""
-    name = " ".join(plain_text(raw).translate(_NAME_DOTS).split())
+    # NFKC: full-width Ｊｏｈｎ is John, a Kangxi radical ⼈ the character 人 it looks like
+    name = unicodedata.normalize("NFKC", plain_text(raw).translate(_NAME_DOTS))
+    name = " ".join(name.translate(_NAME_DOTS).split())
     return _SPACE_IN_NAME.sub("", name)
 
 
@@ -93,6 +95,8 @@ def mobile_number(text: str) -> str:
     """A mobile number as stored: typed in groups (139 0000 0000, 139-0000-0000), full-width or
     with +86 in front, it is the same 11 digits. Check the result with MOBILE."""
     digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", text or ""))
+    # other scripts' digits (١٣٩, ۱۳۹) are the same number; NFKC leaves them as they are
+    digits = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in digits)
     return digits[3:] if digits.startswith("+86") else digits
 
 
@@ -107,6 +111,8 @@ def check_fields(ctx: SchoolContext, raw: dict[str, Any]) -> Checked:
     name = person_name(raw.get("name"))
     if not name:
         out.errors.append(("name", "姓名不能为空"))
+    elif not any(unicodedata.category(ch).startswith("L") for ch in name):
+        out.errors.append(("name", f"姓名「{name[:20]}」中没有文字"))
     elif len(name) > 50:
         out.errors.append(("name", "姓名过长（最多 50 个字）"))
     v["name"] = name

@@ -38,9 +38,20 @@ def test_add_through_the_form_normalises_the_id(client):
 
 
 @pytest.mark.parametrize("typed,stored", [("李 丽", "李丽"), ("李\u3000丽", "李丽"), ("阿依古丽 • 买买提", "阿依古丽·买买提"),
-                                          ("John  Smith", "John Smith")])
+                                          ("John  Smith", "John Smith"), ("Ｊｏｈｎ Ｓｍｉｔｈ", "John Smith"),
+                                          ("\u2f08\u2f1d", "人口")])
 def test_a_name_is_stored_without_spaces_between_han_characters(typed, stored):
     assert services.add_candidate(make_user("school"), raw(typed)).name == stored
+
+
+def test_a_name_without_a_letter_is_refused():
+    with pytest.raises(DomainError, match="没有文字"):
+        services.add_candidate(make_user("school"), raw("···"))
+
+
+@pytest.mark.parametrize("typed", ["139 0000 0000", "+86 139-0000-0000", "13\u0669\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660"])
+def test_a_mobile_number_is_stored_as_eleven_ascii_digits(typed):
+    assert services.add_candidate(make_user("school"), raw(phone=typed)).phone == "13900000000"
 
 
 def test_the_new_form_can_be_typed_into(client):

@@ -29,7 +29,8 @@ def make_proctor(school_user, name: str = "王老师", role: str = "主监考") 
                                                "id_number": id_number("19800101"), "role": role})
 
 
-@pytest.mark.parametrize("typed", ["139 0000 0002", "139-0000-0002", "+86 13900000002", "１３９０００００００２"])
+@pytest.mark.parametrize("typed", ["139 0000 0002", "139-0000-0002", "+86 13900000002", "１３９０００００００２",
+                                   "13\u0669\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0662"])
 def test_a_proctors_mobile_number_is_stored_as_its_eleven_digits(typed):
     proctor = proctors.save_proctor(make_user("school"), {"name": "孙老师", "phone": typed,
                                                           "id_number": id_number("19800101")})
@@ -42,6 +43,12 @@ def test_a_proctors_phone_that_is_no_mobile_number_is_refused(typed):
         proctors.save_proctor(make_user("school"), {"name": "孙老师", "phone": typed,
                                                     "id_number": id_number("19800102")})
     assert bad.value.field == "phone"
+
+
+def test_a_proctors_name_is_cleaned_as_a_candidates():
+    proctor = proctors.save_proctor(make_user("school"), {"name": "阿依古丽 • 买买提", "phone": "13900000005",
+                                                          "id_number": id_number("19800103")})
+    assert proctor.name == "阿依古丽·买买提"
 
 
 def test_a_proctor_is_registered_per_school_and_the_id_number_is_masked_in_the_audit():

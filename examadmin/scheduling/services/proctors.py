@@ -12,13 +12,13 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from ...candidates.fields import MOBILE, mobile_number
+from ...candidates.fields import MOBILE, mobile_number, person_name
 from ...candidates.models import IdType
 from ...catalog.models import School
 from ...core import audit, auth, idcard, permissions
 from ...core.auth import SYSTEM, User
 from ...core.errors import DomainError
-from ...core.excel import plain_text, write_table
+from ...core.excel import write_table
 from ...core.roles import Role
 from ...core.unique import unique_writes
 from ...exams.models import ExamPlan, ExamRoom, ExamSession
@@ -41,7 +41,7 @@ def save_proctor(actor: Any, data: dict, proctor_id: Any = None) -> Proctor:
     """Register a proctor of the actor's school, or change one."""
     permissions.require(actor, "proctors.manage")
     proctor = permissions.get_for(actor, Proctor, proctor_id) if proctor_id else None
-    name = " ".join(plain_text(data.get("name")).split())
+    name = person_name(data.get("name"))  # as a candidate's: 李 丽 is 李丽
     if not name:
         raise DomainError("请填写姓名", field="name")
     if len(name) > 50:
