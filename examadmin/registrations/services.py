@@ -88,6 +88,16 @@ def _require_open(plan: ExamPlan, at: datetime | None = None) -> None:
         raise DomainError(f"不在考试计划「{plan.name}」的报考期间内（报考期间：{_window(plan)}），不能报考")
 
 
+def _usable(seen: dict[int, bool], site: ExamSite) -> bool:
+    """Whether a site may take registrations, read once per request under a shared lock of its
+    row: a 停用 at the same moment waits for this registration (and then counts it among what it
+    strands) or has happened (and this one is refused)."""
+    if site.id not in seen:
+        lock_row(site, shared=True)
+        seen[site.id] = site.usable
+    return seen[site.id]
+
+
 def plan_levels(plan: ExamPlan) -> dict[Level, Decimal]:
     """The levels a plan holds (it has sessions of them) with their fees."""
     levels = set(db.session.scalars(
@@ -242,7 +252,7 @@ def check_entries(actor: Any, school: School, plan: ExamPlan, entries: list[Entr
             level = site.certificate_level
             if site.school_id != school.id:
                 refuse("考核站点", f"考核站点「{site.name}」不是本校的站点")
-            elif not usable.setdefault(site.id, site.usable):
+            elif not _usable(usable, site):
                 try:
                     require_usable_site(site, "报考")
                 except DomainError as exc:

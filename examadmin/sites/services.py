@@ -12,6 +12,7 @@ from ..catalog.models import Certificate, CertificateLevel, School
 from ..catalog.states import CertificateState
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
+from ..core.locks import lock_row
 from ..core.unique import unique_writes
 from ..extensions import db
 from .models import FACILITIES, REQUIRED_FOR_COMPUTER_EXAMS, ExamSite
@@ -131,10 +132,16 @@ def update_site(actor: Any, site_id: int, data: dict) -> ExamSite:
     return site
 
 
+def _decided(actor: Any, site_id: int) -> ExamSite:
+    """The site, locked: two decisions at once (two tabs, two staff) make one move, the other
+    sees its state; a registration checking the site waits for the decision (shared lock)."""
+    return lock_row(permissions.get_for(actor, ExamSite, site_id))
+
+
 def approve_site(actor: Any, site_id: int) -> ExamSite:
     """The org approves a waiting application; the site may then host rooms and registrations."""
     permissions.require(actor, "sites.review")
-    site = permissions.get_for(actor, ExamSite, site_id)
+    site = _decided(actor, site_id)
     EXAM_SITE.move(site, "approve", actor)
     site.reason, site.reviewed_at = "", clock.now()
     return site
@@ -152,7 +159,7 @@ def _reason(reason: str | None, label: str) -> str:
 def reject_site(actor: Any, site_id: int, reason: str | None) -> ExamSite:
     """The org rejects a waiting application with a reason the school sees."""
     permissions.require(actor, "sites.review")
-    site = permissions.get_for(actor, ExamSite, site_id)
+    site = _decided(actor, site_id)
     reason = _reason(reason, "驳回")
     EXAM_SITE.move(site, "reject", actor, reason=reason)
     site.reason, site.reviewed_at = reason, clock.now()
@@ -181,7 +188,7 @@ def disable_site(actor: Any, site_id: int, reason: str | None) -> ExamSite:
     """The org disables an approved site: no new rooms, registrations or scheduling until
     enabled. It may go ahead with live registrations there; the audit keeps what it stranded."""
     permissions.require(actor, "sites.review")
-    site = permissions.get_for(actor, ExamSite, site_id)
+    site = _decided(actor, site_id)
     reason = _reason(reason, "停用")
     impact = _impact(site)
     EXAM_SITE.move(site, "disable", actor, reason=reason)
@@ -196,7 +203,7 @@ def disable_site(actor: Any, site_id: int, reason: str | None) -> ExamSite:
 def enable_site(actor: Any, site_id: int) -> ExamSite:
     """The org enables a disabled site again."""
     permissions.require(actor, "sites.review")
-    site = permissions.get_for(actor, ExamSite, site_id)
+    site = _decided(actor, site_id)
     EXAM_SITE.move(site, "enable", actor)
     site.reason = ""
     return site

@@ -149,7 +149,32 @@ def case_score_display():
     return lambda: scores.open_display(_actor(org_id), plan_id, 5), "成绩公示中"
 
 
-@pytest.mark.parametrize("case", [case_portal_accounts, case_score_display], ids=lambda c: c.__name__)
+def case_site_disable():
+    from examadmin.sites import services as site_services
+    from tests.sites.factories import make_site
+
+    school_user, org = make_user("school"), make_user("org")
+    site_id = make_site(school_user).id
+    db.session.commit()
+    org_id = org.id
+    return lambda: site_services.disable_site(_actor(org_id), site_id, "整改"), "已停用"
+
+
+def case_proctor_password():
+    from examadmin.scheduling.services import proctors
+    from tests.candidates.helpers import id_number
+
+    school_user = make_user("school")
+    proctor = proctors.save_proctor(school_user, {"name": "并发老师", "phone": "13900000009",
+                                                  "id_number": id_number("19800109")})
+    proctors.create_account(school_user, proctor.id)
+    db.session.commit()
+    user_id, proctor_id = school_user.id, proctor.id
+    return lambda: proctors.reset_account_password(_actor(user_id), proctor_id), "重置过密码"
+
+
+@pytest.mark.parametrize("case", [case_portal_accounts, case_score_display, case_site_disable,
+                                  case_proctor_password], ids=lambda c: c.__name__)
 def test_one_action_clicked_twice_at_once_is_done_once(app, case):
     with app.app_context():
         action, message = case()

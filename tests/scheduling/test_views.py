@@ -149,6 +149,9 @@ def test_the_school_resets_a_proctors_forgotten_password_and_only_its_own(client
     db.session.refresh(account)
     assert new != old and account.must_change_password
     assert authenticate(account.username, new) is not None and authenticate(account.username, old) is None
+    again = client.post(f"/scheduling/proctors/{p.id}/password", follow_redirects=True).get_data(as_text=True)
+    assert "已为「吴老师」重置过密码" in again  # a second reset within a minute would void the password shown
+    assert authenticate(account.username, new) is not None
     login_as(client, make_user("school"))  # another school
     assert client.post(f"/scheduling/proctors/{p.id}/password").status_code == 404
 

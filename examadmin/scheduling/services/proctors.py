@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -15,10 +16,12 @@ from sqlalchemy.orm import joinedload
 from ...candidates.fields import MOBILE, mobile_number, person_name
 from ...candidates.models import IdType
 from ...catalog.models import School
-from ...core import audit, auth, idcard, permissions
+from ...core import audit, auth, clock, idcard, permissions
+from ...core.audit import AuditLog
 from ...core.auth import SYSTEM, User
 from ...core.errors import DomainError
 from ...core.excel import write_table
+from ...core.locks import lock_row
 from ...core.roles import Role
 from ...core.unique import unique_writes
 from ...exams.models import ExamPlan, ExamRoom, ExamSession
@@ -133,6 +136,10 @@ def create_account(actor: Any, proctor_id: Any) -> tuple[User, str]:
     return user, password
 
 
+#: a proctor's password is reset at most once in this time (see reset_account_password)
+RESET_PAUSE = timedelta(minutes=1)
+
+
 def reset_account_password(actor: Any, proctor_id: Any) -> tuple[User, str]:
     """A new first password for a proctor's account (forgotten on exam day): shown once, to be
     changed at the next sign-in. The school does it for its own proctors, without the sysadmin."""
@@ -143,6 +150,15 @@ def reset_account_password(actor: Any, proctor_id: Any) -> tuple[User, str]:
         raise DomainError(f"监考人员「{proctor.name}」还没有账号，请先开通账号")
     if not proctor.active:
         raise DomainError(f"监考人员「{proctor.name}」已停用，不能重置密码")
+    # Two resets at once (two tabs, two staff on exam day) would each show a password and only
+    # the last would work: the second waits for the first and is refused for a minute.
+    lock_row(user)
+    just = db.session.scalar(select(func.max(AuditLog.at)).where(
+        AuditLog.action == "proctor.reset_password", AuditLog.entity_type == "proctor",
+        AuditLog.entity_id == proctor.id, AuditLog.at > clock.now() - RESET_PAUSE))
+    if just is not None:
+        raise DomainError(f"刚刚（{just:%H:%M:%S}）已为「{proctor.name}」重置过密码，请使用当时显示的密码；"
+                          "如需再次重置，请一分钟后再试")
     password = auth.generate_password()
     auth.set_temporary_password(user, password)
     audit.record(actor, "proctor.reset_password", proctor, after={"username": user.username})
