@@ -39,10 +39,11 @@ def upload_name(name: str | None, suffix: str | None, fallback: str) -> str:
     named .html must never open as a web page once saved. `suffix` None keeps the name's own
     (only to name a refused file in a message); `fallback` is the stem of a name left empty."""
     base = PurePath((name or "").replace("\\", "/")).name
-    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf"))
+    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
     base = re.sub(r'["<>:|?*]', "", base)
     path = PurePath(base) if base.strip(" .") else PurePath(fallback)
-    stem = path.stem.strip(" .")[:150] or fallback
+    # at most 150 bytes of stem: a saved file's name may hold 255 bytes, and 150 Han characters are 450
+    stem = path.stem.strip(" .").encode()[:150].decode(errors="ignore").strip(" .") or fallback
     return stem + (path.suffix[:10] if suffix is None else suffix)
 
 

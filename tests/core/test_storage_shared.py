@@ -50,3 +50,13 @@ def test_a_file_written_by_another_machine_is_seen_at_once(tmp_path):
     there.save("photos/x.jpg", b"jpeg")
     assert here.exists("photos/x.jpg") and here.read("photos/x.jpg") == b"jpeg"
     assert os.stat(tmp_path / "photos" / "x.jpg").st_mode & 0o777 == FILE_MODE
+
+
+def test_an_upload_name_fits_a_file_system_and_shows_no_hidden_characters():
+    from examadmin.core.storage import upload_name
+
+    long = upload_name("证" * 300 + ".html", ".pdf", "函件")
+    assert long.endswith(".pdf") and len(long.encode()) <= 160 and long.startswith("证")
+    assert upload_name("a\u2028b\u2029c\u202e.pdf", ".pdf", "函件") == "abc.pdf"
+    assert upload_name("...", ".png", "证明材料") == "证明材料.png"
+    assert upload_name("../../x.html", ".pdf", "函件") == "x.pdf"
