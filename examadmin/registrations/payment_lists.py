@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from ..candidates.models import Candidate, CandidateKind
 from ..catalog.models import School
 from ..core import clock, idcard, permissions
+from ..core.audit import AuditLog
 from ..exams.models import PLAN_ORDER, ExamPlan
 from ..exams.states import PlanState
 from ..extensions import db
@@ -66,9 +67,17 @@ def state_counts(actor: Any, *, plan_id: int | None = None) -> dict[str, int]:
 
 
 def order_registrations(order: PaymentOrder) -> list[Registration]:
-    """The order's registrations with what its page shows, in one query."""
+    """The order's registrations with what its page shows, in one query; for a withdrawn order,
+    those it released (named in its release's audit entry), so the page says who was in it."""
+    held = Registration.payment_order_id == order.id
+    if order.state == PaymentState.WITHDRAWN:
+        released = db.session.scalar(
+            select(AuditLog.after).where(AuditLog.action == "payment.release", AuditLog.entity_type == "payment_order",
+                                         AuditLog.entity_id == order.id).order_by(AuditLog.id.desc()).limit(1)) or {}
+        ids = [i for i in released.get("registration_ids", []) if isinstance(i, int)]
+        held = Registration.id.in_(ids) & (Registration.school_id == order.school_id)
     return list(db.session.scalars(
-        select(Registration).where(Registration.payment_order_id == order.id)
+        select(Registration).where(held)
         .options(joinedload(Registration.candidate), joinedload(Registration.certificate_level),
                  joinedload(Registration.site))
         .order_by(Registration.id)))

@@ -273,3 +273,14 @@ def test_a_social_candidate_sees_the_fee_the_order_reference_and_amount_in_the_p
     payment = row.split('data-testid="portal-payment"', 1)[1].split("</td>", 1)[0]
     assert "待确认" in payment and order.reference in payment and "金额 300.00 元" in payment
     assert "缴费截止 2030-05-31 17:00" in payment
+
+
+def test_a_withdrawn_order_lists_the_registrations_it_released(client, world):
+    regs = [register(world, name=f"释放{i}") for i in range(2)]
+    order = payments.create_school_order(world.school_user, world.plan.id, [r.id for r in regs])
+    payments.withdraw_order(world.school_user, order.id)
+    db.session.commit()
+    login_as(client, world.school_user)
+    page = client.get(f"/registrations/payments/{order.id}").get_data(as_text=True)
+    assert "撤销时释放的报考（2 条）" in page and "释放0" in page and "释放1" in page
+    assert 'data-testid="released-note"' in page
