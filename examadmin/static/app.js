@@ -47,6 +47,26 @@
     }, 500);
   });
 
+  // <form data-subjects-by-level>: the subject list offers only the subjects of the chosen level
+  // (their labels begin "初级 · "); the service still refuses a mismatch.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-subjects-by-level]"), function (form) {
+    var level = form.querySelector('select[name="level"]');
+    var subject = form.querySelector('select[name="subject_id"]');
+    if (!level || !subject) { return; }
+    var all = Array.prototype.slice.call(subject.options);
+    function filter() {
+      var chosen = subject.value;
+      var prefix = level.value + " · ";
+      subject.innerHTML = "";
+      all.forEach(function (option) {
+        if (!option.value || option.text.indexOf(prefix) === 0) { subject.appendChild(option); }
+      });
+      subject.value = Array.prototype.some.call(subject.options, function (o) { return o.value === chosen; }) ? chosen : "";
+    }
+    level.addEventListener("change", filter);
+    filter();
+  });
+
   // A job page polls its JSON status until the job has finished.
   var card = document.getElementById("job-card");
   if (!card) { return; }

@@ -150,7 +150,10 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
         set_value(browser, "start_time", "14:00")
         set_value(browser, "end_time", "16:00")
         Select(browser.find_element(By.NAME, "level")).select_by_visible_text("中级")
-        Select(browser.find_element(By.NAME, "subject_id")).select_by_index(2)  # the 中级 subject
+        subjects = Select(browser.find_element(By.NAME, "subject_id"))
+        # only the chosen level's subjects are offered
+        assert [o.text.split(" · ")[0] for o in subjects.options[1:]] == ["中级"]
+        subjects.select_by_index(1)  # the 中级 subject
         submit(browser, "[data-testid=session-form] [type=submit]")
         assert "已添加考试场次" in flash_text(browser)
     assert css(browser, "[data-testid=sessions-table]").text.count("14:00-16:00") == 2
