@@ -413,6 +413,17 @@ def _no_place(candidate: Candidate, line: ApplicationLine) -> str:
 
 # ---- writing ----------------------------------------------------------------------------------
 
+def _registered_meanwhile(plan_id: int, values: list[dict]) -> list[str]:
+    """Names of those among `values` who now hold a live registration of their level in the plan."""
+    wanted = {(v["id_type"], v["id_number"], v["certificate_level_id"]): v for v in values}
+    rows = db.session.execute(
+        select(Registration.id_type, Registration.id_number, Registration.certificate_level_id, Candidate.name)
+        .join(Candidate, Candidate.id == Registration.candidate_id)
+        .where(Registration.plan_id == plan_id, Registration.state.in_(LIVE),
+               Registration.id_number.in_(sorted({v["id_number"] for v in values})))).all()
+    return [name for id_type, number, level_id, name in rows if (id_type, number, level_id) in wanted]
+
+
 def write_checked(actor: Any, school: School, checked: Checked, *, source: str = "") -> list[int]:
     """Take the places line by line, insert the registrations and their audit records in bulk.
 
@@ -441,8 +452,10 @@ def write_checked(actor: Any, school: School, checked: Checked, *, source: str =
             db.session.execute(insert(Registration.__table__), values)  # Core: 1.8x the ORM's bulk insert
             ids = _new_ids(checked.plan.id, values)
     except IntegrityError:
-        # Another request registered one of these people for the same level at the same moment.
-        raise DomainError("所选考生中有人刚刚已被报考本计划的同一等级（同一考生同一计划同一等级只能报考一次），"
+        # Another request registered one of these people for the same level at the same moment:
+        # it has committed, so who it was can be read now and named, as a later request is told.
+        who = "、".join(_registered_meanwhile(checked.plan.id, values)[:10]) or "所选考生中有人"
+        raise DomainError(f"{who}刚刚已被报考本计划的同一等级（同一考生同一计划同一等级只能报考一次），"
                           "请刷新后重试") from None
     _audit_created(actor, school, checked, ids, now, source)
     return ids

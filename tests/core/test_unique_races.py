@@ -149,6 +149,20 @@ def case_score_display():
     return lambda: scores.open_display(_actor(org_id), plan_id, 5), "成绩公示中"
 
 
+def case_one_person_registered_at_once():
+    from examadmin.catalog.models import Level
+    from examadmin.registrations import services as registrations
+    from tests.registrations.factories import ready_school, verified
+
+    school = ready_school()
+    person = verified(school.user, name="并发考生", kind="社会考生")
+    db.session.commit()
+    user_id, plan_id, site_id, candidate_id = school.user.id, school.plan.id, school.sites[Level.JUNIOR].id, person.id
+    # every refusal names the person, whether the check or the database's unique index saw it
+    return (lambda: registrations.register_candidates(_actor(user_id), plan_id, site_id, [candidate_id]),
+            "并发考生")
+
+
 def case_site_disable():
     from examadmin.sites import services as site_services
     from tests.sites.factories import make_site
@@ -173,7 +187,8 @@ def case_proctor_password():
     return lambda: proctors.reset_account_password(_actor(user_id), proctor_id), "重置过密码"
 
 
-@pytest.mark.parametrize("case", [case_portal_accounts, case_score_display, case_site_disable,
+@pytest.mark.parametrize("case", [case_portal_accounts, case_score_display, case_one_person_registered_at_once,
+                                  case_site_disable,
                                   case_proctor_password], ids=lambda c: c.__name__)
 def test_one_action_clicked_twice_at_once_is_done_once(app, case):
     with app.app_context():
