@@ -230,7 +230,8 @@ def overview():
     """Certificates by validity state (chart) and applications waiting per reviewer level."""
     data = stats.figures(current_user)
     total = max(data.total, 1)
-    chart = hbar_chart([Bar(s.value, data.by_state.get(s, 0), f"{data.by_state.get(s, 0)}") for s in Validity],
+    # the count once, as "2 份": the bar's value with its unit, no note repeating it
+    chart = hbar_chart([Bar(s.value, data.by_state.get(s, 0)) for s in Validity],
                        title="证书有效期状态", maximum=max(max(data.by_state.values() or [0]), 1), unit=" 份",
                        testid="validity-chart", label_chars=6)
     return render_template("renewals/overview.html", data=data, chart=chart, states=list(Validity), total=total)

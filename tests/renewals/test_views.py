@@ -131,6 +131,8 @@ def test_figures_by_validity_state_and_the_export(client, holder):
     login_as(client, make_user("org"))
     page = client.get("/renewals/overview").get_data(as_text=True)
     assert 'data-testid="validity-chart"' in page
+    # each count said once, with its unit: "1 份", never "1 份 (1)"
+    assert ">1 份<" in page and "份 (" not in page
     assert 'data-testid="total-待再登记">1<' in page and 'data-testid="total-有效">1<' in page
     export = client.get("/renewals/overview.xlsx")
     sheet = load_workbook(io.BytesIO(export.data)).active
@@ -304,3 +306,22 @@ def test_the_holders_dashboard_links_step_12_to_their_renewals(client, holder):
     login_as(client, make_user("province"))
     page = client.get("/").get_data(as_text=True)
     assert 'href="/renewals/"' in page.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
+
+
+def test_a_revoked_certificate_lists_no_renewal_window(client, monkeypatch):
+    from examadmin.certificates.states import CertificateState
+
+    monkeypatch.setattr(clock, "now", lambda: IN_WINDOW)
+    revoked = make_holder(ISSUED, state=CertificateState.REVOKED)
+    login_as(client, revoked.user)
+    mine = client.get("/renewals/mine").get_data(as_text=True)
+    assert "证书已撤销，不可再登记" in mine
+    assert 'data-testid="renewal-window"><span class="text-secondary">—</span></td>' in mine
+    assert "至 2029-01-14" not in mine and "起可申请" not in mine
+
+
+def test_the_certificate_detail_page_is_titled_for_what_it_is(client, holder):
+    login_as(client, make_user("org"))
+    page = client.get(f"/certificates/{holder.record.id}/history").get_data(as_text=True)
+    assert f"<title>证书详情 · {holder.record.name}" in page and "证书详情：" in page
+    assert "证书查验记录" not in page and 'data-testid="revoke-form"' in page
