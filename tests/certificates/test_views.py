@@ -182,6 +182,11 @@ def test_a_school_cannot_use_org_buttons_and_sees_only_its_own(app, client):
     assert client.get("/certificates/seals").status_code == 403
     page = client.get("/certificates/?plan_id=abc&state=bogus&page=-3")
     assert page.status_code == 200 and page.text.count('data-testid="record-row"') == 1
+    # a school's list is all its own: no 院校 column (the org's keeps it)
+    assert "<th>院校</th>" not in page.text and "<th>考核站点</th>" in page.text
+    login_as(client, s.org)
+    assert "<th>院校</th>" in client.get("/certificates/").text
+    login_as(client, s.school_user)
     candidate = make_user("candidate", school=db.session.get(School, s.site.school_id))
     login_as(client, candidate)
     assert client.get("/certificates/").status_code == 403
