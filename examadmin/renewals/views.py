@@ -51,8 +51,10 @@ def index():
     filters = {"school_id": int_arg("school"), "city_id": int_arg("city"), "level_id": int_arg("level")}
     page = paginate(services.list_applications(current_user, state=state, q=q, **filters))
     counts = {s: count_in_scope(current_user, RenewalApplication, RenewalApplication.state == s) for s in states}
-    schools = db.session.scalars(permissions.scoped(current_user, select(School)).order_by(School.name).limit(500)).all()
-    cities = [] if current_user.role == Role.CITY else db.session.scalars(
+    # a school sees only its own: no 地市 or 院校 to choose (nor a city its one city)
+    schools = [] if current_user.role == Role.SCHOOL else db.session.scalars(
+        permissions.scoped(current_user, select(School)).order_by(School.name).limit(500)).all()
+    cities = [] if current_user.role in (Role.CITY, Role.SCHOOL) else db.session.scalars(
         select(City).where(City.id.in_({s.city_id for s in schools if s.city_id})).order_by(City.code)).all()
     levels = db.session.scalars(select(CertificateLevel).join(Certificate)
                                 .order_by(Certificate.name, CertificateLevel.rank)).all()

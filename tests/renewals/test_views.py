@@ -297,12 +297,12 @@ def test_the_reviewers_list_filters_and_hides_drafts(client, holder):
     assert client.get(f"/renewals/applications/{draft.id}").status_code == 404
 
 
-def test_the_holders_dashboard_links_step_12_to_their_renewals(client, holder):
+def test_the_holders_home_links_their_renewals_and_staff_step_12_the_list(client, holder):
     login_as(client, holder.user)
+    # a holder's home is the portal (not the staff 工作台 with its 12 steps): it links 再登记
     page = client.get("/", follow_redirects=True).get_data(as_text=True)
-    steps = page.split('data-testid="workflow-steps"', 1)[1].split("</ol>", 1)[0]
-    step = steps.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
-    assert 'href="/renewals/mine"' in step and "持证后管理" in step
+    assert 'data-testid="workflow-steps"' not in page
+    assert 'href="/renewals/mine" data-testid="portal-renewals-link"' in page
     login_as(client, make_user("province"))
     page = client.get("/").get_data(as_text=True)
     assert 'href="/renewals/"' in page.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
@@ -325,3 +325,13 @@ def test_the_certificate_detail_page_is_titled_for_what_it_is(client, holder):
     page = client.get(f"/certificates/{holder.record.id}/history").get_data(as_text=True)
     assert f"<title>证书详情 · {holder.record.name}" in page and "证书详情：" in page
     assert "证书查验记录" not in page and 'data-testid="revoke-form"' in page
+
+
+def test_the_school_is_offered_no_city_or_school_filter_it_cannot_use(client, holder):
+    login_as(client, make_user("school", school=holder.school))
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert 'data-testid="search-form"' in page
+    assert "全部地市" not in page and "全部院校" not in page and "全部证书等级" in page
+    login_as(client, holder.province_user)
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert "全部地市" in page and "全部院校" in page
