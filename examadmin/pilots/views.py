@@ -222,14 +222,20 @@ def approve(application_id: int):
 
 @bp.route("/quota")
 def quota_ledger():
-    query = quota.ledger(current_user, year=int_arg("year"))
+    query = quota.ledger(current_user, **_ledger_filters())
+    schools, levels = quota.ledger_filters(current_user)
     return render_template("pilots/quota.html", page=paginate(query), row=quota.ledger_row,
-                           headers=quota.LEDGER_HEADERS)
+                           headers=quota.LEDGER_HEADERS, schools=schools, levels=levels, filters=_ledger_filters())
+
+
+def _ledger_filters() -> dict:
+    """年度, 院校 and 证书等级 from the query string; anything unreadable is ignored."""
+    return {"year": int_arg("year"), "school_id": int_arg("school_id"), "level_id": int_arg("level_id")}
 
 
 @bp.route("/quota.xlsx")
 def quota_export():
-    lines = db.session.scalars(quota.ledger(current_user, year=int_arg("year"))).unique().all()
+    lines = db.session.scalars(quota.ledger(current_user, **_ledger_filters())).unique().all()
     buffer = io.BytesIO()
     write_table(buffer, "指标台账", quota.LEDGER_HEADERS, (quota.ledger_row(line) for line in lines),
                 widths=[8, 14, 30, 30, 8, 30, 10, 10, 10])

@@ -1,10 +1,12 @@
 """Pilot applications: the workflow, every rule of DOMAIN.md §1 and the bad inputs."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from examadmin.catalog import services as catalog
@@ -310,3 +312,34 @@ def test_the_application_form_leaves_out_levels_already_applied_for_this_year(cl
     login_as(client, make_user("school"))
     page = client.get(f"/pilots/applications/new?plan_id={plan.id}").get_data(as_text=True)
     assert f'value="{level().id}"' in page and 'data-testid="applied-levels"' not in page
+
+
+def test_the_province_ledger_filters_by_school_and_level_too(client):
+    province_user = make_user("province", province_code="50")
+    plan = make_plan()
+    made = {}
+    for name, lvl in (("甲", Level.JUNIOR), ("乙", Level.MIDDLE)):
+        school_user = make_user("school")
+        app = apply(school_user, plan, lvl=level(lvl), submit=True)
+        services.approve_application(province_user, app.id, {app.lines[0].id: 7})
+        made[name] = app
+    db.session.commit()
+    login_as(client, province_user)
+
+    def rows(query=""):
+        return client.get(f"/pilots/quota{query}").get_data(as_text=True).count('<tr><td class="')
+
+    page = client.get("/pilots/quota").get_data(as_text=True)
+    assert 'data-testid="quota-school"' in page and 'data-testid="quota-level"' in page
+    assert made["甲"].school.name in page and made["乙"].school.name in page and rows() == 2
+    assert rows(f"?school_id={made['甲'].school_id}") == 1
+    assert rows(f"?level_id={level(Level.MIDDLE).id}") == 1
+    assert rows(f"?school_id={made['甲'].school_id}&level_id={level(Level.MIDDLE).id}") == 0
+    assert rows("?school_id=abc&level_id=99999999999999999999") == 2  # unreadable: ignored
+    export = client.get(f"/pilots/quota.xlsx?level_id={level(Level.MIDDLE).id}")
+    sheet = load_workbook(io.BytesIO(export.data)).active
+    assert sheet.max_row == 2 and sheet.cell(2, 3).value == made["乙"].school.name
+    # a school's ledger is its own: no 院校 filter
+    login_as(client, make_user("school", school=made["甲"].school))
+    page = client.get("/pilots/quota").get_data(as_text=True)
+    assert 'data-testid="quota-school"' not in page and 'data-testid="quota-level"' in page
