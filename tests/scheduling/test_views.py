@@ -36,6 +36,8 @@ def test_a_school_schedules_from_the_page_and_sees_the_seat_grid(client):
     page = client.get(f"/scheduling/?plan_id={s.plan.id}").get_data(as_text=True)
     assert s.site.name in page and 'data-testid="paid">4<' in page
     assert 'data-testid="run-schedule"' in page and "无待排考考生" not in page
+    # the confirmation names the count and that the ticket numbers it issues are permanent
+    assert "的 4 名已缴费、待排考的考生排考？排考将为这 4 人分配考场座位并生成准考证号；准考证号一经生成永久不变" in page
     response = client.post("/scheduling/run", data={"plan_id": s.plan.id, "site_id": s.site.id},
                            follow_redirects=True)
     body = response.get_data(as_text=True)
