@@ -585,7 +585,10 @@ def open_seal(actor: Any, certificate_id: Any) -> tuple[bytes, str]:
         raise NotFound()
     from ..core.storage import get_storage
 
-    data = get_storage().read(seal.image_key)
+    try:
+        data = get_storage().read(seal.image_key)
+    except OSError:  # the file went missing from storage: nothing to preview, not an error page
+        raise NotFound()
     # the type from the bytes (checked at upload), never from the key or the request
     kind = _image_kind(data)
     if kind is None:
