@@ -121,7 +121,8 @@ def photos_command(school_code, as_json, zip_file):
         db.session.commit()
     else:
         db.session.rollback()
-    lines = [f"共 {report.files} 个照片文件：新上传 {report.attached}，替换 {report.replaced}，未导入 {report.skipped}"]
+    lines = [f"共 {report.files} 个照片文件：新上传 {report.attached}，替换 {report.replaced}，未导入 {report.skipped}"
+             + (f"；另有 {report.others} 个非照片文件已跳过" if report.others else "")]
     lines += [f"{p.file}：{p.message}" for p in report.errors]
     lines += [f"提示：{n}" for n in report.notices]
     finish(report.as_dict(), as_json, report.ok, "\n".join(lines))

@@ -19,9 +19,11 @@ def run_photo_import(ctx: JobContext) -> None:
     text = f"照片 {report.files} 个：导入 {used}（新上传 {report.attached}，替换 {report.replaced}）"
     if report.skipped:
         text += f"，{report.skipped} 个未导入"
-    if not used and report.files:
+    if report.others:
+        text += f"；另有 {report.others} 个非照片文件已跳过"
+    if not used and (report.files or report.others):
         ctx.set_outcome(text, "未导入", "danger")
-    elif report.skipped:
+    elif report.skipped or report.others:
         ctx.set_outcome(text, "部分导入", "warning")
     else:
         ctx.set_outcome(text)

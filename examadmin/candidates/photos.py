@@ -99,13 +99,15 @@ class FileProblem:
 
 @dataclass
 class PhotoReport:
-    #: photo files considered (system debris and folders are not counted)
+    #: photo files considered: JPEG/PNG by name (system debris, folders and other files are not counted)
     files: int = 0
+    #: other files (readme.txt, a .docx): skipped, each named in `errors`, counted apart from the photos
+    others: int = 0
     #: candidates that had no photo and now have one
     attached: int = 0
     #: candidates whose photo was replaced
     replaced: int = 0
-    #: files not used; each has one entry in `errors`
+    #: photo files not used; each has one entry in `errors`
     skipped: int = 0
     errors: list[FileProblem] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -116,7 +118,7 @@ class PhotoReport:
         return bool(self.attached or self.replaced) or not self.errors
 
     def as_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "attached": self.attached, "replaced": self.replaced,
+        return {"files": self.files, "others": self.others, "attached": self.attached, "replaced": self.replaced,
                 "skipped": self.skipped, "errors": [e.as_dict() for e in self.errors],
                 "notices": list(self.notices)}
 
@@ -312,6 +314,7 @@ def _check_names(entries: list[_Entry], candidates: dict[str, list[dict]],
     for entry in entries:
         stem, ext = Path(entry.basename).stem, Path(entry.basename).suffix.lower()
         if ext not in EXTENSIONS:
+            report.others += 1
             report.errors.append(FileProblem(entry.name, "不是 JPEG 或 PNG 照片：只接受 .jpg、.jpeg、.png 文件"))
             continue
         by_number.setdefault(idcard.normalise(stem), []).append(entry)
@@ -507,8 +510,9 @@ def read_photo_zip(actor: Any, school_id: int, zip_path: str | Path, *, file_nam
         photo_entries = _plan(zf, label, report)
         report.files += len(photo_entries)
         accepted = _check_names(photo_entries, _school_candidates(school.id), report)
+        report.files -= report.others  # 「共 N 个照片文件」 counts the photos alone
         if progress:
-            progress(len(report.errors), report.files)
+            progress(len(report.errors) - report.others, report.files)
         return PhotoImport(school.id, school.city_id, school.province_id, label, zf, report, accepted)
     except BaseException:
         zf.close()
@@ -521,7 +525,7 @@ def process_photo_zip(work: PhotoImport, progress: Callable[[int, int], None] | 
     storage = get_storage()
     max_pixels = current_app.config["MAX_PHOTO_MEGAPIXELS"] * 1_000_000
     report = work.report
-    refused_by_name = len(report.errors)
+    refused_by_name = len(report.errors) - report.others  # other files are not among the photos counted
     for index, (item, (data, message)) in enumerate(_processed(work.zf, work.accepted, max_pixels), start=1):
         if data is None:
             report.errors.append(FileProblem(item.entry.name, message))
@@ -564,7 +568,7 @@ def write_photo_import(actor: Any, work: PhotoImport) -> PhotoReport:
             delete_after_commit(db.session, db_key, storage)
         delete_after_rollback(db.session, key, storage)
     _write(actor, work, kept, report)
-    report.skipped = len(report.errors)
+    report.skipped = len(report.errors) - report.others
     report.errors.sort(key=lambda e: e.file)
     return report
 

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.exceptions import NotFound
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import joinedload
 
@@ -565,6 +566,27 @@ def upload_seal(actor: Any, certificate_id: Any, data: bytes) -> CertificateSeal
 
 def seal_of(certificate_id: int) -> CertificateSeal | None:
     return db.session.scalar(select(CertificateSeal).where(CertificateSeal.certificate_id == certificate_id))
+
+
+def open_seal(actor: Any, certificate_id: Any) -> tuple[bytes, str]:
+    """The seal on file for a certificate as (image bytes, content type), for the seal page's preview;
+    only to whoever may manage seals, and only for a certificate in their scope (404 otherwise)."""
+    permissions.require(actor, "certificates.seal")
+    certificate = permissions.get_for(actor, Certificate, certificate_id)
+    seal = seal_of(certificate.id)
+    if seal is None:
+        raise NotFound()
+    from ..core.storage import get_storage
+
+    try:
+        data = get_storage().read(seal.image_key)
+    except OSError:  # the file went missing from storage: nothing to preview, not an error page
+        raise NotFound()
+    # the type from the bytes (checked at upload), never from the key or the request
+    kind = _image_kind(data)
+    if kind is None:
+        raise NotFound()
+    return data, "image/png" if kind == "png" else "image/jpeg"
 
 
 # ---- stage three: issue ----------------------------------------------------------------------

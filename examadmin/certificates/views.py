@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import io
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -195,6 +195,15 @@ def seals():
             return redirect(url_for("certificates.seals"))
     return render_template("certificates/seals.html", form=form,
                            seals={c.id: services.seal_of(c.id) for c in certificates}, certificates=certificates)
+
+
+@bp.route("/seals/<int:certificate_id>/image")
+def seal_image(certificate_id: int):
+    """The seal on file, for the preview on the seal page."""
+    data, mimetype = services.open_seal(current_user, certificate_id)
+    response = current_app.response_class(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 from . import views_public  # noqa: E402,F401  (verification, downloads, paper, revocation)

@@ -94,7 +94,7 @@ ACTION_LABELS = {
     "correction.create": "提交信息更正",
     "correction.approve": "通过信息更正",
     "correction.reject": "驳回信息更正",
-    "schedule_run.create": "排考",
+    "schedule_run.create": "执行排考（一个站点）",
     "seat.release": "释放座位（取消报考）",
     "proctor.create": "登记监考人员",
     "proctor.update": "修改监考人员",
@@ -411,6 +411,38 @@ def list_entries(actor: Any, *, action: str = "", entity_type: str = "", actor_q
     if date_to:
         query = query.where(AuditLog.at < datetime.combine(date_to + timedelta(days=1), datetime.min.time()))
     return query
+
+
+#: a scoped role's action filter offers the actions found in this many of its entries at most (read
+#: through the index on the scope column, in no order: no sort, no scan of a province's whole log)
+SCOPED_ACTIONS_WINDOW = 20_000
+
+
+def action_choices(actor: Any, keep: str = "") -> list[tuple[str, str]]:
+    """(action, label) for the log page's 操作 filter: the org and the sysadmin get every known
+    action; a province, city or school only the actions found in its own scope (in up to
+    SCOPED_ACTIONS_WINDOW of its entries) and `keep`, the one already chosen. Two actions with one label
+    are told apart by their entity ("排考（报考）")."""
+    from . import permissions
+
+    permissions.require(actor, "audit.view")
+    if actor.role in (Role.SYSADMIN, Role.ORG):
+        actions = set(ACTION_LABELS)
+    else:
+        recent = permissions.scoped(actor, select(AuditLog.action)).limit(SCOPED_ACTIONS_WINDOW).subquery()
+        actions = set(db.session.scalars(select(recent.c.action).distinct()))
+    if keep in ACTION_LABELS:
+        actions.add(keep)
+    labels = {action: ACTION_LABELS.get(action, action) for action in actions}
+    seen: dict[str, int] = {}
+    for label in labels.values():
+        seen[label] = seen.get(label, 0) + 1
+    for action, label in labels.items():
+        if seen[label] > 1:
+            kind = action.split(".", 1)[0]
+            labels[action] = f"{label}（{ENTITY_LABELS.get(kind, kind)}）"
+    order = {action: index for index, action in enumerate(ACTION_LABELS)}
+    return sorted(labels.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
 
 
 register_fields("user", {

@@ -207,6 +207,14 @@ def _user_snapshot(user: User) -> dict[str, Any]:
     }
 
 
+#: roles whose accounts belong to a record of another area and are opened there, never by hand: an
+#: account made here would have no candidate (or proctor) behind it and find nothing but 404s
+MADE_ELSEWHERE = {
+    Role.CANDIDATE: "考生账号由院校在「考生账号」页为已登记的考生开通，不能在此新建",
+    Role.PROCTOR: "监考账号由院校在「监考人员」页为登记的监考人员开通，不能在此新建",
+}
+
+
 def create_user(
     actor: Any, *, username: str, name: str, role: Role | str, password: str,
     province_id: int | None = None, city_id: int | None = None, school_id: int | None = None,
@@ -225,7 +233,12 @@ def create_user(
     check_username_free()
     if not name.strip():
         raise DomainError("请填写姓名", field="name")
-    role = Role(role)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise DomainError("请选择角色", field="role")
+    if role in MADE_ELSEWHERE and not isinstance(actor, SystemActor):
+        raise DomainError(MADE_ELSEWHERE[role], field="role")
     if is_signer and role != Role.SCHOOL:
         raise DomainError("只有试点院校用户可以设为签发负责人", field="is_signer")
     _check_password_rules(password)

@@ -27,11 +27,12 @@ def users():
 @users.command("create")
 @click.option("--username", required=True)
 @click.option("--name", required=True, help="姓名")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--role", required=True,
+              type=click.Choice([r.value for r in Role if r not in (Role.CANDIDATE, Role.PROCTOR)]))
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--province", "province_code", default=None, help="省份代码（省级用户）")
 @click.option("--city", "city_code", default=None, help="地市代码（地市级用户）")
-@click.option("--school", "school_code", default=None, help="学校标识码（院校用户、考生）")
+@click.option("--school", "school_code", default=None, help="学校标识码（院校用户）")
 @click.option("--signer", is_flag=True, help="设为签发负责人")
 @actor_option
 @domain_command

@@ -73,7 +73,10 @@ def _optional_int(value):
 class UserCreateForm(BaseForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(3, 40)])
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
-    role = SelectField("角色", choices=opts((r.value, ROLE_LABELS[r]) for r in Role),
+    # candidate and proctor accounts are opened from their records (auth.MADE_ELSEWHERE)
+    role = SelectField("角色", choices=opts((r.value, ROLE_LABELS[r]) for r in Role
+                                          if r not in (Role.CANDIDATE, Role.PROCTOR)),
+                       validate_choice=False,  # the service names what is wrong with a role, in Chinese
                        validators=[DataRequired("请选择角色")])
     province_id = SelectField("所属省份", coerce=_optional_int, validators=[Optional()])
     city_id = SelectField("所属地市", coerce=_optional_int, validators=[Optional()])

@@ -12,6 +12,7 @@ from flask import current_app, render_template, request
 from markupsafe import Markup
 
 from . import permissions
+from .roles import Role
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Item:
     #: a permissions.ACTIONS key the user must be allowed
     action: str
     icon: str = "circle"
+    #: roles that may open the page but whose menu leaves it out (a candidate has no use for 后台任务)
+    hidden_for: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ MENU: list[Section] = [
     Section("系统", [
         Item("用户管理", "users.index", "users.manage", "people"),
         Item("审计日志", "audit.index", "audit.view", "clock-history"),
-        Item("后台任务", "jobs.index", "jobs.view", "hourglass-split"),
+        Item("后台任务", "jobs.index", "jobs.view", "hourglass-split", hidden_for=frozenset({Role.CANDIDATE})),
     ]),
 ]
 
@@ -132,11 +135,20 @@ def menu_for(user: Any) -> list[Section]:
         sections = []
         for section in MENU:
             items = [i for i in section.items
-                     if i.endpoint in current_app.view_functions and permissions.can(user, i.action)]
+                     if i.endpoint in current_app.view_functions and permissions.can(user, i.action)
+                     and role not in i.hidden_for]
             if items:
                 sections.append(Section(section.label, items))
         menus[role] = sections
     return menus[role]
+
+
+def home_endpoint(user: Any) -> str:
+    """Where the user's home is: a candidate's is the portal (the staff 工作台 is not theirs), everyone
+    else's the dashboard (which sends a proctor on to check-in)."""
+    if getattr(user, "role", None) == Role.CANDIDATE and "portal.index" in current_app.view_functions:
+        return "portal.index"
+    return "dashboard.index"
 
 
 #: the most sidebars kept per app: roles x pages stays far below it; a full cache starts again
@@ -153,7 +165,7 @@ def sidebar(user: Any) -> Markup:
     if html is None:
         if len(cache) >= SIDEBAR_CACHE_SIZE:
             cache.clear()
-        html = cache[key] = Markup(render_template("_sidebar.html", menu=menu_for(user),
+        html = cache[key] = Markup(render_template("_sidebar.html", menu=menu_for(user), home=home_endpoint(user),
                                                    endpoint=request.endpoint).strip())
     return html
 

@@ -238,9 +238,9 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        from .nav import sidebar
+        from .nav import home_endpoint, sidebar
 
-        return {"sidebar": sidebar}
+        return {"sidebar": sidebar, "home_endpoint": home_endpoint}
 
 
 def page_args(default_size: int | None = None) -> dict[str, int]:

@@ -5,7 +5,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..core import audit, job_liveness, jobs, permissions, todo
-from ..core.nav import workflow_steps
+from ..core.nav import home_endpoint, workflow_steps
 from ..core.roles import Role
 from ..extensions import db
 
@@ -16,6 +16,8 @@ bp = Blueprint("dashboard", __name__)
 def index():
     if current_user.role == Role.PROCTOR:  # a proctor's account exists for check-in only
         return redirect(url_for("tickets.checkin_index"))
+    if home_endpoint(current_user) != "dashboard.index":  # a candidate's home is the portal
+        return redirect(url_for(home_endpoint(current_user)))
     recent = []
     if permissions.can(current_user, "audit.view"):
         recent = db.session.scalars(audit.list_entries(current_user).limit(8)).all()

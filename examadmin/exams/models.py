@@ -118,6 +118,21 @@ class ExamPlan(db.Model):
         at = at or clock.now()
         return self.published and self.registration_start <= at <= self.registration_end
 
+    def stage(self, at: datetime | None = None) -> str:
+        """Where a published plan is in its year by the clock: 未开始报考, 报考中, 报考已截止
+        (waiting for the exam), 考试已结束; a draft is 草稿. The stages after the exam (成绩公示中,
+        成绩已发布) belong to scores, which adds them on the pages through a template global."""
+        at = at or clock.now()
+        if not self.published:
+            return self.state.value
+        if at < self.registration_start:
+            return "未开始报考"
+        if at <= self.registration_end:
+            return "报考中"
+        if self.sessions and at >= max(s.ends_at for s in self.sessions):
+            return "考试已结束"
+        return "报考已截止"
+
     def fee_for(self, level: Level) -> Decimal | None:
         return next((f.amount for f in self.fees if f.level == level), None)
 

@@ -11,7 +11,7 @@ DT = "%Y-%m-%dT%H:%M"
 
 
 class PlanForm(BaseForm):
-    year = IntegerField("申报年度", validators=[DataRequired("请填写申报年度"), NumberRange(2019, 2100, "年度应为 4 位年份")])
+    year = IntegerField("申报年度", validators=[DataRequired("请填写申报年度"), NumberRange(2019, 2100, "申报年度应在 2019 至 2100 年之间")])
     batch = StringField("申报批次", validators=[DataRequired("请填写申报批次"), Length(max=20)])
     window_start = DateTimeLocalField("申报开始时间", format=DT, validators=[DataRequired("请填写开始时间")])
     window_end = DateTimeLocalField("申报结束时间", format=DT, validators=[DataRequired("请填写结束时间")])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from ..catalog.models import CertificateLevel, School
 from ..core import permissions
 from ..core.errors import DomainError
+from ..core.roles import Role
 from ..extensions import db
 from .models import Application, ApplicationLine
 from .states import ApplicationState
@@ -80,7 +81,7 @@ def give_back_places(line_id: int, count: int) -> None:
     )
 
 
-def ledger(actor: Any, *, year: int | None = None, school_id: int | None = None):
+def ledger(actor: Any, *, year: int | None = None, school_id: int | None = None, level_id: int | None = None):
     """A scoped select of ledger lines (approved counts set), with what the table shows loaded."""
     permissions.require(actor, "pilots.ledger")
     query = (select(ApplicationLine).join(Application)
@@ -96,7 +97,29 @@ def ledger(actor: Any, *, year: int | None = None, school_id: int | None = None)
         query = query.where(Application.year == year)
     if school_id:
         query = query.where(Application.school_id == school_id)
+    if level_id:
+        query = query.where(Application.certificate_level_id == level_id)
     return query
+
+
+#: the most schools the ledger's 院校 filter lists (a province's pilot schools stay far below it)
+MAX_FILTER_SCHOOLS = 1000
+
+
+def ledger_filters(actor: Any) -> tuple[list[School], list[CertificateLevel]]:
+    """The ledger's filter choices: the schools in the actor's scope with approved lines (none for a
+    school: its ledger is its own) and the certificate levels."""
+    permissions.require(actor, "pilots.ledger")
+    schools: list[School] = []
+    if actor.role != Role.SCHOOL:
+        with_lines = (select(Application.school_id).join(ApplicationLine)
+                      .where(ApplicationLine.approved.is_not(None))
+                      .where(permissions.scope_clause(actor, Application)))
+        schools = list(db.session.scalars(select(School).where(School.id.in_(with_lines))
+                                          .order_by(School.name).limit(MAX_FILTER_SCHOOLS)))
+    levels = list(db.session.scalars(select(CertificateLevel).join(CertificateLevel.certificate)
+                                     .order_by(CertificateLevel.certificate_id, CertificateLevel.rank)))
+    return schools, levels
 
 
 LEDGER_HEADERS = ["年度", "学校标识码", "院校", "证书", "等级", "专业", "批准人数", "已使用", "剩余"]

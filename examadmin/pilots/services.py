@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..catalog.models import Certificate, CertificateLevel, Major, School
+from ..catalog.models import Certificate, CertificateLevel, Major, Province, School
 from ..core import audit, clock, permissions
 from ..core.errors import DomainError
+from ..core.locks import lock_row
 from ..core.unique import unique_writes
 from ..core.roles import Role
 from ..extensions import db
@@ -20,6 +21,13 @@ from .states import APPLICATION, EDITABLE, ApplicationState, PlanStatus
 PLAN_FIELDS = ["year", "batch", "window_start", "window_end", "requires_majors", "requires_city_review",
                "all_levels"]
 MAX_COUNT = 100_000  # no major has more students than this; larger numbers are typing errors
+#: the years a plan may be for: the 1+X pilots began in 2019 (the form says the same)
+FIRST_YEAR, LAST_YEAR = 2019, 2100
+
+
+def _batch_key(batch: str) -> str:
+    """A batch as compared for duplicates: 「第一批」, 「 第一批」 and 「第 一 批」 are one batch."""
+    return "".join(batch.split())
 
 
 def _fmt(moment: datetime) -> str:
@@ -33,8 +41,8 @@ def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> Application
     permissions.require(actor, "pilots.manage_plans")
     year, batch = data.get("year"), (data.get("batch") or "").strip()
     start, end = data.get("window_start"), data.get("window_end")
-    if not isinstance(year, int) or not 2019 <= year <= 2100:
-        raise DomainError("申报年度应为 4 位年份", field="year")
+    if not isinstance(year, int) or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise DomainError(f"申报年度应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间", field="year")
     if not batch:
         raise DomainError("请填写申报批次，如「第一批」", field="batch")
     if not isinstance(start, datetime) or not isinstance(end, datetime):
@@ -48,6 +56,7 @@ def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> Application
         raise DomainError("请选择开放的证书等级，或选择「全部」", field="level_ids")
     plan = permissions.get_for(actor, ApplicationPlan, plan_id) if plan_id else ApplicationPlan(
         province_id=actor.province_id)
+    _refuse_duplicate_batch(plan.province_id, year, batch, plan_id)
     before = audit.snapshot(plan, PLAN_FIELDS) if plan_id else None
     plan.year, plan.batch, plan.window_start, plan.window_end = year, batch, start, end
     plan.requires_majors = bool(data.get("requires_majors"))
@@ -60,6 +69,22 @@ def save_plan(actor: Any, data: dict, plan_id: int | None = None) -> Application
     audit.record(actor, "application_plan.update" if plan_id else "application_plan.create", plan,
                  before=before, after=after)
     return plan
+
+
+def _refuse_duplicate_batch(province_id: int, year: int, batch: str, plan_id: int | None) -> None:
+    """One plan per province, year and batch: a second 「2027年第一批」 would split the schools'
+    applications between two calls of the same name."""
+    # the province's row is the lock: two plans saved at once for one province wait for each other
+    province = db.session.get(Province, province_id)
+    if province is not None:
+        lock_row(province)
+    query = select(ApplicationPlan).where(ApplicationPlan.province_id == province_id, ApplicationPlan.year == year)
+    if plan_id:
+        query = query.where(ApplicationPlan.id != plan_id)
+    for other in db.session.scalars(query):
+        if _batch_key(other.batch) == _batch_key(batch):
+            raise DomainError(f"本省 {year} 年已有申报计划「{other.name}」，同一年度的批次不能重复；"
+                              f"请修改该计划，或另起批次名称（如「第二批」）", field="batch")
 
 
 def list_plans(actor: Any):
@@ -153,6 +178,15 @@ def _checked_lines(school: School, plan: ApplicationPlan, lines: list[LineInput]
         clean.append({"major_id": major.id if major else None, "students": students, "teachers": teachers,
                       "requested": requested})
     return clean
+
+
+def applied_levels(actor: Any, year: int) -> dict[int, Application]:
+    """Level id -> the actor's school's application of that level in `year`: the levels a new
+    application cannot take (one application per school, year and level)."""
+    permissions.require(actor, "pilots.apply")
+    rows = db.session.scalars(select(Application).where(Application.school_id == actor.school_id,
+                                                        Application.year == year))
+    return {app.certificate_level_id: app for app in rows}
 
 
 def _existing(school_id: int, year: int, level_id: int) -> Application | None:

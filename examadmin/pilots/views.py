@@ -141,8 +141,13 @@ def application_form(application_id: int | None = None):
     plan = application.plan if application else services.get_plan(current_user, int_arg("plan_id") or 0)
     form = ApplicationForm(obj=application)
     levels = services.open_levels(plan)
+    applied = {}
     if application is not None:
         levels = [application.certificate_level]  # fixed at creation
+    else:
+        # a level the school already applied for this year would only be refused on saving
+        applied = services.applied_levels(current_user, plan.year)
+        levels = [lv for lv in levels if lv.id not in applied]
     form.certificate_level_id.choices = opts((lv.id, lv.label) for lv in levels)
     majors = majors_for_school_type(current_user.school.type) if plan.requires_majors else []
     typed = None
@@ -159,7 +164,7 @@ def application_form(application_id: int | None = None):
     rows = _form_rows(application, typed, majors)
     return render_template("pilots/application_form.html", form=form, plan=plan, application=application,
                            rows=rows, majors=majors, major_label=major_label, totals=_totals(rows),
-                           max_lines=MAX_LINES)
+                           max_lines=MAX_LINES, applied=applied)
 
 
 @bp.route("/applications/<int:application_id>")
@@ -217,14 +222,20 @@ def approve(application_id: int):
 
 @bp.route("/quota")
 def quota_ledger():
-    query = quota.ledger(current_user, year=int_arg("year"))
+    query = quota.ledger(current_user, **_ledger_filters())
+    schools, levels = quota.ledger_filters(current_user)
     return render_template("pilots/quota.html", page=paginate(query), row=quota.ledger_row,
-                           headers=quota.LEDGER_HEADERS)
+                           headers=quota.LEDGER_HEADERS, schools=schools, levels=levels, filters=_ledger_filters())
+
+
+def _ledger_filters() -> dict:
+    """年度, 院校 and 证书等级 from the query string; anything unreadable is ignored."""
+    return {"year": int_arg("year"), "school_id": int_arg("school_id"), "level_id": int_arg("level_id")}
 
 
 @bp.route("/quota.xlsx")
 def quota_export():
-    lines = db.session.scalars(quota.ledger(current_user, year=int_arg("year"))).unique().all()
+    lines = db.session.scalars(quota.ledger(current_user, **_ledger_filters())).unique().all()
     buffer = io.BytesIO()
     write_table(buffer, "指标台账", quota.LEDGER_HEADERS, (quota.ledger_row(line) for line in lines),
                 widths=[8, 14, 30, 30, 8, 30, 10, 10, 10])

@@ -52,8 +52,10 @@ def index():
     filters = {"school_id": int_arg("school"), "city_id": int_arg("city"), "level_id": int_arg("level")}
     page = paginate(services.list_applications(current_user, state=state, q=q, **filters))
     counts = {s: count_in_scope(current_user, RenewalApplication, RenewalApplication.state == s) for s in states}
-    schools = db.session.scalars(permissions.scoped(current_user, select(School)).order_by(School.name).limit(500)).all()
-    cities = [] if current_user.role == Role.CITY else db.session.scalars(
+    # a school sees only its own: no 地市 or 院校 to choose (nor a city its one city)
+    schools = [] if current_user.role == Role.SCHOOL else db.session.scalars(
+        permissions.scoped(current_user, select(School)).order_by(School.name).limit(500)).all()
+    cities = [] if current_user.role in (Role.CITY, Role.SCHOOL) else db.session.scalars(
         select(City).where(City.id.in_({s.city_id for s in schools if s.city_id})).order_by(City.code)).all()
     levels = db.session.scalars(select(CertificateLevel).join(Certificate)
                                 .order_by(Certificate.name, CertificateLevel.rank)).all()
@@ -233,7 +235,8 @@ def overview():
     """Certificates by validity state (chart) and applications waiting per reviewer level."""
     data = stats.figures(current_user)
     total = max(data.total, 1)
-    chart = hbar_chart([Bar(s.value, data.by_state.get(s, 0), f"{data.by_state.get(s, 0)}") for s in Validity],
+    # the count once, as "2 份": the bar's value with its unit, no note repeating it
+    chart = hbar_chart([Bar(s.value, data.by_state.get(s, 0)) for s in Validity],
                        title="证书有效期状态", maximum=max(max(data.by_state.values() or [0]), 1), unit=" 份",
                        testid="validity-chart", label_chars=6)
     return render_template("renewals/overview.html", data=data, chart=chart, states=list(Validity), total=total)

@@ -24,6 +24,18 @@ from .states import ObjectionState, PublicationStage
 bp = Blueprint("scores", __name__, url_prefix="/scores")
 
 
+@bp.app_template_global("publication_stages")
+def publication_stages(plans) -> dict[int, PublicationStage]:
+    """Plan id -> its score publication stage, for the exam plan pages (exams comes earlier and
+    cannot import scores); one query for the page's plans."""
+    ids = [p.id for p in plans]
+    if not ids:
+        return {}
+    rows = db.session.execute(select(ScorePublication.plan_id, ScorePublication.stage)
+                              .where(ScorePublication.plan_id.in_(ids)))
+    return {plan_id: stage for plan_id, stage in rows}
+
+
 def _plan_choices():
     if current_user.role == Role.CANDIDATE:
         # a candidate's plans are those of the scores they may see

@@ -98,6 +98,6 @@ def test_a_photo_job_tells_imported_partly_imported_and_nothing_imported(school_
     whole = _submit(school_user, make_zip({f"{first.id_number}.jpg": image()}), name="全部.zip")
     assert (whole.state_label, whole.message) == ("已完成", "照片 1 个：导入 1（新上传 1，替换 0）")
     partly = _submit(school_user, make_zip({f"{second.id_number}.jpg": image(), "x.gif": b"x"}))
-    assert partly.state_label == "部分导入" and partly.message.endswith("，1 个未导入")
+    assert partly.state_label == "部分导入" and partly.message.endswith("；另有 1 个非照片文件已跳过")
     nothing = _submit(school_user, make_zip({"123456789012345678.jpg": image()}))
     assert (nothing.state_label, nothing.state_level) == ("未导入", "danger")

@@ -84,7 +84,7 @@ def test_photos_are_attached_as_standard_jpegs_without_metadata(school_user, tmp
     exif[0x8825] = {2: (39.0, 54.0, 0.0)}  # GPS
     report = run(school_user, {f"{a.id_number}.jpg": image(exif=exif.tobytes()),
                                f"{b.id_number}.png": image(fmt="PNG", color="blue")}, tmp_path)
-    assert report.as_dict() == {"files": 2, "attached": 2, "replaced": 0, "skipped": 0, "errors": [],
+    assert report.as_dict() == {"files": 2, "others": 0, "attached": 2, "replaced": 0, "skipped": 0, "errors": [],
                                 "notices": []}
     with stored(a) as photo:
         assert (photo.format, photo.size, photo.mode) == ("JPEG", (358, 441), "RGB")
@@ -181,7 +181,8 @@ def test_not_an_image_a_gif_and_a_broken_jpeg_are_refused_by_name(school_user, t
                                f"{gif.id_number}.jpg": image(fmt="GIF"),
                                f"{broken.id_number}.jpg": image()[:400],
                                "readme.txt": b"hello"}, tmp_path)
-    assert report.attached == 1 and report.files == 5
+    # 「共 N 个照片文件」 counts the photos only; readme.txt is skipped and counted apart
+    assert report.attached == 1 and report.files == 4 and report.others == 1 and report.skipped == 3
     assert "不是 JPEG 或 PNG" in message_of(report, f"{text.id_number}.jpg")
     assert "不是 JPEG 或 PNG" in message_of(report, f"{gif.id_number}.jpg")
     assert "损坏" in message_of(report, f"{broken.id_number}.jpg")
@@ -591,9 +592,10 @@ def test_the_job_reports_progress_and_its_result(school_user, monkeypatch):
     monkeypatch.setattr(jobs, "write_progress", lambda job_id, done, total, message: seen.append((done, total)))
     job = _submit(school_user, make_zip({**{f"{c.id_number}.jpg": image() for c in people}, "x.gif": b"x"}))
     assert job.state == JobState.DONE, job.error
-    assert job.result["attached"] == 3 and job.result["skipped"] == 1
-    assert (job.done, job.total) == (4, 4) and "3" in job.message
-    assert seen[0] == (1, 4) and seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    # x.gif is no photo: counted apart, not among the photos to process
+    assert job.result["attached"] == 3 and job.result["skipped"] == 0 and job.result["others"] == 1
+    assert (job.done, job.total) == (3, 3) and "另有 1 个非照片文件已跳过" in job.message
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
 def test_a_refused_zip_ends_the_job_not_imported_with_its_reason(school_user, client):
@@ -621,7 +623,8 @@ def test_the_pages_upload_show_progress_result_and_filter(client, school_user):
                            content_type="multipart/form-data")
     assert response.status_code == 302 and "/candidates/photos/" in response.headers["Location"]
     body = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "新上传 1" in body and "未导入 2" in body and "一班照片.zip" in body
+    assert "共 2 个照片文件：新上传 1，替换 0，未导入 1" in body and "一班照片.zip" in body
+    assert 'data-testid="photos-others">另有 1 个非照片文件' in body
     assert "比例不符" in body and "notes.txt" in body
     filtered = client.get(response.headers["Location"] + "?q=比例").get_data(as_text=True)
     assert "比例不符" in filtered and "notes.txt" not in filtered
@@ -686,8 +689,8 @@ def test_cli_json_and_exit_codes(cli, school_user, tmp_path):
     result = cli.invoke(args=["candidates", "photos", "--school", school.code, "--json", str(ok)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert {k: data[k] for k in ("files", "attached", "replaced", "skipped")} == \
-        {"files": 2, "attached": 1, "replaced": 0, "skipped": 1}
+    assert {k: data[k] for k in ("files", "others", "attached", "replaced", "skipped")} == \
+        {"files": 1, "others": 1, "attached": 1, "replaced": 0, "skipped": 0}
     assert data["errors"] == [{"file": "x.gif", "message": data["errors"][0]["message"]}]
     all_bad = tmp_path / "bad.zip"
     all_bad.write_bytes(make_zip({f"{other.id_number}.jpg": b"junk"}))

@@ -119,6 +119,14 @@ def test_org_disables_and_enables_a_certificate(client):
     assert db.session.get(Certificate, cert.id).enabled is True
 
 
+def test_the_certificate_list_reads_on_a_phone(client):
+    login_as(client, make_user("school"))
+    page = client.get("/catalog/certificates").get_data(as_text=True)
+    # stacked into labelled lines below 576 px, and scrolling inside its box above: never the page
+    assert '<div class="table-responsive bg-white border rounded">' in page
+    assert 'table-stack" data-testid="certificates-table"' in page and 'data-label="培训评价组织"' in page
+
+
 def test_a_level_is_not_added_twice():
     with pytest.raises(DomainError, match="已有初级"):
         services.add_level(SYSTEM, the_certificate().id, "初级")

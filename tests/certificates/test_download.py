@@ -72,6 +72,9 @@ def test_the_candidate_downloads_their_own_from_mine(app, setup):
     login_as(candidate, make_candidate_user(mine))
     page = candidate.get("/certificates/mine").get_data(as_text=True)
     assert mine.number in page and other.number not in page
+    # on a phone each certificate is a card of labelled lines (.table-stack), its button on a line of its own
+    assert 'table-stack" data-testid="my-certificates"' in page and 'data-label="证书编号"' in page
+    assert f'<td class="text-nowrap"><a class="btn btn-sm btn-outline-primary" href="/certificates/{mine.id}/download"' in page
     with candidate.get(f"/certificates/{mine.id}/download") as response:
         assert response.status_code == 200
         assert response.mimetype == "application/pdf"

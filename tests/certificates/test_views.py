@@ -151,6 +151,26 @@ def test_a_non_image_seal_is_refused_with_a_message(client):
     assert services.seal_of(s.plan.certificate_id) is None
 
 
+def test_the_seal_page_previews_the_seal_on_file_with_its_content_type(client):
+    s = make_setup(passed=1, failed=0)
+    login_as(client, s.org)
+    cert_id = s.plan.certificate_id
+    assert client.get(f"/certificates/seals/{cert_id}/image").status_code == 404  # none on file yet
+    png = demo_seal_png("测试评价组织", size=120)
+    r = client.post("/certificates/seals", data={"certificate_id": cert_id, "image": (io.BytesIO(png), "seal.png")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "电子印章已上传" in r.text
+    preview = re.search(rf'<img class="seal-preview[^"]*" src="([^"]+)"[^>]*data-testid="seal-preview-{cert_id}"', r.text)
+    assert preview is not None
+    image = client.get(preview.group(1).replace("&amp;", "&"))
+    assert image.status_code == 200 and image.mimetype == "image/png" and image.data == png
+    assert "no-store" in image.headers["Cache-Control"]
+    assert client.get("/certificates/seals/99999999/image").status_code == 404
+    # only those who manage seals see it
+    login_as(client, s.school_user)
+    assert client.get(f"/certificates/seals/{cert_id}/image").status_code == 403
+
+
 def test_a_school_cannot_use_org_buttons_and_sees_only_its_own(app, client):
     s = make_setup(passed=1, failed=0)
     other = make_setup(passed=1, failed=0)
@@ -162,6 +182,11 @@ def test_a_school_cannot_use_org_buttons_and_sees_only_its_own(app, client):
     assert client.get("/certificates/seals").status_code == 403
     page = client.get("/certificates/?plan_id=abc&state=bogus&page=-3")
     assert page.status_code == 200 and page.text.count('data-testid="record-row"') == 1
+    # a school's list is all its own: no 院校 column (the org's keeps it)
+    assert "<th>院校</th>" not in page.text and "<th>考核站点</th>" in page.text
+    login_as(client, s.org)
+    assert "<th>院校</th>" in client.get("/certificates/").text
+    login_as(client, s.school_user)
     candidate = make_user("candidate", school=db.session.get(School, s.site.school_id))
     login_as(client, candidate)
     assert client.get("/certificates/").status_code == 403

@@ -185,3 +185,21 @@ def test_user_rules():
         make_user("province", signer=True)
     with pytest.raises(DomainError, match="请选择所属院校"):
         auth.create_user(SYSTEM, username="noscope", name="无范围", role="school", password=PASSWORD)
+
+
+@pytest.mark.parametrize("role,message", [("candidate", "考生账号由院校在「考生账号」页"),
+                                          ("proctor", "监考账号由院校在「监考人员」页")])
+def test_the_admin_cannot_make_a_candidate_or_proctor_account_by_hand(client, role, message):
+    admin = make_user("sysadmin")
+    school = make_user("school").school
+    with pytest.raises(DomainError, match=message):
+        auth.create_user(admin, username=f"hand_{role}", name="手建", role=role, password=PASSWORD,
+                         school_id=school.id)
+    login_as(client, admin)
+    page = client.get("/admin/users/new").get_data(as_text=True)
+    roles = page[page.index('name="role"'):].split("</select>")[0]
+    assert 'value="school"' in roles and 'value="candidate"' not in roles and 'value="proctor"' not in roles
+    body = client.post("/admin/users/new", data={"username": f"hand_{role}", "name": "手建", "role": role,
+                                                 "school_id": school.id, "password": PASSWORD}).get_data(as_text=True)
+    assert db.session.scalar(db.select(auth.User).where(auth.User.username == f"hand_{role}")) is None
+    assert message in body and "Not a valid choice" not in body

@@ -67,7 +67,7 @@ PAGES = [
 ]
 ROLES = ["sysadmin", "org", "province", "city", "school", "candidate", "proctor"]
 #: pages that send a role elsewhere instead of refusing it
-REDIRECTS = {("/tickets/", "candidate"), ("/tickets/", "proctor"), ("/", "proctor")}
+REDIRECTS = {("/tickets/", "candidate"), ("/tickets/", "proctor"), ("/", "proctor"), ("/", "candidate")}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -159,7 +159,8 @@ def test_site_review_plan_publishing_and_rooms(browser, live_url, shot):
     assert css(browser, "[data-testid=sessions-table]").text.count("14:00-16:00") == 2
     click_and_confirm(browser, "[data-testid=plan-publish]")
     WebDriverWait(browser, 5).until(
-        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=plan-state]"), "已发布"))
+        # published: the badge tells the plan's stage (未开始报考 / 报考中 / 报考已截止), no longer 草稿
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-testid=plan-stage]"), "报考"))
     shot("plan-published")
     sign_out(browser)
 

@@ -345,3 +345,13 @@ def test_a_plan_short_name_is_its_round_for_lists_beside_a_level():
     assert ExamPlan(name="2026年第3次全国统一考试（社会心理服务）").short_name == "第3次"
     assert ExamPlan(name="秋季考试").short_name == "秋季考试"
     assert ExamPlan(name="一个没有轮次但名字很长的考试计划").short_name == "一个没有轮次但名字…"
+
+
+def test_a_plan_tells_its_stage_of_the_year_by_the_clock():
+    plan = make_plan([(make_subject(), "09:00", "11:00")], publish=False)
+    assert plan.stage() == "草稿"
+    plans.publish_plan(make_user("org"), plan.id)
+    assert plan.stage(datetime(2030, 4, 1)) == "未开始报考"
+    assert plan.stage(datetime(2030, 5, 10)) == "报考中"
+    assert plan.stage(datetime(2030, 6, 1)) == "报考已截止"
+    assert plan.stage(datetime(2030, 6, 20, 11, 0)) == "考试已结束"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,12 +12,18 @@ from examadmin.pilots.services import LineInput
 from tests.conftest import make_user, the_certificate
 
 
-def make_plan(province_code="50", *, open_now=True, city_review=False, requires_majors=True, year=2026):
+_batches = itertools.count(1)
+
+
+def make_plan(province_code="50", *, open_now=True, city_review=False, requires_majors=True, year=2026,
+              batch=None):
+    """A plan of the province; each of its own batch (one plan per province, year and batch)."""
+    batch = batch or f"第{next(_batches)}批"
     now = clock.now()
     start, end = (now - timedelta(days=5), now + timedelta(days=5)) if open_now else \
         (now - timedelta(days=30), now - timedelta(days=1))
     actor = make_user("province", province_code=province_code)
-    return services.save_plan(actor, {"year": year, "batch": "第一批", "window_start": start, "window_end": end,
+    return services.save_plan(actor, {"year": year, "batch": batch, "window_start": start, "window_end": end,
                                       "requires_majors": requires_majors, "requires_city_review": city_review,
                                       "all_levels": True})
 

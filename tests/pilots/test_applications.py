@@ -1,9 +1,13 @@
 """Pilot applications: the workflow, every rule of DOMAIN.md §1 and the bad inputs."""
 from __future__ import annotations
 
+import io
+import re
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
 
 from examadmin.catalog import services as catalog
 from examadmin.catalog.models import Level
@@ -12,6 +16,7 @@ from examadmin.core.auth import SYSTEM
 from examadmin.core.errors import DomainError
 from examadmin.extensions import db
 from examadmin.pilots import quota, services
+from examadmin.pilots.models import ApplicationPlan
 from examadmin.pilots.services import LineInput
 from examadmin.pilots.states import ApplicationState as S, PlanStatus
 from tests.conftest import login_as, make_city, make_school, make_user
@@ -244,3 +249,97 @@ def test_ledger_page_and_export(client):
     assert export.status_code == 200 and export.data[:2] == b"PK"
     login_as(client, make_user("city"))
     assert client.get("/pilots/quota").status_code == 403
+
+
+def _plan_data(batch="第一批", year=2027):
+    now = clock.now()
+    return {"year": year, "batch": batch, "window_start": now, "window_end": now + timedelta(days=3),
+            "requires_majors": True, "all_levels": True}
+
+
+def test_a_province_cannot_publish_the_same_year_and_batch_twice():
+    actor = make_user("province", province_code="50")
+    first = services.save_plan(actor, _plan_data())
+    for again in ("第一批", " 第一批 ", "第 一 批"):
+        with pytest.raises(DomainError, match="本省 2027 年已有申报计划「2027年第一批」"):
+            services.save_plan(actor, _plan_data(again))
+    # another batch, another year, another province, or the plan itself saved again: all fine
+    services.save_plan(actor, _plan_data("第二批"))
+    services.save_plan(actor, _plan_data(year=2028))
+    services.save_plan(make_user("province", province_code="51"), _plan_data())
+    assert services.save_plan(actor, _plan_data(), first.id).id == first.id
+    # renaming a plan onto another's batch is the same duplicate
+    second = db.session.scalar(select(ApplicationPlan).where(ApplicationPlan.batch == "第二批"))
+    with pytest.raises(DomainError, match="同一年度的批次不能重复"):
+        services.save_plan(actor, _plan_data(), second.id)
+
+
+@pytest.mark.parametrize("year", [1990, 2018, 2101, "2027"])
+def test_a_year_outside_the_range_says_the_range(year):
+    with pytest.raises(DomainError, match="申报年度应在 2019 至 2100 年之间"):
+        services.save_plan(make_user("province", province_code="50"), _plan_data(year=year))
+
+
+def test_the_plan_form_offers_levels_as_checkboxes_and_refuses_a_duplicate_batch(client):
+    actor = make_user("province", province_code="50")
+    services.save_plan(actor, _plan_data())
+    login_as(client, actor)
+    page = client.get("/pilots/plans/new").get_data(as_text=True)
+    assert "<select multiple" not in page and 'type="checkbox" name="level_ids"' in page
+    form = {"year": "2027", "batch": "第一批", "window_start": "2027-03-01T09:00", "window_end": "2027-03-20T17:00",
+            "level_ids": [level().id]}
+    body = client.post("/pilots/plans/new", data=form).get_data(as_text=True)
+    assert "本省 2027 年已有申报计划「2027年第一批」" in body
+    assert f'name="level_ids" value="{level().id}" id="level_ids-' in body and "checked" in body
+    body = client.post("/pilots/plans/new", data=form | {"year": "1990"}).get_data(as_text=True)
+    assert "申报年度应在 2019 至 2100 年之间" in body and "4 位年份" not in body
+    response = client.post("/pilots/plans/new", data=form | {"batch": "第二批"})
+    assert response.status_code == 302
+    saved = db.session.scalar(select(ApplicationPlan).where(ApplicationPlan.batch == "第二批"))
+    assert [lv.id for lv in saved.levels] == [level().id] and not saved.all_levels
+
+
+def test_the_application_form_leaves_out_levels_already_applied_for_this_year(client):
+    school_user = make_user("school")
+    plan = make_plan()
+    junior = apply(school_user, plan)
+    login_as(client, school_user)
+    page = client.get(f"/pilots/applications/new?plan_id={plan.id}").get_data(as_text=True)
+    options = re.search(r'<select[^>]*name="certificate_level_id"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert f'value="{level().id}"' not in options and f'value="{level(Level.MIDDLE).id}"' in options
+    assert 'data-testid="applied-levels"' in page and f"/pilots/applications/{junior.id}" in page
+    # another school still sees every level
+    login_as(client, make_user("school"))
+    page = client.get(f"/pilots/applications/new?plan_id={plan.id}").get_data(as_text=True)
+    assert f'value="{level().id}"' in page and 'data-testid="applied-levels"' not in page
+
+
+def test_the_province_ledger_filters_by_school_and_level_too(client):
+    province_user = make_user("province", province_code="50")
+    plan = make_plan()
+    made = {}
+    for name, lvl in (("甲", Level.JUNIOR), ("乙", Level.MIDDLE)):
+        school_user = make_user("school")
+        app = apply(school_user, plan, lvl=level(lvl), submit=True)
+        services.approve_application(province_user, app.id, {app.lines[0].id: 7})
+        made[name] = app
+    db.session.commit()
+    login_as(client, province_user)
+
+    def rows(query=""):
+        return client.get(f"/pilots/quota{query}").get_data(as_text=True).count('<tr><td class="')
+
+    page = client.get("/pilots/quota").get_data(as_text=True)
+    assert 'data-testid="quota-school"' in page and 'data-testid="quota-level"' in page
+    assert made["甲"].school.name in page and made["乙"].school.name in page and rows() == 2
+    assert rows(f"?school_id={made['甲'].school_id}") == 1
+    assert rows(f"?level_id={level(Level.MIDDLE).id}") == 1
+    assert rows(f"?school_id={made['甲'].school_id}&level_id={level(Level.MIDDLE).id}") == 0
+    assert rows("?school_id=abc&level_id=99999999999999999999") == 2  # unreadable: ignored
+    export = client.get(f"/pilots/quota.xlsx?level_id={level(Level.MIDDLE).id}")
+    sheet = load_workbook(io.BytesIO(export.data)).active
+    assert sheet.max_row == 2 and sheet.cell(2, 3).value == made["乙"].school.name
+    # a school's ledger is its own: no 院校 filter
+    login_as(client, make_user("school", school=made["甲"].school))
+    page = client.get("/pilots/quota").get_data(as_text=True)
+    assert 'data-testid="quota-school"' not in page and 'data-testid="quota-level"' in page

@@ -131,6 +131,8 @@ def test_figures_by_validity_state_and_the_export(client, holder):
     login_as(client, make_user("org"))
     page = client.get("/renewals/overview").get_data(as_text=True)
     assert 'data-testid="validity-chart"' in page
+    # each count said once, with its unit: "1 份", never "1 份 (1)"
+    assert ">1 份<" in page and "份 (" not in page
     assert 'data-testid="total-待再登记">1<' in page and 'data-testid="total-有效">1<' in page
     export = client.get("/renewals/overview.xlsx")
     sheet = load_workbook(io.BytesIO(export.data)).active
@@ -295,12 +297,12 @@ def test_the_reviewers_list_filters_and_hides_drafts(client, holder):
     assert client.get(f"/renewals/applications/{draft.id}").status_code == 404
 
 
-def test_the_holders_dashboard_links_step_12_to_their_renewals(client, holder):
+def test_the_holders_home_links_their_renewals_and_staff_step_12_the_list(client, holder):
     login_as(client, holder.user)
+    # a holder's home is the portal (not the staff 工作台 with its 12 steps): it links 再登记
     page = client.get("/", follow_redirects=True).get_data(as_text=True)
-    steps = page.split('data-testid="workflow-steps"', 1)[1].split("</ol>", 1)[0]
-    step = steps.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
-    assert 'href="/renewals/mine"' in step and "持证后管理" in step
+    assert 'data-testid="workflow-steps"' not in page
+    assert 'href="/renewals/mine" data-testid="portal-renewals-link"' in page
     login_as(client, make_user("province"))
     page = client.get("/").get_data(as_text=True)
     assert 'href="/renewals/"' in page.split('<span class="step-no">12</span>', 1)[1].split("</li>", 1)[0]
@@ -317,3 +319,32 @@ def test_the_apply_page_lists_past_exams_with_their_result(client, holder):
     login_as(client, holder.user)
     page = client.get(f"/renewals/certificates/{holder.record.id}/apply").get_data(as_text=True)
     assert 'data-testid="past-registration-state">合格<' in page and "已排考" not in page
+
+
+def test_a_revoked_certificate_lists_no_renewal_window(client, monkeypatch):
+    from examadmin.certificates.states import CertificateState
+
+    monkeypatch.setattr(clock, "now", lambda: IN_WINDOW)
+    revoked = make_holder(ISSUED, state=CertificateState.REVOKED)
+    login_as(client, revoked.user)
+    mine = client.get("/renewals/mine").get_data(as_text=True)
+    assert "证书已撤销，不可再登记" in mine
+    assert 'data-testid="renewal-window"><span class="text-secondary">—</span></td>' in mine
+    assert "至 2029-01-14" not in mine and "起可申请" not in mine
+
+
+def test_the_certificate_detail_page_is_titled_for_what_it_is(client, holder):
+    login_as(client, make_user("org"))
+    page = client.get(f"/certificates/{holder.record.id}/history").get_data(as_text=True)
+    assert f"<title>证书详情 · {holder.record.name}" in page and "证书详情：" in page
+    assert "证书查验记录" not in page and 'data-testid="revoke-form"' in page
+
+
+def test_the_school_is_offered_no_city_or_school_filter_it_cannot_use(client, holder):
+    login_as(client, make_user("school", school=holder.school))
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert 'data-testid="search-form"' in page
+    assert "全部地市" not in page and "全部院校" not in page and "全部证书等级" in page
+    login_as(client, holder.province_user)
+    page = client.get("/renewals/").get_data(as_text=True)
+    assert "全部地市" in page and "全部院校" in page

@@ -84,6 +84,8 @@ def test_manual_entry_of_the_ticket_number_on_the_phone_page(client, during):
     url = f"/tickets/checkin/{s.room.id}/{s.session.id}"
     page = client.get(url).get_data(as_text=True)
     assert "已签到 0 / 2" in page and "李娜" in page
+    # on a 400 px phone 未签到 stays one word: it never wraps a character per line
+    assert page.count('class="text-secondary text-nowrap flex-shrink-0" data-testid="roll-not-checked-in">未签到<') == 2
     body = client.post(url, data={"ticket_number": s.tickets[1].ticket_number}).get_data(as_text=True)
     assert 'data-testid="checkin-result"' in body and "李娜 签到成功（2 号座位）" in body
     assert "已签到 1 / 2" in body

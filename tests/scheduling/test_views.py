@@ -7,7 +7,7 @@ from sqlalchemy import select
 from examadmin.extensions import db
 from examadmin.registrations.models import Registration
 from examadmin.registrations.states import RegistrationState
-from examadmin.scheduling.models import Proctor, ProctorAssignment
+from examadmin.scheduling.models import AdmissionTicket, Proctor, ProctorAssignment
 from examadmin.scheduling.services import proctors, seats
 from tests.candidates.helpers import id_number
 from tests.conftest import login_as
@@ -36,6 +36,8 @@ def test_a_school_schedules_from_the_page_and_sees_the_seat_grid(client):
     page = client.get(f"/scheduling/?plan_id={s.plan.id}").get_data(as_text=True)
     assert s.site.name in page and 'data-testid="paid">4<' in page
     assert 'data-testid="run-schedule"' in page and "无待排考考生" not in page
+    # the confirmation names the count and that the ticket numbers it issues are permanent
+    assert "的 4 名已缴费、待排考的考生排考？排考将为这 4 人分配考场座位并生成准考证号；准考证号一经生成永久不变" in page
     response = client.post("/scheduling/run", data={"plan_id": s.plan.id, "site_id": s.site.id},
                            follow_redirects=True)
     body = response.get_data(as_text=True)
@@ -44,6 +46,12 @@ def test_a_school_schedules_from_the_page_and_sees_the_seat_grid(client):
     grid = client.get(f"/scheduling/rooms/{s.rooms[0].id}?cols=3").get_data(as_text=True)
     assert grid.count('data-testid="seat"') == 6 and grid.count('data-testid="seat-name"') == 4
     assert regs[0].candidate.name in grid
+    # a phone shows two seats a line (the desktop the chosen count), and a ticket number breaks,
+    # if at all, only between its halves of 12 digits, never mid-number
+    assert grid.count('class="col-6 col-sm-4 col-md"') == 6 and "text-break" not in grid
+    number = db.session.scalar(select(AdmissionTicket.ticket_number).where(AdmissionTicket.registration_id == regs[0].id))
+    assert (f'<span class="text-nowrap">{number[:12]}</span><wbr><span class="text-nowrap">{number[12:]}</span>'
+            in grid)
     again = client.post("/scheduling/run", data={"plan_id": s.plan.id, "site_id": s.site.id},
                         follow_redirects=True).get_data(as_text=True)
     assert "没有需要排考的已缴费考生" in again

@@ -35,7 +35,8 @@ def _filters(source) -> dict:
 @bp.route("/")
 def index():
     query = audit.list_entries(current_user, **_filters(request.args))
-    return render_template("audit/index.html", page=paginate(query), actions=audit.ACTION_LABELS,
+    return render_template("audit/index.html", page=paginate(query),
+                           actions=audit.action_choices(current_user, request.args.get("action", "")),
                            entities=audit.ENTITY_LABELS, changes=audit.changes,
                            export_form=ConfirmForm())
 
