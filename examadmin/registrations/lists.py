@@ -63,6 +63,8 @@ class Filters:
     site_disabled: bool = False
     #: only registrations of a level their person passed in another plan (已通过该等级; the to-do's link)
     passed_level: bool = False
+    #: not (yet) in a payment order: what the 待缴费的报考 to-do counts
+    no_order: bool = False
 
     @classmethod
     def from_args(cls, args) -> Filters:
@@ -83,7 +85,8 @@ class Filters:
                    q=(args.get("q") or "").strip()[:40],
                    school_code=(args.get("school_code") or "").strip()[:10],
                    site_disabled=args.get("site_disabled") == "1",
-                   passed_level=args.get("passed_level") == "1")
+                   passed_level=args.get("passed_level") == "1",
+                   no_order=args.get("no_order") == "1")
 
 
 def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
@@ -110,6 +113,8 @@ def _filtered(actor: Any, query, filters: Filters, *, with_state: bool = True):
         query = query.where(stranded.stranded_clause())
     if filters.passed_level:
         query = query.where(outcomes.already_passed_clause())
+    if filters.no_order:
+        query = query.where(Registration.payment_order_id.is_(None))
     if with_state and filters.state:
         state = RegistrationState(filters.state)
         overdue = lapse.overdue_clause()
@@ -152,7 +157,7 @@ def figures(actor: Any, filters: Filters) -> list[dict[str, Any]]:
     per_site = figures_per_site(actor, filters)
     key = ("registration-figures", per_site, filters.plan_id, filters.site_id, filters.school_id,
            filters.school_code, filters.level, filters.kind, filters.retake, filters.q, filters.site_disabled,
-           filters.passed_level)
+           filters.passed_level, filters.no_order)
     return wide_scope_cached(actor, key, lambda: _figures(actor, filters, per_site))
 
 
@@ -239,6 +244,8 @@ def describe_filters(actor: Any, filters: Filters) -> str:
         parts.append("站点已停用的报考")
     if filters.passed_level:
         parts.append("已通过该等级、仍在其他计划报考")
+    if filters.no_order:
+        parts.append("未建缴费订单")
     return "；".join(parts) or "全部"
 
 

@@ -55,7 +55,8 @@ def unpaid_registrations(user: Any) -> Iterable[Todo]:
     # one already in a live order (voucher uploaded, or rejected and to be re-uploaded) has its own to-do
     count = count_in_scope(user, Registration, Registration.state == state, Registration.plan_id.in_(still_open),
                            Registration.payment_order_id.is_(None))
-    return [Todo("待缴费的报考", count, url_for("registrations.index", state=state.value),
+    # the list the link opens shows what the count counts: every plan, unpaid, in no order yet
+    return [Todo("待缴费的报考", count, url_for("registrations.index", plan_id="", state=state.value, no_order="1"),
                  "在缴费截止前创建缴费订单并上传凭证，逾期未缴费视为自动放弃报名")]
 
 

@@ -71,7 +71,7 @@ def registration_state(registration) -> RegistrationState:
 
 #: the list's filters that travel in its URL; the search text does not (it may be an ID number)
 LIST_FILTERS = ("plan_id", "state", "level", "site_id", "kind", "retake", "school_code", "site_disabled",
-                "passed_level")
+                "passed_level", "no_order")
 
 
 def _filters() -> lists.Filters:

@@ -57,3 +57,16 @@ def test_an_order_whose_registrations_all_lapsed_leaves_the_to_do_lists(app, mon
     lapse.lapse_overdue()
     assert "待确认的缴费订单" not in _labels(world.org)
     assert "被驳回的缴费订单" not in _labels(world.school_user)
+
+
+def test_the_unpaid_to_do_opens_a_list_of_exactly_what_it_counts(client, app):
+    from examadmin.extensions import db
+    from tests.dashboard.test_todos import todos as dashboard_todos
+
+    world = make_world(places=10)
+    waiting, ordered = register(world, name="待下单生"), register(world, name="已下单生")
+    payments.create_school_order(world.school_user, world.plan.id, [ordered.id])
+    db.session.commit()
+    count, link = dashboard_todos(client, world.school_user)["待缴费的报考"]
+    table = client.get(link).get_data(as_text=True).split('data-testid="reg-table"', 1)[1]
+    assert count == 1 and "待下单生" in table and "已下单生" not in table
