@@ -107,7 +107,8 @@ def publish_command(plan_id, stage, days, as_user, as_json):
         sys.exit(1)
     result = {"ok": True, "plan_id": pub.plan_id, "stage": pub.stage.value,
               "display_ends_at": pub.display_ends_at.isoformat(sep=" ") if pub.display_ends_at else None,
-              "passed": counts["passed"], "failed": counts["failed"]}
+              "passed": counts["passed"], "failed": counts["not_passed"],
+              "absent": counts["absent"], "violation": counts["violation"]}
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     else:

@@ -27,11 +27,20 @@ def final_plan_ids():
     return select(ScorePublication.plan_id).where(ScorePublication.stage == PublicationStage.FINAL)
 
 
+def violated(registration_id) -> Any:
+    """SQL: a subject of the registration is marked 违纪 (the result reads 违纪)."""
+    return exists().where(Score.registration_id == registration_id, Score.violation.is_(True))
+
+
+def sat_any(registration_id) -> Any:
+    """SQL: a subject of the registration was sat and scored; a failed result without one reads 缺考."""
+    return exists().where(Score.registration_id == registration_id, Score.score.is_not(None),
+                          Score.absent.is_(False), Score.violation.is_(False))
+
+
 def outcomes(registration_ids: list[int]) -> dict[int, Outcome]:
     """The outcome of each of these registrations whose plan's scores are on display or final (one query)."""
-    violation = exists().where(Score.registration_id == Registration.id, Score.violation.is_(True))
-    sat = exists().where(Score.registration_id == Registration.id, Score.score.is_not(None),
-                         Score.absent.is_(False), Score.violation.is_(False))
+    violation, sat = violated(Registration.id), sat_any(Registration.id)
     rows = db.session.execute(
         select(Registration.id, ScorePublication.stage, Result.passed, violation, sat).select_from(Registration)
         .join(ScorePublication, ScorePublication.plan_id == Registration.plan_id)

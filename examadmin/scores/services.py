@@ -696,10 +696,17 @@ def summary(plan_id: int) -> dict[str, int]:
     """Counts for the plan's page: seats, entered, missing (of them unmarked: not 缺考 at check-in),
     results passed and failed, open objections."""
     seats, missing, unmarked = _seat_counts(plan_id)
-    passed, failed = db.session.execute(select(func.count(Result.id).filter(Result.passed.is_(True)),
-                                               func.count(Result.id).filter(Result.passed.is_(False)))
-                                        .where(Result.plan_id == plan_id)).one()
+    # the failed results as the registration pages read them: 不合格, 缺考 (nothing sat), 违纪
+    failed_result = Result.passed.is_(False)
+    broke, sat = outcomes.violated(Result.registration_id), outcomes.sat_any(Result.registration_id)
+    passed, failed, absent, violation = db.session.execute(select(
+        func.count(Result.id).filter(Result.passed.is_(True)),
+        func.count(Result.id).filter(failed_result, ~broke, sat),
+        func.count(Result.id).filter(failed_result, ~broke, ~sat),
+        func.count(Result.id).filter(failed_result, broke)).where(Result.plan_id == plan_id)).one()
     open_objections = db.session.scalar(select(func.count(ScoreObjection.id)).where(
         ScoreObjection.plan_id == plan_id, ScoreObjection.state == ObjectionState.OPEN)) or 0
     return {"seats": seats, "entered": seats - missing, "missing": missing, "unmarked": unmarked, "passed": passed or 0,
-            "failed": failed or 0, "open_objections": open_objections}
+            "failed": failed or 0, "absent": absent or 0, "violation": violation or 0,
+            "not_passed": (failed or 0) + (absent or 0) + (violation or 0),
+            "open_objections": open_objections}

@@ -237,5 +237,21 @@ def test_the_summary_counts_every_kind_of_missing_and_entered_seat_exactly():
     db.session.flush()
     rows = list(db.session.scalars(select(Result.passed).where(Result.plan_id == s.plan.id)))
     counts = services.summary(s.plan.id)
-    assert (counts["passed"], counts["failed"]) == (rows.count(True), rows.count(False))
+    assert (counts["passed"], counts["not_passed"]) == (rows.count(True), rows.count(False))
+    assert counts["failed"] + counts["absent"] + counts["violation"] == counts["not_passed"]
     assert rows.count(True) + rows.count(False) > 0
+
+
+def test_the_summary_counts_absent_and_violation_apart_from_failed():
+    """The plan's page said 不合格 2 where the registration pages read 不合格 1 and 缺考 1."""
+    s = make_scored_setup(people=4, subjects=1)
+    room = _room_id(s, s.subjects[0])
+    passer, failer, absentee, cheat = services.entry_grid(s.org, s.plan.id, room)[2]
+    services.save_grid(s.org, s.plan.id, room, {
+        passer.seat_id: {"score": "80"}, failer.seat_id: {"score": "40"},
+        absentee.seat_id: {"score": "", "absent": True}, cheat.seat_id: {"score": "", "violation": True}})
+    services.results.recompute([r.id for r in s.registrations])
+    db.session.flush()
+    counts = services.summary(s.plan.id)
+    assert (counts["passed"], counts["failed"], counts["absent"], counts["violation"], counts["not_passed"]) == \
+        (1, 1, 1, 1, 3)

@@ -347,6 +347,7 @@ def test_the_plan_pages_say_the_exam_is_not_over_before_any_session_ended(client
     assert "当前阶段：成绩登记中" not in scores_page
     index = client.get(f"/scores/?plan_id={s.plan.id}").get_data(as_text=True)
     assert 'data-testid="exam-not-ended"' in index
+    assert 'data-testid="stage">待考试<' in index and ">成绩登记中<" not in index  # no entry before the exam
     assert 'data-testid="open-display" disabled' in index  # 开始公示 is not offered before the exam
     hold_exam(s.plan)
     assert "当前阶段：成绩登记中" in client.get(f"/scores/plans/{s.plan.id}/scores").get_data(as_text=True)
