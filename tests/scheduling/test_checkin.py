@@ -122,6 +122,7 @@ def test_a_proctor_sees_the_rooms_candidates_only_around_the_session(client, mon
         page = client.get(url).get_data(as_text=True)
         assert (s.registrations[0].candidate.name in page) is shown, moment
         assert ('data-testid="roster-hidden"' in page) is not shown
+        assert ("已签到 0 / 0" in page) is False  # a hidden roster is not an empty room
     monkeypatch.setattr(clock, "now", lambda: DURING_SESSION - timedelta(days=5))
     from examadmin.scheduling.models import Seat
     seat_id = db.session.scalar(select(Seat.id).where(Seat.registration_id == s.registrations[0].id))
