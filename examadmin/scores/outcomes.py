@@ -48,13 +48,13 @@ def outcomes(registration_ids: list[int]) -> dict[int, Outcome]:
         .where(Registration.id.in_(registration_ids),
                ScorePublication.stage.in_([PublicationStage.DISPLAY, PublicationStage.FINAL])))
     found: dict[int, Outcome] = {}
-    for reg_id, stage, passed, violated, sat_any in rows:
+    for reg_id, stage, passed, broke, sat_some in rows:
         if stage == PublicationStage.DISPLAY:
             found[reg_id] = Outcome(ON_DISPLAY, final=False)
         elif passed is True:
             found[reg_id] = Outcome(PASSED, final=True)
         elif passed is False:
-            found[reg_id] = Outcome(VIOLATION if violated else FAILED if sat_any else ABSENT, final=True)
+            found[reg_id] = Outcome(VIOLATION if broke else FAILED if sat_some else ABSENT, final=True)
         # final without a result (nothing was examined for it): the state says enough
     return found
 
