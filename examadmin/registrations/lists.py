@@ -66,6 +66,13 @@ class Filters:
     #: not (yet) in a payment order: what the 待缴费的报考 to-do counts
     no_order: bool = False
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything beyond the plan (and a school's own scope) narrows the list: an empty
+        list then says 没有符合条件的报考 rather than how to register."""
+        return any((self.state, self.level, self.site_id, self.kind, self.retake, self.q, self.school_code,
+                    self.site_disabled, self.passed_level, self.no_order))
+
     @classmethod
     def from_args(cls, args) -> Filters:
         def as_int(name):

@@ -19,12 +19,8 @@ from ..registrations import outcomes as registration_outcomes
 from ..registrations.models import Registration
 from ..registrations.outcomes import ABSENT, FAILED, ON_DISPLAY, PASSED, VIOLATION, Outcome, PassedIn
 from .models import Result, Score, ScorePublication
+from .results import final_plan_ids
 from .states import PublicationStage
-
-
-def final_plan_ids():
-    """SQL: the plans whose results are final (成绩已发布)."""
-    return select(ScorePublication.plan_id).where(ScorePublication.stage == PublicationStage.FINAL)
 
 
 def violated(registration_id) -> Any:

@@ -101,9 +101,15 @@ def _recompute_chunk(ids: list[int]) -> int:
     return len(values)
 
 
+def final_plan_ids():
+    """SQL: the plans whose results are final (成绩已发布): the only results registration, the
+    public lookup and certificates act on."""
+    return select(ScorePublication.plan_id).where(ScorePublication.stage == PublicationStage.FINAL)
+
+
 def is_retaker(id_type, id_number: str, certificate_level_id: int) -> bool:
     """Whether this person failed this certificate level in a plan whose scores are final (第二次报考)."""
-    final = select(ScorePublication.plan_id).where(ScorePublication.stage == PublicationStage.FINAL)
+    final = final_plan_ids()
     return bool(db.session.scalar(select(exists().where(
         Result.id_type == id_type, Result.id_number == id_number,
         Result.certificate_level_id == certificate_level_id,
@@ -115,7 +121,7 @@ def _final_outcome(plan, certificate_level_id: int, persons: list[tuple], passed
     (or failed), in another plan."""
     if not persons:
         return set()
-    final = select(ScorePublication.plan_id).where(ScorePublication.stage == PublicationStage.FINAL)
+    final = final_plan_ids()
     chunk = sorted({number for _, number in persons})
     found: set[tuple] = set()
     for start in range(0, len(chunk), 500):
